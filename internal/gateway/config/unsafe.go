@@ -1,0 +1,122 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Unsafe setting names, as written in guardrails.allow_unsafe.
+const (
+	UnsafePlaintextListener   = "plaintext_listener"
+	UnsafeAuthNone            = "auth_none"
+	UnsafeTLSBelow12          = "tls_below_1_2"
+	UnsafeNonLoopbackPlain    = "non_loopback_plaintext"
+	UnsafeSecretFileReadable  = "secret_file_readable"
+	UnsafeSilenceAnnouncement = "silence_unsafe"
+)
+
+// UnsafeSettingNames lists every unsafe setting name, sorted.
+func UnsafeSettingNames() []string {
+	names := []string{
+		UnsafePlaintextListener, UnsafeAuthNone, UnsafeTLSBelow12,
+		UnsafeNonLoopbackPlain, UnsafeSecretFileReadable, UnsafeSilenceAnnouncement,
+	}
+	slices.Sort(names)
+	return names
+}
+
+// UnsafeSetting is one unsafe setting in force.
+type UnsafeSetting struct {
+	// Name is the guardrail name, e.g. "auth_none".
+	Name string `json:"setting"`
+	// Field is the config key that puts it in force, e.g. "auth.mode".
+	Field string `json:"field"`
+	// Value is the value in force.
+	Value string `json:"value"`
+	// Detail explains the risk in one sentence.
+	Detail string `json:"detail"`
+	// Allowed reports whether guardrails.allow_unsafe names it.
+	Allowed bool `json:"allowed"`
+}
+
+// FileModeFunc returns the permission bits of a file; os.Stat by default.
+type FileModeFunc func(path string) (fs.FileMode, error)
+
+// StatMode is the FileModeFunc backed by os.Stat.
+func StatMode(path string) (fs.FileMode, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode().Perm(), nil
+}
+
+// UnsafeSettings lists the unsafe settings in force, sorted by name then
+// field. mode reads file permissions for the secret-file check; nil skips it.
+func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
+	var out []UnsafeSetting
+	add := func(name, field, value, detail string) {
+		out = append(out, UnsafeSetting{
+			Name: name, Field: field, Value: value, Detail: detail,
+			Allowed: slices.Contains(c.Guardrails.AllowUnsafe, name),
+		})
+	}
+	if c.Listen.HTTP != "" {
+		add(UnsafePlaintextListener, "listen.http", c.Listen.HTTP,
+			"telemetry and tokens cross the network unencrypted on the plaintext listener")
+		if !IsLoopback(c.Listen.HTTP) {
+			add(UnsafeNonLoopbackPlain, "listen.http", c.Listen.HTTP,
+				"the plaintext listener is reachable from other hosts")
+		}
+	}
+	if c.Auth.Mode == AuthNone {
+		add(UnsafeAuthNone, "auth.mode", c.Auth.Mode, "any client can submit telemetry without proving its identity")
+	}
+	if c.TLS.MinVersion == "1.0" || c.TLS.MinVersion == "1.1" {
+		add(UnsafeTLSBelow12, "tls.min_version", c.TLS.MinVersion, "TLS 1.0 and 1.1 are deprecated (RFC 8996)")
+	}
+	if mode != nil {
+		for _, f := range []struct{ field, path string }{
+			{"tls.key_file", c.TLS.KeyFile},
+			{"auth.tokens_file", c.Auth.TokensFile},
+		} {
+			if f.path == "" {
+				continue
+			}
+			perm, err := mode(f.path)
+			if err == nil && perm&0o077 != 0 {
+				add(UnsafeSecretFileReadable, f.field, f.path,
+					fmt.Sprintf("the secret file has mode %04o; it must not be readable by group or others (0600)", perm))
+			}
+		}
+	}
+	if c.Guardrails.LegacySilenceUnsafe {
+		add(UnsafeSilenceAnnouncement, "guardrails.legacy_silence_unsafe", "true",
+			"unsafe settings are not announced in /v1/posture, metrics or logs")
+	}
+	slices.SortStableFunc(out, func(a, b UnsafeSetting) int {
+		if n := strings.Compare(a.Name, b.Name); n != 0 {
+			return n
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	return out
+}
+
+// IsLoopback reports whether a listen address binds only to loopback.
+// An empty host ("":8080) binds every interface and is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,45 @@
+// Package interop decides whether a test that needs a real third-party
+// program (nginx, mosquitto, sslscan, testssl.sh, chromium, ...) runs.
+//
+// Plain "go test ./..." on a machine without the program skips the test with
+// a message naming the Debian package. CI sets HARDGATE_REQUIRE_INTEROP=1
+// (see .ci/run), and then a missing program fails the test instead, so an
+// interop test can never silently skip in CI.
+package interop
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// RequireEnv is the environment variable that turns skips into failures.
+const RequireEnv = "HARDGATE_REQUIRE_INTEROP"
+
+// Required reports whether interop tests must run (CI).
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+// Binary returns the path of program, or skips (fails under CI) the test
+// with a message naming the Debian package that provides it.
+func Binary(tb testing.TB, program, debianPackage string) string {
+	tb.Helper()
+	path, err := exec.LookPath(program)
+	if err == nil {
+		return path
+	}
+	msg := "interop test needs " + program + " (Debian package " + debianPackage + "): apt-get install " + debianPackage
+	if Required() {
+		tb.Fatalf("%s; %s=1 forbids skipping", msg, RequireEnv)
+	}
+	tb.Skip(msg)
+	return ""
+}
+
+// Skip skips (fails under CI) the test for a reason other than a missing program.
+func Skip(tb testing.TB, reason string) {
+	tb.Helper()
+	if Required() {
+		tb.Fatalf("interop test cannot run: %s; %s=1 forbids skipping", reason, RequireEnv)
+	}
+	tb.Skip("interop test skipped: " + reason)
+}
