@@ -41,6 +41,9 @@ const (
 	PostureGreen = "green"
 	PostureAmber = "amber"
 	PostureRed   = "red"
+	// PostureUnknown is used when errors kept the audit from deciding and no
+	// finding already makes the posture red or amber.
+	PostureUnknown = "unknown"
 )
 
 // Severities, most severe first.
@@ -151,14 +154,14 @@ type Finding struct {
 
 // Remediation says how to fix a finding.
 type Remediation struct {
-	Text         string `json:"text"`
-	ConfigChange string `json:"config_change,omitempty"`
+	Text         string `json:"text" yaml:"text"`
+	ConfigChange string `json:"config_change,omitempty" yaml:"config_change"`
 }
 
 // Verification says how to prove the fix.
 type Verification struct {
-	Request  string `json:"request"`
-	Expected string `json:"expected"`
+	Request  string `json:"request" yaml:"request"`
+	Expected string `json:"expected" yaml:"expected"`
 }
 
 // References maps a control to framework provisions.

@@ -1,0 +1,421 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/catalog"
+	"github.com/hardgate/hardgate/internal/pki"
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// testOptions injects a clock that ticks one second per read and a fixed id.
+func testOptions() Options {
+	n := 0
+	return Options{
+		ToolVersion: "test",
+		NewID:       func() string { return "hg-test" },
+		Now: func() time.Time {
+			n++
+			return t0.Add(time.Duration(n) * time.Second)
+		},
+	}
+}
+
+func mustRun(t *testing.T, tgt *Target) *report.Result {
+	t.Helper()
+	if err := tgt.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	res, err := Run(context.Background(), tgt, testOptions())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	validateResult(t, res)
+	return res
+}
+
+func control(t *testing.T, res *report.Result, id string) report.ControlResult {
+	t.Helper()
+	for _, c := range res.Controls {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("control %s not in result", id)
+	return report.ControlResult{}
+}
+
+func wantStatus(t *testing.T, res *report.Result, want map[string]report.Status) {
+	t.Helper()
+	for id, st := range want {
+		if got := control(t, res, id); got.Status != st {
+			t.Errorf("%s = %s (%s), want %s", id, got.Status, got.Reason, st)
+		}
+	}
+}
+
+const testToken = "s3cr3t-device-token-0123456789abcdef"
+
+// tlsGateway serves h over TLS with a certificate from a fresh CA and
+// returns the server and the CA file.
+func tlsGateway(t *testing.T, h http.Handler) (*httptest.Server, string) {
+	t.Helper()
+	ca, err := pki.NewCA("test CA", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue([]string{"127.0.0.1", "localhost"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := leaf.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return srv, caFile
+}
+
+// bearerGateway answers 202 to the valid token and 401 otherwise.
+func bearerGateway() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("POST /v1/ingest", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+testToken {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ingestd"`)
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batch_id":"b1","records":1}`)
+	})
+	return mux
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const hardenedConfig = `listen:
+  https: 127.0.0.1:8443
+tls:
+  cert_file: /etc/ingestd/server.crt
+  key_file: /etc/ingestd/server.key
+auth:
+  mode: bearer
+  tokens_file: /etc/ingestd/tokens.yaml
+store:
+  dir: /var/lib/ingestd
+`
+
+const legacyConfig = `# legacy fleet settings
+listen:
+  https: ""
+  http: 127.0.0.1:8080
+auth:
+  mode: none
+store:
+  dir: /var/lib/ingestd
+guardrails:
+  allow_unsafe: [plaintext_listener, auth_none, silence_unsafe]
+  legacy_silence_unsafe: true
+`
+
+func TestAGatewayThatAcceptsAnythingOverPlaintextFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("HG_TEST_TOKEN", testToken)
+	res := mustRun(t, &Target{Name: "open", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]report.Status{
+		"ingest_auth.unauthenticated_ingest_allowed": report.StatusFail,
+		"ingest_auth.invalid_token_accepted":         report.StatusFail,
+		"ingest_auth.insecure_transport":             report.StatusFail,
+		"ingest_auth.authenticated_ingest_rejected":  report.StatusError, // token never sent over plaintext
+		"gateway_runtime.health_unavailable":         report.StatusPass,
+	})
+	if res.Summary.Status != report.AuditFail || res.Summary.Posture != report.PostureRed {
+		t.Errorf("summary = %s %s, want FAIL red", res.Summary.Status, res.Summary.Posture)
+	}
+	ev := control(t, res, "ingest_auth.unauthenticated_ingest_allowed").Evidence
+	if len(ev) == 0 || ev[0].HTTP == nil || ev[0].HTTP.Method != "POST" || ev[0].HTTP.StatusCode != 202 || ev[0].HTTP.BodyExcerpt != `{"ok":true}` {
+		t.Fatalf("evidence lacks the request and response: %+v", ev)
+	}
+	if ev[0].HTTP.RequestHeaders["X-Hardgate-Probe"] != "hg-test" || !strings.Contains(ev[0].HTTP.RequestBody, `"_hardgate_probe":true`) {
+		t.Errorf("probe request is not marked: %+v", ev[0].HTTP)
+	}
+}
+
+func TestAGatewayWithBearerAuthOverVerifiedTLSPasses(t *testing.T) {
+	srv, caFile := tlsGateway(t, bearerGateway())
+	t.Setenv("HG_TEST_TOKEN", testToken)
+	cfg := writeFile(t, "ingestd.yaml", hardenedConfig)
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"},
+		Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	if res.Summary.Status != report.AuditPass || res.Summary.Posture != report.PostureGreen || res.Summary.RiskScore != 0 ||
+		len(res.Findings) != 0 || len(res.Backlog) != 0 || !res.Summary.PositiveControlRan {
+		b, _ := json.MarshalIndent(res.Controls, "", " ")
+		t.Fatalf("summary = %+v, want PASS green 0 with the positive control run\n%s", res.Summary, b)
+	}
+	if len(res.Target.ConfigFiles) != 1 || len(res.Target.ConfigFiles[0].SHA256) != 64 {
+		t.Errorf("config file digest missing: %+v", res.Target.ConfigFiles)
+	}
+}
+
+func TestAGatewayThatRefusesEveryoneNeverPasses(t *testing.T) {
+	srv, caFile := tlsGateway(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Setenv("HG_TEST_TOKEN", testToken)
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, HealthURL: srv.URL + "/v1/ingest", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]report.Status{"ingest_auth.authenticated_ingest_rejected": report.StatusFail})
+	if res.Summary.Status == report.AuditPass {
+		t.Fatal("a gateway that refuses the valid token passed")
+	}
+}
+
+func TestWithoutATokenThePositiveControlIsNotApplicableAndSaidSo(t *testing.T) {
+	srv, caFile := tlsGateway(t, bearerGateway())
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile}})
+	wantStatus(t, res, map[string]report.Status{
+		"ingest_auth.authenticated_ingest_rejected": report.StatusNotApplicable,
+		"ingest_auth.invalid_token_accepted":        report.StatusNotApplicable,
+	})
+	if res.Summary.PositiveControlRan || len(res.Summary.Notes) == 0 || !strings.Contains(res.Summary.Notes[0], "positive control did not run") {
+		t.Fatalf("summary does not say the positive control did not run: %+v", res.Summary)
+	}
+}
+
+func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // hold the connection open, say nothing
+		}
+	}()
+	tgt := &Target{Ingest: Ingest{URLs: []string{"http://" + ln.Addr().String() + "/v1/ingest"}},
+		Timeouts: Timeouts{Request: Duration(200 * time.Millisecond), Audit: Duration(5 * time.Second)}}
+	done := make(chan *report.Result, 1)
+	go func() { done <- mustRun(t, tgt) }()
+	select {
+	case res := <-done:
+		if res.Summary.Status != report.AuditInconclusive || res.Summary.Posture != report.PostureUnknown {
+			t.Fatalf("summary = %s %s, want INCONCLUSIVE unknown", res.Summary.Status, res.Summary.Posture)
+		}
+		wantStatus(t, res, map[string]report.Status{
+			"ingest_auth.unauthenticated_ingest_allowed": report.StatusError,
+			"ingest_auth.insecure_transport":             report.StatusError,
+			"gateway_runtime.health_unavailable":         report.StatusError,
+		})
+	case <-time.After(30 * time.Second): // a hang bound, not a timing assertion
+		t.Fatal("the audit did not finish")
+	}
+}
+
+func TestAnEndlessBodyIsCappedAndTheAuditFinishes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		chunk := bytes.Repeat([]byte("A"), 32<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}})
+	ev := control(t, res, "ingest_auth.unauthenticated_ingest_allowed").Evidence[0].HTTP
+	if !ev.BodyTruncated || len(ev.BodyExcerpt) > 512 {
+		t.Fatalf("body not capped: truncated=%v excerpt=%d bytes", ev.BodyTruncated, len(ev.BodyExcerpt))
+	}
+	wantStatus(t, res, map[string]report.Status{"ingest_auth.unauthenticated_ingest_allowed": report.StatusPass})
+}
+
+func TestAConfigWithAuthOffAndNothingAnnouncingItFailsBothGuardrails(t *testing.T) {
+	cfg := writeFile(t, "ingestd.yaml", legacyConfig)
+	res := mustRun(t, &Target{Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	wantStatus(t, res, map[string]report.Status{
+		"gateway_config_guardrails.auth_enforcement_disabled":      report.StatusFail,
+		"gateway_config_guardrails.unsafe_defaults_not_observable": report.StatusFail,
+		"gateway_config_guardrails.tls_minimum_below_1_2":          report.StatusPass,
+	})
+	lines := map[string]int{}
+	for _, id := range []string{"gateway_config_guardrails.auth_enforcement_disabled", "gateway_config_guardrails.unsafe_defaults_not_observable"} {
+		for _, ev := range control(t, res, id).Evidence {
+			if ev.Config == nil || ev.Config.File != cfg {
+				t.Fatalf("%s: evidence without file: %+v", id, ev)
+			}
+			lines[ev.Config.Key] = ev.Config.Line
+		}
+	}
+	if lines["auth.mode"] != 6 || lines["guardrails.legacy_silence_unsafe"] != 11 {
+		t.Errorf("evidence lines = %v, want auth.mode:6 and guardrails.legacy_silence_unsafe:11", lines)
+	}
+}
+
+func TestTheWorkedExampleBeforeStateHasExactlyFourFindings(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/v1/ingest", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg := writeFile(t, "ingestd.yaml", strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1))
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfg}})
+	var ids []string
+	for _, f := range res.Findings {
+		ids = append(ids, f.ID+"/"+f.Severity)
+	}
+	if len(res.Findings) != 4 || res.Summary.SeverityCounts["high"] != 3 || res.Summary.SeverityCounts["medium"] != 1 ||
+		res.Summary.Status != report.AuditFail || res.Summary.Posture != report.PostureRed || len(res.Backlog) != 4 {
+		t.Fatalf("findings = %v, summary %+v; want the 4 findings of the worked example", ids, res.Summary)
+	}
+	for _, d := range res.Summary.Domains {
+		wantPosture := map[string]string{"Identity & Cryptography": "red", "Access Control": "red", "Data Protection": "red", "Availability & Monitoring": "green"}[d.Name]
+		if d.Posture != wantPosture {
+			t.Errorf("domain %s posture %s, want %s", d.Name, d.Posture, wantPosture)
+		}
+	}
+}
+
+func TestACertificateThatDoesNotVerifyFailsTransportAndKeepsTheTokenHome(t *testing.T) {
+	var sawToken bool
+	srv, _ := tlsGateway(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Authorization"), testToken) {
+			sawToken = true
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	_, otherCA := tlsGateway(t, http.NotFoundHandler())
+	t.Setenv("HG_TEST_TOKEN", testToken)
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: otherCA, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]report.Status{
+		"ingest_auth.insecure_transport":             report.StatusFail,
+		"ingest_auth.unauthenticated_ingest_allowed": report.StatusPass,
+		"ingest_auth.authenticated_ingest_rejected":  report.StatusError,
+	})
+	if sawToken {
+		t.Fatal("the valid token was sent to a server whose certificate did not verify")
+	}
+}
+
+func TestTheTokenIsRedactedEverywhere(t *testing.T) {
+	srv, caFile := tlsGateway(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "https://127.0.0.1/?echo="+r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "you sent %s", r.Header.Get("Authorization")) // a gateway that echoes secrets
+	}))
+	t.Setenv("HG_TEST_TOKEN", testToken)
+	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	var buf bytes.Buffer
+	if err := report.Encode(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), testToken) {
+		t.Fatal("the valid token appears in the result")
+	}
+	if !strings.Contains(buf.String(), "[REDACTED]") {
+		t.Fatal("no redaction marker: was the valid token sent at all?")
+	}
+}
+
+func TestRegistryAndCatalogAgree(t *testing.T) {
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRegistry(cat); err != nil {
+		t.Fatal(err)
+	}
+	extra := &catalog.Catalog{}
+	if err := CheckRegistry(extra); err == nil || !strings.Contains(err.Error(), "evaluation registered, not in the catalog") {
+		t.Fatalf("an empty catalog should disagree with the registry, got %v", err)
+	}
+}
+
+var hostPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+// TestResultGolden pins the result JSON of the worked example's before
+// state; regenerate with go test ./internal/audit -run TestResultGolden -update.
+func TestResultGolden(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/v1/ingest", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batch_id":"b1","records":1}`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "ingestd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := mustRun(t, &Target{Name: "plant-7-gateway", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfgPath}})
+	var buf bytes.Buffer
+	if err := report.Encode(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	got := hostPort.ReplaceAllString(buf.String(), "127.0.0.1:PORT")
+	got = strings.ReplaceAll(got, dir, "TMPDIR")
+	got = regexp.MustCompile(`"sha256": "[0-9a-f]{64}"`).ReplaceAllString(got, `"sha256": "SHA256"`)
+	got = regexp.MustCompile(`"Date": "[^"]*"`).ReplaceAllString(got, `"Date": "DATE"`)
+	golden := filepath.Join("testdata", "before-result.golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (regenerate with -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("result differs from %s (regenerate with -update after checking the change):\n%s", golden, got)
+	}
+}

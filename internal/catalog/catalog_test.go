@@ -1,0 +1,194 @@
+package catalog
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/controls.md from the catalog")
+
+func TestEmbeddedCatalogLoads(t *testing.T) {
+	cat, err := Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, id := range []string{
+		"gateway_config_guardrails.auth_enforcement_disabled",
+		"gateway_config_guardrails.unsafe_defaults_not_observable",
+		"ingest_auth.unauthenticated_ingest_allowed",
+		"ingest_auth.insecure_transport",
+		"ingest_auth.invalid_token_accepted",
+		"ingest_auth.authenticated_ingest_rejected",
+		"gateway_runtime.health_unavailable",
+	} {
+		if _, ok := cat.Get(id); !ok {
+			t.Errorf("control %s missing from the catalog", id)
+		}
+	}
+}
+
+func TestWorkedExampleControlsKeepTheirSeveritiesAndDomains(t *testing.T) {
+	cat, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct{ sev, domains string }{
+		"gateway_config_guardrails.auth_enforcement_disabled":      {"high", "Access Control"},
+		"gateway_config_guardrails.unsafe_defaults_not_observable": {"medium", "Identity & Cryptography, Access Control"},
+		"ingest_auth.unauthenticated_ingest_allowed":               {"high", "Access Control, Data Protection"},
+		"ingest_auth.insecure_transport":                           {"high", "Identity & Cryptography, Data Protection"},
+		"ingest_auth.invalid_token_accepted":                       {"high", "Access Control"},
+		"gateway_runtime.health_unavailable":                       {"medium", "Availability & Monitoring"},
+	}
+	for id, w := range want {
+		c, _ := cat.Get(id)
+		if c == nil {
+			t.Fatalf("%s missing", id)
+		}
+		if c.Severity != w.sev || strings.Join(c.Domains, ", ") != w.domains {
+			t.Errorf("%s: severity %s domains %q, want %s %q", id, c.Severity, strings.Join(c.Domains, ", "), w.sev, w.domains)
+		}
+	}
+}
+
+const validControl = `
+  - id: fam.thing
+    title: T
+    finding_title: F
+    action: A
+    severity: low
+    domains: [Access Control]
+    owner: o
+    description: d
+    risk: r
+    remediation: {text: t, config_change: c}
+    verification: {request: q, expected: e}
+    references: {etsi_en_303_645: [a], owasp_iot_2018: [b], iec_62443_4_2: [c], nist_ir_8259a: [d]}
+`
+
+func TestParseRejectsBadCatalogs(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantErr string
+	}{
+		{"an empty file is refused", ``, "empty catalog"},
+		{"a file without controls is refused", `controls: []`, "no controls"},
+		{"an unknown key is refused", strings.Replace(validControl, "owner: o", "owner: o\n    colour: red", 1), "colour"},
+		{"an unknown severity is refused", strings.Replace(validControl, "severity: low", "severity: urgent", 1), `severity "urgent"`},
+		{"an unknown domain is refused", strings.Replace(validControl, "[Access Control]", "[Physical]", 1), `domain "Physical"`},
+		{"a malformed id is refused", strings.Replace(validControl, "fam.thing", "Fam-Thing", 1), "family.name"},
+		{"a missing reference list is refused", strings.Replace(validControl, "nist_ir_8259a: [d]", "nist_ir_8259a: []", 1), "nist_ir_8259a"},
+		{"a missing remediation config change is refused", strings.Replace(validControl, "config_change: c", "config_change: ''", 1), "remediation.config_change"},
+		{"an unknown rule operator is refused", validControl + "    config: {kind: ingestd, fail_when: [{key: a.b, op: matches_regex, value: x}]}\n", `unknown op "matches_regex"`},
+		{"a rule without its operand is refused", validControl + "    config: {kind: ingestd, fail_when: [{key: a.b, op: equals}]}\n", "takes value"},
+		{"a config check without rules is refused", validControl + "    config: {kind: ingestd, fail_when: []}\n", "at least one rule"},
+		{"a non-mapping document is refused", `- just a list`, "parse catalog"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.yaml
+			if strings.HasPrefix(body, "\n  - id") {
+				body = "controls:" + body
+			}
+			_, err := Parse(strings.NewReader(body))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadFSRejectsDuplicatesAndMisfiledFamilies(t *testing.T) {
+	ctl := "controls:" + validControl
+	tests := []struct {
+		name    string
+		files   fstest.MapFS
+		wantErr string
+	}{
+		{"a duplicate id across files is refused", fstest.MapFS{"c/fam.yaml": {Data: []byte(ctl)}, "c/fam2.yaml": {Data: []byte(ctl)}}, "duplicate id"},
+		{"a control in another family's file is refused", fstest.MapFS{"c/other.yaml": {Data: []byte(ctl)}}, "belongs in fam.yaml"},
+		{"an empty directory is refused", fstest.MapFS{"c/readme.txt": {Data: []byte("x")}}, "no *.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadFS(tt.files, "c")
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("LoadFS error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRulesDescribeWhatTheyExpect(t *testing.T) {
+	tests := []struct {
+		rule  Rule
+		value string
+		match bool
+		text  string
+	}{
+		{Rule{Key: "auth.mode", Op: "equals", Value: "none"}, "none", true, `auth.mode is "none"`},
+		{Rule{Key: "auth.mode", Op: "not_equals", Value: "none"}, "none", false, `auth.mode is not "none"`},
+		{Rule{Key: "tls.min_version", Op: "one_of", Values: []string{"1.0", "1.1"}}, "1.2", false, `tls.min_version is one of "1.0", "1.1"`},
+		{Rule{Key: "listen.http", Op: "empty"}, "", true, "listen.http is empty"},
+		{Rule{Key: "listen.http", Op: "not_empty"}, ":80", true, "listen.http is set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			if err := tt.rule.compile(); err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.rule.Matches(tt.value); got != tt.match {
+				t.Errorf("Matches(%q) = %v, want %v", tt.value, got, tt.match)
+			}
+			if got := tt.rule.Describe(); got != tt.text {
+				t.Errorf("Describe() = %q, want %q", got, tt.text)
+			}
+		})
+	}
+}
+
+// TestControlsDoc fails when docs/controls.md is not what the catalog
+// generates; regenerate with -update.
+func TestControlsDoc(t *testing.T) {
+	cat, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := cat.Write(&buf, "md"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "docs", "controls.md")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run: go test ./internal/catalog -run TestControlsDoc -update)", err)
+	}
+	if !bytes.Equal(got, buf.Bytes()) {
+		t.Fatal("docs/controls.md is stale: run go test ./internal/catalog -run TestControlsDoc -update")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("controls:" + validControl))
+	f.Add([]byte("controls: [{id: a.b, config: {kind: x, fail_when: [{key: k, op: one_of, values: [a]}]}}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		controls, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, c := range controls {
+			if c.ID == "" || c.Severity == "" || len(c.Domains) == 0 {
+				t.Fatalf("accepted an incomplete control: %+v", c)
+			}
+		}
+	})
+}

@@ -1,0 +1,82 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats lists the formats Write accepts.
+var Formats = []string{"text", "json", "md"}
+
+// Write renders the catalog as text, json or md. The md form is
+// docs/controls.md; a test fails when that file is stale.
+func (c *Catalog) Write(w io.Writer, format string) error {
+	switch format {
+	case "text":
+		return c.writeText(w)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Domains  []string  `json:"domains"`
+			Controls []Control `json:"controls"`
+		}{Domains, c.Controls})
+	case "md":
+		return c.writeMarkdown(w)
+	default:
+		return fmt.Errorf("unknown format %q: choose one of %s", format, strings.Join(Formats, ", "))
+	}
+}
+
+func (c *Catalog) writeText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tDOMAINS\tTITLE")
+	for _, ctl := range c.Controls {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ctl.ID, ctl.Severity, strings.Join(ctl.Domains, ", "), ctl.Title)
+	}
+	return tw.Flush()
+}
+
+func (c *Catalog) writeMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("# Controls reference\n\n")
+	b.WriteString("<!-- Generated from internal/catalog/controls/*.yaml by `go test ./internal/catalog -run TestControlsDoc -update`; do not edit. -->\n\n")
+	b.WriteString("Each control id names the failing condition; the title states the passing case. ")
+	b.WriteString("A control's status is `pass`, `fail`, `not_applicable` or `error` (could not decide, never counted as a pass).\n\n")
+	fmt.Fprintf(&b, "%d controls in %d domains: %s.\n\n", len(c.Controls), len(Domains), strings.Join(Domains, ", "))
+	b.WriteString("| id | severity | domains | title |\n|---|---|---|---|\n")
+	for _, ctl := range c.Controls {
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", ctl.ID, anchor(ctl.ID), ctl.Severity, strings.Join(ctl.Domains, ", "), ctl.Title)
+	}
+	for _, ctl := range c.Controls {
+		fmt.Fprintf(&b, "\n## %s\n\n", ctl.ID)
+		fmt.Fprintf(&b, "**%s** (fails as: %s)\n\n", ctl.Title, ctl.FindingTitle)
+		fmt.Fprintf(&b, "- Severity: %s\n- Domains: %s\n- Owner: %s\n- Backlog title: %s\n\n", ctl.Severity, strings.Join(ctl.Domains, ", "), ctl.Owner, ctl.Action)
+		fmt.Fprintf(&b, "%s\n\n**Risk.** %s\n\n**Remediation.** %s\n\n", ctl.Description, ctl.Risk, ctl.Remediation.Text)
+		fmt.Fprintf(&b, "```\n%s\n```\n\n", strings.TrimRight(ctl.Remediation.ConfigChange, "\n"))
+		fmt.Fprintf(&b, "**Verification.** `%s` — expected: %s\n\n", ctl.Verification.Request, ctl.Verification.Expected)
+		if ctl.Config != nil {
+			fmt.Fprintf(&b, "**Config rule** (%s config; fails when all hold):\n\n", ctl.Config.Kind)
+			for i := range ctl.Config.FailWhen {
+				fmt.Fprintf(&b, "- %s\n", ctl.Config.FailWhen[i].Describe())
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("| framework | references |\n|---|---|\n")
+		r := ctl.References
+		fmt.Fprintf(&b, "| ETSI EN 303 645 | %s |\n", strings.Join(r.ETSIEN303645, "; "))
+		fmt.Fprintf(&b, "| OWASP IoT Top 10 (2018) | %s |\n", strings.Join(r.OWASPIoT2018, "; "))
+		fmt.Fprintf(&b, "| IEC 62443-4-2 | %s |\n", strings.Join(r.IEC62443_4_2, "; "))
+		fmt.Fprintf(&b, "| NIST IR 8259A | %s |\n", strings.Join(r.NISTIR8259A, "; "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func anchor(id string) string {
+	return strings.NewReplacer(".", "", "_", "_").Replace(strings.ToLower(id))
+}
