@@ -79,11 +79,11 @@ const testToken = "s3cr3t-device-token-0123456789abcdef"
 // returns the server and the CA file.
 func tlsGateway(t *testing.T, h http.Handler) (*httptest.Server, string) {
 	t.Helper()
-	ca, err := pki.NewCA("test CA", time.Now(), time.Hour)
+	ca, err := pki.NewCA("test CA", time.Now(), 90*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ca.Issue([]string{"127.0.0.1", "localhost"}, time.Now(), time.Hour)
+	leaf, err := ca.Issue([]string{"127.0.0.1", "localhost"}, time.Now(), 90*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,14 +70,20 @@ func (c *collector) collect(ctx context.Context) (*Observations, []report.Config
 				co.Ingestd = f
 				files = append(files, report.ConfigFile{Path: co.Path, Kind: co.Kind, SHA256: f.SHA256})
 			}
+		case MosquittoKind:
+			files = append(files, readMosquittoConfig(co)...)
 		default:
 			return nil, nil, fmt.Errorf("gateway.kind %q: no reader", co.Kind)
 		}
 		obs.Config = co
 	}
+	tlsDone := make(chan []TLSObservation, 1)
+	go func() { tlsDone <- collectTLS(ctx, c.target) }()
 	for _, raw := range c.ingestURLs(obs.Config) {
 		obs.Ingest = append(obs.Ingest, c.probeIngest(ctx, raw))
 	}
+	obs.MQTT = collectMQTT(ctx, c.target)
+	obs.TLS = <-tlsDone
 	if hu := c.healthURL(obs); hu != "" {
 		obs.HealthURL = hu
 		p := c.verified

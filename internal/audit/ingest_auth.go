@@ -14,10 +14,10 @@ import (
 type answer int
 
 const (
-	answerAccepted   answer = iota // 2xx
-	answerRefused                  // 401 or 403
-	answerUndecided                // anything else, or no response
-	answerNotServed                // a config-derived URL with nothing listening
+	answerAccepted  answer = iota // 2xx
+	answerRefused                 // 401 or 403
+	answerUndecided               // anything else, or no response
+	answerNotServed               // a config-derived URL with nothing listening
 )
 
 func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {

@@ -3,6 +3,7 @@ package audit
 import (
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
 	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
+	"github.com/hardgate/hardgate/internal/probe/mosquitto"
 )
 
 // Observations is everything the probes saw during one audit. Controls read
@@ -21,6 +22,11 @@ type Observations struct {
 	HealthURL string
 	// Config is the gateway config, nil when none was named.
 	Config *ConfigObservation
+	// TLS has one full TLS scan per TLS endpoint (https ingest URLs and
+	// tls.addresses); empty when the target names none.
+	TLS []TLSObservation
+	// MQTT has one probe per broker URL of the target (mqtt.urls).
+	MQTT []MQTTObservation
 }
 
 // IngestObservation is what the requests to one ingest URL saw.
@@ -51,6 +57,8 @@ type ConfigObservation struct {
 	Kind string
 	// Ingestd is set for kind ingestd.
 	Ingestd *ingestdconf.File
+	// Mosquitto is set for kind mosquitto.
+	Mosquitto *mosquitto.Config
 	// Err is set when the file could not be read or parsed.
 	Err error
 }

@@ -33,6 +33,24 @@ var registry = map[string]evalFunc{
 	"gateway_config_guardrails.tls_minimum_below_1_2":          evalConfigRules,
 
 	"gateway_runtime.health_unavailable": evalHealth,
+
+	"mqtt_broker.anonymous_access_allowed":   evalMQTTAnonymous,
+	"mqtt_broker.credentials_not_verified":   evalMQTTCredentials,
+	"mqtt_broker.wildcard_subscribe_allowed": evalMQTTWildcard,
+	"mqtt_broker.sys_topics_exposed":         evalMQTTSys,
+	"mqtt_broker.plaintext_listener":         evalMQTTPlaintext,
+
+	"transport_tls.legacy_protocol_enabled":   evalLegacyProtocol,
+	"transport_tls.weak_cipher_suites":        evalWeakCipherSuites,
+	"transport_tls.no_forward_secrecy":        evalNoForwardSecrecy,
+	"transport_tls.weak_dh_group":             evalWeakDHGroup,
+	"transport_tls.certificate_untrusted":     evalCertificateUntrusted,
+	"transport_tls.certificate_expired":       evalCertificateExpired,
+	"transport_tls.certificate_expiring_soon": evalCertificateExpiringSoon,
+	"transport_tls.hostname_mismatch":         evalHostnameMismatch,
+	"transport_tls.weak_key":                  evalWeakKey,
+	"transport_tls.weak_signature":            evalWeakSignature,
+	"transport_tls.tls13_not_supported":       evalTLS13NotSupported,
 }
 
 // CheckRegistry reports every id that is in the catalog but not registered,

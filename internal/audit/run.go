@@ -72,6 +72,7 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 			HealthURL:   t.Ingest.HealthURL,
 			CAFile:      t.Ingest.CAFile,
 			TokenEnv:    t.Ingest.TokenEnv,
+			MQTTURLs:    append([]string(nil), t.MQTT.URLs...),
 			ConfigFiles: []report.ConfigFile{},
 		},
 	}
@@ -87,6 +88,9 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 		return nil, err
 	}
 	res.Target.ConfigFiles = append(res.Target.ConfigFiles, files...)
+	for _, ep := range obs.TLS {
+		res.Target.TLSAddrs = append(res.Target.TLSAddrs, ep.Address)
+	}
 	if obs.HealthURL != "" {
 		res.Target.HealthURL = obs.HealthURL
 	}

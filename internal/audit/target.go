@@ -28,6 +28,11 @@ type Target struct {
 	Gateway Gateway `yaml:"gateway" json:"gateway"`
 	// Timeouts bound the audit.
 	Timeouts Timeouts `yaml:"timeouts" json:"timeouts"`
+	// TLS names extra TLS endpoints and tunes the transport_tls controls
+	// (the https ingest URLs are always assessed).
+	TLS TLSSpec `yaml:"tls" json:"tls"`
+	// MQTT names the MQTT brokers to probe (the mqtt_broker controls).
+	MQTT MQTTSpec `yaml:"mqtt" json:"mqtt"`
 }
 
 // Ingest is the HTTP ingest path of the target.
@@ -77,7 +82,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // GatewayKinds lists the config kinds hardgate reads.
-var GatewayKinds = []string{"ingestd"}
+var GatewayKinds = []string{"ingestd", MosquittoKind}
 
 // DefaultTimeouts are used for unset timeouts.
 var DefaultTimeouts = Timeouts{Request: Duration(5 * time.Second), Audit: Duration(60 * time.Second)}
@@ -135,6 +140,7 @@ func (t *Target) resolve(baseDir string) {
 	}
 	t.Ingest.CAFile = abs(t.Ingest.CAFile)
 	t.Gateway.ConfigFile = abs(t.Gateway.ConfigFile)
+	t.MQTT.CAFile = abs(t.MQTT.CAFile)
 }
 
 // FieldError is a target spec problem naming the field and its value.
@@ -175,8 +181,8 @@ func (t *Target) Validate() error {
 	add := func(field, value, msg string) {
 		errs = append(errs, &FieldError{Field: field, Value: value, Msg: msg})
 	}
-	if len(t.Ingest.URLs) == 0 && t.Gateway.ConfigFile == "" {
-		add("ingest.urls", "", "name at least one ingest URL or a gateway config file")
+	if len(t.Ingest.URLs) == 0 && t.Gateway.ConfigFile == "" && len(t.MQTT.URLs) == 0 {
+		add("ingest.urls", "", "name at least one ingest URL, MQTT broker URL or gateway config file")
 	}
 	for i, raw := range t.Ingest.URLs {
 		checkURL(fmt.Sprintf("ingest.urls[%d]", i), raw, add)
@@ -207,6 +213,8 @@ func (t *Target) Validate() error {
 	if t.Gateway.Kind != "" && t.Gateway.ConfigFile == "" {
 		add("gateway.config_file", "", "required when gateway.kind is set")
 	}
+	t.TLS.validate(add)
+	t.MQTT.validate(add)
 	if t.Timeouts.Request <= 0 {
 		add("timeouts.request", time.Duration(t.Timeouts.Request).String(), "must be positive")
 	}

@@ -43,7 +43,7 @@ func TestValidateNamesTheFieldAndTheValue(t *testing.T) {
 		{"credentials in a URL are refused", Target{Ingest: Ingest{URLs: []string{"https://u:p@127.0.0.1/x"}}}, "must not carry credentials"},
 		{"a missing CA file is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, CAFile: "/nonexistent/ca.pem"}}, `ingest.ca_file: cannot be read`},
 		{"an empty token variable is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: "HG_EMPTY"}}, `ingest.token_env: the environment variable is unset or empty (got "HG_EMPTY")`},
-		{"an unknown gateway kind is refused", Target{Gateway: Gateway{ConfigFile: "/dev/null", Kind: "nginx"}}, `gateway.kind: must be one of ingestd (got "nginx")`},
+		{"an unknown gateway kind is refused", Target{Gateway: Gateway{ConfigFile: "/dev/null", Kind: "nginx"}}, `gateway.kind: must be one of ingestd, mosquitto (got "nginx")`},
 		{"a missing gateway config is refused", Target{Gateway: Gateway{ConfigFile: "/nonexistent.yaml"}}, "gateway.config_file: cannot be read"},
 		{"an audit deadline below the request deadline is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, Timeouts: Timeouts{Request: Duration(10e9), Audit: Duration(1e9)}}, "timeouts.audit"},
 	}

@@ -110,14 +110,15 @@ type Files struct {
 }
 
 // WriteFiles makes a CA and a loopback server certificate (localhost,
-// 127.0.0.1, ::1) valid for a day, and writes ca.pem, server.crt and
+// 127.0.0.1, ::1) valid for 90 days (beyond the 30-day expiry warning of
+// transport_tls.certificate_expiring_soon), and writes ca.pem, server.crt and
 // server.key (mode 0600) into dir.
 func WriteFiles(dir string, now time.Time) (Files, error) {
-	ca, err := NewCA("hardgate demo CA", now, 24*time.Hour)
+	ca, err := NewCA("hardgate demo CA", now, 90*24*time.Hour)
 	if err != nil {
 		return Files{}, err
 	}
-	leaf, err := ca.Issue([]string{"localhost", "127.0.0.1", "::1"}, now, 24*time.Hour)
+	leaf, err := ca.Issue([]string{"localhost", "127.0.0.1", "::1"}, now, 90*24*time.Hour)
 	if err != nil {
 		return Files{}, err
 	}

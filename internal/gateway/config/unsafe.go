@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -119,4 +120,29 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// GuardrailError is an unsafe setting in force that guardrails.allow_unsafe
+// does not name. Its message says how to fix or explicitly accept it.
+type GuardrailError struct {
+	Setting UnsafeSetting
+}
+
+func (e *GuardrailError) Error() string {
+	s := e.Setting
+	return fmt.Sprintf("unsafe setting %q is in force (%s = %q): %s; fix %s, or accept the risk by adding %q to guardrails.allow_unsafe",
+		s.Name, s.Field, s.Value, s.Detail, s.Field, s.Name)
+}
+
+// CheckGuardrails returns one *GuardrailError, joined, for every unsafe
+// setting in force that guardrails.allow_unsafe does not name; nil when
+// every unsafe setting is allowed. mode is passed to UnsafeSettings.
+func (c *Config) CheckGuardrails(mode FileModeFunc) error {
+	var errs []error
+	for _, s := range c.UnsafeSettings(mode) {
+		if !s.Allowed {
+			errs = append(errs, &GuardrailError{Setting: s})
+		}
+	}
+	return errors.Join(errs...)
 }

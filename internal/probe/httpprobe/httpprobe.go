@@ -40,11 +40,11 @@ const ProbeHeader = probeHeaderName
 
 // Error kinds of an Observation.
 const (
-	ErrTimeout     = "timeout"
-	ErrRefused     = "connection_refused"
-	ErrTLSVerify   = "tls_unverified"
+	ErrTimeout      = "timeout"
+	ErrRefused      = "connection_refused"
+	ErrTLSVerify    = "tls_unverified"
 	ErrTLSHandshake = "tls_handshake"
-	ErrOther       = "other"
+	ErrOther        = "other"
 )
 
 // Options configure a Prober.
@@ -88,11 +88,11 @@ func New(opts Options) *Prober {
 		opts.UserAgent = "hardgate-audit"
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // probes go exactly where the target says
-		DialContext:           (&net.Dialer{Timeout: opts.Timeout}).DialContext,
-		TLSHandshakeTimeout:   opts.Timeout,
-		ResponseHeaderTimeout: opts.Timeout,
-		DisableKeepAlives:     true,
+		Proxy:                  nil, // probes go exactly where the target says
+		DialContext:            (&net.Dialer{Timeout: opts.Timeout}).DialContext,
+		TLSHandshakeTimeout:    opts.Timeout,
+		ResponseHeaderTimeout:  opts.Timeout,
+		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: 64 << 10,
 		TLSClientConfig: &tls.Config{
 			RootCAs:            opts.RootCAs,

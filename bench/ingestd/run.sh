@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark on loopback: ingestd (bearer token, HTTPS, 202 only
+# after the batch is fsynced to its queue) against Debian's nginx answering a
+# static 202 over TLS behind the same bearer check. Both are loaded, one
+# after the other, with the same wrk command and the same ~300-byte JSON POST.
+# Prints both req/s, both p99, the ratio and ingestd's RSS.
+#
+#   bench/ingestd/run.sh            # wrk -t2 -c50 -d20s
+#   DURATION=5s bench/ingestd/run.sh
+#   STORE_DIR=/dev/shm/q bench/ingestd/run.sh   # diagnosis only: queue on tmpfs,
+#                                               # shows the cost of fsync on this disk
+#
+# Needs: go, nginx, wrk, openssl. Sends traffic to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-20s}
+CONNS=${CONNS:-50}
+THREADS=${THREADS:-2}
+
+# free_port prints a loopback port nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "bench: no free port found" >&2; exit 1
+}
+INGESTD_PORT=${INGESTD_PORT:-$(free_port)}
+NGINX_PORT=${NGINX_PORT:-$(free_port)}
+
+for p in go nginx wrk openssl; do
+  command -v "$p" >/dev/null || { echo "bench: $p is required (apt-get install ${p/go/golang})" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/ingestd-bench.XXXXXX)
+ingestd_pid=""
+cleanup() {
+  [ -n "$ingestd_pid" ] && kill "$ingestd_pid" 2>/dev/null && wait "$ingestd_pid" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  sleep 0.2
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== build ingestd"
+CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
+
+echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+chmod 600 "$work/key.pem"
+
+cat >"$work/ingestd.yaml" <<YAML
+listen:
+  https: 127.0.0.1:${INGESTD_PORT}
+tls:
+  cert_file: $work/cert.pem
+  key_file: $work/key.pem
+auth:
+  mode: bearer
+  tokens_file: $work/tokens
+store:
+  dir: ${STORE_DIR:-$work/store}
+  max_bytes: 1073741824
+limits:
+  rate_per_device: 0   # one device sends everything here
+log:
+  level: warn
+YAML
+TOKEN=$("$work/ingestd" token add --config "$work/ingestd.yaml" --device bench-1)
+
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<NGINX
+$user_line
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:${NGINX_PORT} ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location = /v1/ingest {
+      if (\$http_authorization != "Bearer ${TOKEN}") { return 401; }
+      default_type application/json;
+      return 202 '{"batch_id":"static","records":1}\n';
+    }
+  }
+}
+NGINX
+
+# The same ~300-byte JSON document for both, taken from the wrk script.
+script=bench/ingestd/post.lua
+body=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$script")
+export BENCH_TOKEN=$TOKEN
+echo "payload: ${#body} bytes"
+
+wait_port() { # port
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: nothing listens on 127.0.0.1:$1" >&2; exit 1
+}
+
+check_status() { # url: the token gets 202, a wrong token 401
+  local code
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' --data "$body" "$1")
+  [ "$code" = 202 ] || { echo "bench: $1 answered $code with the token, want 202" >&2; exit 1; }
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}x" \
+    -H 'Content-Type: application/json' --data "$body" "$1")
+  [ "$code" = 401 ] || { echo "bench: $1 answered $code to a wrong token, want 401" >&2; exit 1; }
+}
+
+run_wrk() { # name url -> prints wrk output to $work/$name.wrk
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$script" "$1" >"$work/$2.wrk"
+  cat "$work/$2.wrk"
+}
+
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+p99_ms() {
+  awk '$1=="99%" { v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[a-z]+$/,"",v);
+        if (u=="us") v=v/1000; else if (u=="s") v=v*1000; printf "%.2f\n", v }' "$1"
+}
+non2xx() { awk '/Non-2xx/ {print $5}' "$1" | grep . || echo 0; }
+
+echo "== nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'): static 202 over TLS with the bearer check"
+nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx/error.log"
+wait_port "$NGINX_PORT"
+check_status "https://127.0.0.1:${NGINX_PORT}/v1/ingest"
+run_wrk "https://127.0.0.1:${NGINX_PORT}/v1/ingest" nginx
+kill "$(cat "$work/nginx.pid")"; sleep 0.5
+
+echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
+"$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
+ingestd_pid=$!
+wait_port "$INGESTD_PORT"
+check_status "https://127.0.0.1:${INGESTD_PORT}/v1/ingest"
+rss_max=0
+( while kill -0 "$ingestd_pid" 2>/dev/null; do
+    awk '/^VmRSS:/ {r=$2} /^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print r, a, f}' "/proc/$ingestd_pid/status" 2>/dev/null
+    sleep 0.5
+  done ) >"$work/rss.samples" &
+sampler=$!
+run_wrk "https://127.0.0.1:${INGESTD_PORT}/v1/ingest" ingestd
+rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$ingestd_pid/status")
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$ingestd_pid/status")
+curl -sk "https://127.0.0.1:${INGESTD_PORT}/metrics" >"$work/metrics.txt"
+queued=$(awk '/^ingestd_queue_batches / {print $2}' "$work/metrics.txt")
+append_ms=$(awk '/^ingestd_queue_append_duration_seconds_sum / {s=$2} /^ingestd_queue_append_duration_seconds_count / {c=$2}
+  END { if (c > 0) printf "%.2f", 1000*s/c; else print "n/a" }' "$work/metrics.txt")
+kill "$ingestd_pid"; wait "$ingestd_pid" 2>/dev/null || true; ingestd_pid=""
+kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+rss_max=$(sort -n -k1 "$work/rss.samples" | tail -1 | awk '{print $1}')
+anon_max=$(sort -n -k2 "$work/rss.samples" | tail -1 | awk '{print $2}')
+file_max=$(sort -n -k3 "$work/rss.samples" | tail -1 | awk '{print $3}')
+
+n_rps=$(rps "$work/nginx.wrk"); i_rps=$(rps "$work/ingestd.wrk")
+n_p99=$(p99_ms "$work/nginx.wrk"); i_p99=$(p99_ms "$work/ingestd.wrk")
+ratio=$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }')
+
+echo
+echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, ${#body}-byte JSON POST, $(nproc) CPUs)"
+printf '%-8s %12s %10s %10s\n' server req/s p99_ms non_2xx
+printf '%-8s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
+printf '%-8s %12s %10s %10s\n' ingestd "$i_rps" "$i_p99" "$(non2xx "$work/ingestd.wrk")"
+echo "ratio ingestd/nginx req/s: $ratio (target >= 0.60)"
+echo "ingestd p99: ${i_p99} ms (target <= 15)"
+echo "ingestd RSS: max sampled $((rss_max / 1024)) MiB, at end $((rss_end / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB (target <= 64)"
+echo "  of which max anonymous (heap, stacks) $((anon_max / 1024)) MiB, max file-backed (queue mmap, binary) $((file_max / 1024)) MiB"
+echo "ingestd batches durably queued: $queued; mean durable append (group commit + fsync) seen by a request: ${append_ms} ms"

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/audit"
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gateway-config FILE) [flags]
+
+Probes a gateway's ingest path (HTTP/HTTPS), reads its config, judges every
+control of the catalog and writes the result. Probe requests carry the header
+X-Hardgate-Probe and the JSON field "_hardgate_probe" so the gateway owner can
+filter them. The valid token is never sent over plaintext or unverified TLS,
+and is redacted from all evidence.
+
+Examples:
+  # a target spec (YAML; see examples/targets/)
+  hardgate audit --target examples/targets/after.yaml --out after.json
+
+  # one endpoint with quick flags
+  export HARDGATE_TOKEN=...   # a valid device token, for the positive control
+  hardgate audit --url https://127.0.0.1:8443/v1/ingest --ca ca.pem \
+      --token-env HARDGATE_TOKEN --gateway-config /etc/ingestd/ingestd.yaml \
+      --gateway-kind ingestd --out after.json --format md
+
+  # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext)
+  hardgate audit --mqtt-url mqtts://127.0.0.1:8883 --ca ca.pem \
+      --gateway-config /etc/mosquitto/mosquitto.conf --gateway-kind mosquitto
+
+  # gate a release on a reference baseline (exit 1 on any regression)
+  hardgate audit --target after.yaml --baseline baseline.json
+
+Exit codes: 0 PASS, 1 findings at or above --fail-on (or a regression against
+--baseline), 2 usage or config error, 3 INCONCLUSIVE (a control could not decide).
+
+Flags:
+`
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type auditFlags struct {
+	target, ca, tokenEnv, healthURL, gwConfig, gwKind, name string
+	urls                                                    stringList
+	mqttURLs                                                stringList
+	timeout, deadline                                       time.Duration
+	out, format, failOn, baseline, color                    string
+	verbose                                                 bool
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f auditFlags
+	fs := flag.NewFlagSet("hardgate audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
+	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
+	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
+	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
+	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
+	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(audit.GatewayKinds, ", ")+" (default ingestd)")
+	fs.StringVar(&f.name, "name", "", "target name for reports (default: the first URL's host)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
+	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
+	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
+	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
+	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(report.Severities, ", "))
+	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
+	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
+	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if !slices.Contains(report.Severities, f.failOn) {
+		fmt.Fprintf(stderr, "hardgate audit: --fail-on %q: must be one of %s\n", f.failOn, strings.Join(report.Severities, ", "))
+		return exitUsage
+	}
+	if !slices.Contains(report.Formats(), f.format) {
+		fmt.Fprintf(stderr, "hardgate audit: --format %q: must be one of %s\n", f.format, strings.Join(report.Formats(), ", "))
+		return exitUsage
+	}
+	if f.color != "auto" && f.color != "always" && f.color != "never" {
+		fmt.Fprintf(stderr, "hardgate audit: --color %q: must be auto, always or never\n", f.color)
+		return exitUsage
+	}
+	t, err := f.buildTarget()
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
+	var base *report.Result
+	if f.baseline != "" {
+		if base, err = readResult(f.baseline); err != nil {
+			fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
+			return exitUsage
+		}
+	}
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: toolVersion(), Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
+	if f.out != "" {
+		if err := writeResultFile(f.out, res); err != nil {
+			fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+			return exitUsage
+		}
+	}
+	color := f.color == "always" || (f.color == "auto" && isTerminal(stdout))
+	if err := report.Render(stdout, res, f.format, report.RenderOptions{Color: color}); err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
+	if f.out != "" && f.format == "text" {
+		fmt.Fprintf(stdout, "Result written to %s\n", f.out)
+	}
+	code := auditExitCode(res, f.failOn)
+	if base != nil {
+		if gate := baselineGate(stdout, base, res); gate != exitOK {
+			return gate
+		}
+	}
+	return code
+}
+
+func (f *auditFlags) buildTarget() (*audit.Target, error) {
+	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
+	var t *audit.Target
+	switch {
+	case f.target != "" && quick:
+		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
+	case f.target != "":
+		data, err := os.ReadFile(f.target)
+		if err != nil {
+			return nil, fmt.Errorf("--target: %w", err)
+		}
+		t, err = audit.ParseTarget(bytes.NewReader(data), dirOf(f.target))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.target, err)
+		}
+	case quick:
+		t = &audit.Target{
+			Name:    f.name,
+			Ingest:  audit.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv},
+			Gateway: audit.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind},
+			MQTT:    audit.MQTTSpec{URLs: f.mqttURLs},
+		}
+	default:
+		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
+	}
+	if f.timeout > 0 {
+		t.Timeouts.Request = audit.Duration(f.timeout)
+	}
+	if f.deadline > 0 {
+		t.Timeouts.Audit = audit.Duration(f.deadline)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid target:\n%w", err)
+	}
+	return t, nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// auditExitCode maps a result to the exit code: 1 for a finding at or above
+// failOn, 3 when a control could not decide, else 0.
+func auditExitCode(res *report.Result, failOn string) int {
+	threshold := slices.Index(report.Severities, failOn)
+	for _, f := range res.Findings {
+		if i := slices.Index(report.Severities, f.Severity); i >= 0 && i <= threshold {
+			return exitFindings
+		}
+	}
+	if res.Summary.Controls.Error > 0 {
+		return exitInconclusive
+	}
+	return exitOK
+}
+
+func readResult(path string) (*report.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := report.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return res, nil
+}
+
+// writeResultFile writes the result atomically: a temp file renamed over path.
+func writeResultFile(path string, res *report.Result) error {
+	var buf bytes.Buffer
+	if err := report.Encode(&buf, res); err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/demo"
+)
+
+const demoUsage = `Usage: hardgate demo [--dir DIR]
+
+Runs the worked example end to end on loopback, with nothing mocked:
+  1. starts the real ingestd in the legacy state of examples/gateway-hardening/before
+     (plaintext HTTP, no auth, unsafe settings silenced) and audits it;
+  2. restarts it in the hardened state of examples/gateway-hardening/after with a CA
+     and certificates generated into a temporary folder and a new device token,
+     and audits it again (401 without the token, 202 with it, health OK);
+  3. diffs the two results: the after result is the new reference baseline.
+It writes before, after and delta as .json, .md and .html into DIR and exits
+0 when the worked example is reproduced exactly, 1 otherwise.
+
+Examples:
+  hardgate demo
+  hardgate demo --dir /tmp/hardgate-demo && xdg-open /tmp/hardgate-demo/after.html
+
+Flags:
+`
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hardgate demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
+	dir := fs.String("dir", "hardgate-demo", "output `DIR` for the results and reports")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hardgate demo: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	start := time.Now()
+	fmt.Fprintln(stdout, "hardgate demo: the worked example on loopback (audit → sprint → retainer)")
+	out, err := demo.Run(ctx, demo.Options{Dir: *dir, ToolVersion: toolVersion(), Out: stdout})
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate demo: %v\n", err)
+		return exitFindings
+	}
+	if err := out.Reproduced(); err != nil {
+		fmt.Fprintf(stderr, "hardgate demo: the worked example was NOT reproduced:\n%v\n", err)
+		return exitFindings
+	}
+	fmt.Fprintf(stdout, "Worked example reproduced in %.1fs: before FAIL red (4 findings: 3 high, 1 medium) → after PASS green, risk 0; 4 improved, 0 regressions.\n",
+		time.Since(start).Seconds())
+	return exitOK
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/hardgate/hardgate/internal/delta"
+)
+
+const diffUsage = `Usage: hardgate diff BEFORE.json AFTER.json [--format text|json|md|html] [--out FILE]
+                     [--fail-on regression|any|none] [--allow-different-targets]
+
+Compares two audit results of the same gateway by control id and lists what
+improved (fail → pass), what regressed (pass → fail, or pass → error: an audit
+that cannot decide never hides a regression), what still fails, and new and
+removed controls, with the posture and risk change. The AFTER result becomes
+the reference point for the next review.
+
+Flags:
+`
+
+const diffExamples = `
+Examples:
+  hardgate diff before.json after.json
+  hardgate diff before.json after.json --format html --out delta.html
+  hardgate diff baseline.json candidate.json --format json --fail-on any
+
+Exit codes: 0 the gate passed, 1 the gate failed (by default: any regression),
+2 usage error or results that cannot be compared (missing file, truncated JSON,
+unsupported schema version, two different targets).
+`
+
+// runDiff implements "hardgate diff".
+func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hardgate diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output `format`: "+strings.Join(delta.Formats(), ", "))
+	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
+	failOn := fs.String("fail-on", delta.FailOnRegression, "exit 1 on: regression (a control got worse), any (also still failing, new failing or still undecided), none")
+	allowDifferent := fs.Bool("allow-different-targets", false, "compare results of different targets (different name or ingest host)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), diffUsage)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), diffExamples)
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 2 {
+		fmt.Fprintf(stderr, "hardgate diff: want BEFORE.json and AFTER.json, got %d arguments\n\n", len(pos))
+		fs.Usage()
+		return exitUsage
+	}
+	if !slices.Contains(delta.Formats(), *format) {
+		fmt.Fprintf(stderr, "hardgate diff: --format %q: must be one of %s\n", *format, strings.Join(delta.Formats(), ", "))
+		return exitUsage
+	}
+	if !slices.Contains(delta.FailOnPolicies, *failOn) {
+		fmt.Fprintf(stderr, "hardgate diff: --fail-on %q: must be one of %s\n", *failOn, strings.Join(delta.FailOnPolicies, ", "))
+		return exitUsage
+	}
+	before, err := readResult(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: before: %v\n", err)
+		return exitUsage
+	}
+	after, err := readResult(pos[1])
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: after: %v\n", err)
+		return exitUsage
+	}
+	d, err := delta.Compare(before, after, delta.Options{AllowDifferentTargets: *allowDifferent})
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
+	var buf bytes.Buffer
+	if err := delta.Render(&buf, d, *format, delta.RenderOptions{Color: *format == "text" && *out == "" && isTerminal(stdout)}); err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
+	if err := emitRendered(stdout, *out, buf.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
+	failed, why, err := delta.Gate(d, *failOn)
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "hardgate diff: %s\n", why)
+	if failed {
+		return exitFindings
+	}
+	return exitOK
+}

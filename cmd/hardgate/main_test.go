@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func openGateway(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "{}")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestCommandLineExitCodes(t *testing.T) {
+	open := openGateway(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	badSpec := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(badSpec, []byte("ingest:\n  urlz: []\n"), 0o644)
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"no command prints usage and exits 2", nil, exitUsage, "Usage:"},
+		{"an unknown command exits 2", []string{"bogus"}, exitUsage, `unknown command "bogus"`},
+		{"audit help has examples and exits 0", []string{"audit", "--help"}, exitOK, "Examples:"},
+		{"audit without a target exits 2", []string{"audit"}, exitUsage, "nothing to audit"},
+		{"audit with an unknown spec key exits 2 naming it", []string{"audit", "--target", badSpec}, exitUsage, "field urlz not found"},
+		{"audit with a missing spec file exits 2", []string{"audit", "--target", "/nonexistent/target.yaml"}, exitUsage, "no such file"},
+		{"audit with a bad URL exits 2 naming the field", []string{"audit", "--url", "ftp://127.0.0.1/"}, exitUsage, "ingest.urls[0]"},
+		{"audit with both a spec and quick flags exits 2", []string{"audit", "--target", badSpec, "--url", open}, exitUsage, "exclude each other"},
+		{"audit with a bad --fail-on exits 2", []string{"audit", "--url", open, "--fail-on", "urgent"}, exitUsage, "--fail-on"},
+		{"an open plaintext gateway exits 1", []string{"audit", "--url", open + "/v1/ingest"}, exitFindings, "FAIL"},
+		{"findings below --fail-on exit 0", []string{"audit", "--url", open + "/v1/ingest", "--fail-on", "critical"}, exitOK, "FAIL"},
+		{"a gateway that never answers exits 3", []string{"audit", "--url", "http://" + silent.Addr().String() + "/v1/ingest", "--timeout", "200ms", "--deadline", "5s"}, exitInconclusive, "INCONCLUSIVE"},
+		{"controls lists the catalog", []string{"controls"}, exitOK, "ingest_auth.unauthenticated_ingest_allowed"},
+		{"controls with an unknown format exits 2", []string{"controls", "--format", "pdf"}, exitUsage, "unknown format"},
+		{"version prints a version", []string{"version"}, exitOK, "hardgate "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(stdout+stderr, tt.wantOut) {
+				t.Fatalf("exit %d, want %d; output lacks %q:\nstdout: %s\nstderr: %s", code, tt.wantCode, tt.wantOut, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestAuditWritesAResultThatReadsBack(t *testing.T) {
+	open := openGateway(t)
+	out := filepath.Join(t.TempDir(), "result.json")
+	code, stdout, stderr := runCLI(t, "audit", "--url", open+"/v1/ingest", "--out", out, "--color", "never")
+	if code != exitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, "\x1b[") {
+		t.Error("colour codes in output with --color never")
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := report.Decode(f)
+	if err != nil {
+		t.Fatalf("the written result does not read back: %v", err)
+	}
+	if res.Summary.Status != report.AuditFail {
+		t.Fatalf("status %s", res.Summary.Status)
+	}
+}
+
+func TestControlsJSONIsTheCatalog(t *testing.T) {
+	code, stdout, _ := runCLI(t, "controls", "--format", "json")
+	var doc struct {
+		Controls []struct {
+			ID string `json:"id"`
+		} `json:"controls"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &doc) != nil || len(doc.Controls) < 7 {
+		t.Fatalf("exit %d, %d controls", code, len(doc.Controls))
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--color auto|always|never]
+
+Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
+  text   a short human summary (default)
+  md     the full report in Markdown: executive summary, findings with evidence,
+         remediation backlog, framework mapping, audit metadata
+  html   the same report as one self-contained HTML file (inline CSS and SVG,
+         no script, no network request; prints well)
+  sarif  SARIF 2.1.0 for code scanning (one rule per control)
+  junit  JUnit XML for CI dashboards (one testcase per control)
+  csv    the remediation backlog, one row per ticket, for ticket import
+  json   the result itself, re-encoded
+
+Flags:
+`
+
+const reportExamples = `
+Examples:
+  hardgate report after.json --format html --out after.html
+  hardgate report before.json --format md --out before.md
+  hardgate report before.json --format sarif --out hardgate.sarif
+  hardgate report before.json --format csv --out backlog.csv
+
+Exit codes: 0 written, 2 usage error or unreadable result (missing file,
+truncated JSON, unsupported schema version).
+`
+
+// runReport implements "hardgate report".
+func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hardgate report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output `format`: "+strings.Join(report.Formats(), ", "))
+	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
+	color := fs.String("color", "auto", "colour the text format: auto (when stdout is a terminal), always, never")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), reportUsage)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), reportExamples)
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "hardgate report: want exactly one RESULT.json, got %d arguments\n\n", len(pos))
+		fs.Usage()
+		return exitUsage
+	}
+	if !slices.Contains(report.Formats(), *format) {
+		fmt.Fprintf(stderr, "hardgate report: --format %q: must be one of %s\n", *format, strings.Join(report.Formats(), ", "))
+		return exitUsage
+	}
+	useColor, err := reportColor(*color, *out == "" && isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+		return exitUsage
+	}
+	res, err := readResult(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+		return exitUsage
+	}
+	var buf bytes.Buffer
+	if err := report.Render(&buf, res, *format, report.RenderOptions{Color: useColor}); err != nil {
+		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+		return exitUsage
+	}
+	if err := emitRendered(stdout, *out, buf.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// reportColor resolves a --color value; auto means terminal.
+func reportColor(v string, terminal bool) (bool, error) {
+	switch v {
+	case "auto":
+		return terminal, nil
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	}
+	return false, fmt.Errorf("--color %q: must be auto, always or never", v)
+}
+
+// emitRendered writes data to the file out (atomically) or, when out is empty, to stdout.
+func emitRendered(stdout io.Writer, out string, data []byte) error {
+	if out == "" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	return writeFileAtomic(out, data)
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/server"
+)
+
+// version is set with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+// memoryLimit is the default soft limit of the Go heap (GOMEMLIMIT).
+const memoryLimit = 48 << 20
+
+// shutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+const usage = `ingestd: hardened telemetry ingest gateway (HTTPS + device tokens, durable store-and-forward)
+
+Usage:
+  ingestd run --config FILE                     serve until SIGTERM/SIGINT; SIGHUP reloads tokens
+  ingestd check-config --config FILE            validate the config and the guardrails
+  ingestd token add --config FILE --device ID   create a device token (printed once, on stdout)
+  ingestd token revoke --config FILE --device ID
+                                                remove every token of a device (then SIGHUP)
+  ingestd version                               print the version
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+
+Examples:
+  ingestd check-config --config /etc/ingestd/ingestd.yaml
+  TOKEN=$(ingestd token add --config /etc/ingestd/ingestd.yaml --device sensor-17)
+  systemctl reload ingestd    # sends SIGHUP: the new token is accepted
+  curl --cacert ca.pem -H "Authorization: Bearer $TOKEN" \
+       --data '{"temperature_c":21.5}' https://127.0.0.1:8443/v1/ingest
+  ingestd token revoke --config /etc/ingestd/ingestd.yaml --device sensor-17
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "version", "--version":
+		fmt.Fprintln(stdout, "ingestd", buildVersion())
+		return exitOK
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "check-config":
+		return cmdCheckConfig(args[1:], stdout, stderr)
+	case "token":
+		return cmdToken(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "ingestd: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// flags parses a subcommand's flags; it returns a non-negative exit code
+// when the caller should stop (help or usage error).
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, help string) int {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, help)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "ingestd %s: %v\n\n%s", fs.Name(), err, help)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ingestd %s: unexpected argument %q\n\n%s", fs.Name(), fs.Arg(0), help)
+		return exitUsage
+	}
+	return -1
+}
+
+func loadConfig(path, cmd string, stderr io.Writer) (config.Config, bool) {
+	if path == "" {
+		fmt.Fprintf(stderr, "ingestd %s: --config FILE is required\n", cmd)
+		return config.Config{}, false
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		printProblems(stderr, cmd, err)
+		return cfg, false
+	}
+	return cfg, true
+}
+
+// printProblems prints each joined error on its own line.
+func printProblems(w io.Writer, cmd string, err error) {
+	fmt.Fprintf(w, "ingestd %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+const runHelp = `Usage: ingestd run --config FILE
+
+Serves ingest until SIGTERM or SIGINT (in-flight requests are drained).
+SIGHUP reloads auth.tokens_file; a broken file keeps the previous tokens.
+
+Example:
+  ingestd run --config /etc/ingestd/ingestd.yaml
+`
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	if code := parseFlags(fs, args, stdout, stderr, runHelp); code >= 0 {
+		return code
+	}
+	cfg, ok := loadConfig(*cfgPath, "run", stderr)
+	if !ok {
+		return exitUsage
+	}
+	logger := newLogger(cfg.Log, stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit keeps ingestd small on a Raspberry Pi; the Go
+		// runtime collects harder as it nears it. GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(memoryLimit)
+	}
+	srv, err := server.New(cfg, server.Options{Logger: logger, Version: buildVersion()})
+	if err != nil {
+		printProblems(stderr, "run", err)
+		return exitUsage
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := srv.Start(ctx); err != nil {
+		logger.Error("start failed", "err", err)
+		return exitRuntime
+	}
+	logger.Info("ingestd started", "version", buildVersion(), "https", srv.HTTPSAddr(), "http", srv.HTTPAddr())
+	code := exitOK
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down: draining in-flight requests")
+			break loop
+		case <-hup:
+			_ = srv.ReloadTokens() // logged; the old tokens stay in force on error
+		case err := <-srv.Err():
+			logger.Error("listener failed; shutting down", "err", err)
+			code = exitRuntime
+			break loop
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Error("shutdown", "err", err)
+		return exitRuntime
+	}
+	return code
+}
+
+const checkHelp = `Usage: ingestd check-config --config FILE
+
+Parses the config strictly (unknown keys are errors), validates every field,
+checks the guardrails (each unsafe setting in force must be named in
+guardrails.allow_unsafe), loads the TLS key pair and the tokens file.
+Exit 0 when valid, 2 with every problem named by its field otherwise.
+
+Example:
+  ingestd check-config --config /etc/ingestd/ingestd.yaml
+`
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	if code := parseFlags(fs, args, stdout, stderr, checkHelp); code >= 0 {
+		return code
+	}
+	cfg, ok := loadConfig(*cfgPath, "check-config", stderr)
+	if !ok {
+		return exitUsage
+	}
+	if _, err := server.New(cfg, server.Options{Version: buildVersion()}); err != nil {
+		printProblems(stderr, "check-config", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s: valid\n", *cfgPath)
+	for _, u := range cfg.UnsafeSettings(config.StatMode) {
+		fmt.Fprintf(stdout, "  allowed unsafe setting %s (%s = %q): %s\n", u.Name, u.Field, u.Value, u.Detail)
+	}
+	return exitOK
+}
+
+const tokenHelp = `Usage:
+  ingestd token add --config FILE --device ID
+  ingestd token revoke --config FILE --device ID
+
+add prints the new token, alone on one line, on stdout; only its salted
+argon2id hash is written to auth.tokens_file (mode 0600). revoke removes
+every token of the device. A running ingestd picks up both on SIGHUP.
+
+Examples:
+  TOKEN=$(ingestd token add --config /etc/ingestd/ingestd.yaml --device sensor-17)
+  ingestd token revoke --config /etc/ingestd/ingestd.yaml --device sensor-17
+  systemctl reload ingestd
+`
+
+func cmdToken(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, tokenHelp)
+		return exitUsage
+	}
+	action := args[0]
+	switch action {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, tokenHelp)
+		return exitOK
+	case "add", "revoke":
+	default:
+		fmt.Fprintf(stderr, "ingestd token: unknown action %q\n\n%s", action, tokenHelp)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("token "+action, flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	device := fs.String("device", "", "device id")
+	if code := parseFlags(fs, args[1:], stdout, stderr, tokenHelp); code >= 0 {
+		return code
+	}
+	if *device == "" {
+		fmt.Fprintf(stderr, "ingestd token %s: --device ID is required\n", action)
+		return exitUsage
+	}
+	if *cfgPath == "" {
+		fmt.Fprintf(stderr, "ingestd token %s: --config FILE is required\n", action)
+		return exitUsage
+	}
+	f, err := os.Open(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "ingestd token %s: %v\n", action, err)
+		return exitUsage
+	}
+	cfg, err := config.Parse(f)
+	f.Close()
+	if err != nil {
+		printProblems(stderr, "token "+action, err)
+		return exitUsage
+	}
+	if cfg.Auth.TokensFile == "" {
+		fmt.Fprintf(stderr, "ingestd token %s: auth.tokens_file is not set in %s\n", action, *cfgPath)
+		return exitUsage
+	}
+	if action == "add" {
+		if cfg.Auth.Mode != config.AuthBearer {
+			fmt.Fprintf(stderr, "ingestd token add: warning: auth.mode is %q; tokens are used only with bearer\n", cfg.Auth.Mode)
+		}
+		tok, err := auth.AddToken(cfg.Auth.TokensFile, *device)
+		if err != nil {
+			fmt.Fprintf(stderr, "ingestd token add: %v\n", err)
+			return exitRuntime
+		}
+		fmt.Fprintln(stdout, tok)
+		return exitOK
+	}
+	n, err := auth.RevokeDevice(cfg.Auth.TokensFile, *device)
+	if err != nil {
+		fmt.Fprintf(stderr, "ingestd token revoke: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(stderr, "revoked %d token(s) of %s; reload ingestd (SIGHUP) to apply\n", n, *device)
+	return exitOK
+}

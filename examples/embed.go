@@ -1,0 +1,17 @@
+// Package examples embeds the example configs that hardgate's demo runs, so
+// "go run ./cmd/hardgate demo" and an installed binary need no checkout.
+package examples
+
+import _ "embed"
+
+// BeforeConfig is examples/gateway-hardening/before/ingestd.yaml: the legacy
+// state (plaintext, no auth, unsafe settings allowed and silenced).
+//
+//go:embed gateway-hardening/before/ingestd.yaml
+var BeforeConfig []byte
+
+// AfterConfig is examples/gateway-hardening/after/ingestd.yaml: the hardened
+// defaults (HTTPS, bearer tokens, guardrails on).
+//
+//go:embed gateway-hardening/after/ingestd.yaml
+var AfterConfig []byte

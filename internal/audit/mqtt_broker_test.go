@@ -1,0 +1,225 @@
+package audit
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/interop"
+	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+const (
+	anonymousID  = "mqtt_broker.anonymous_access_allowed"
+	credentialID = "mqtt_broker.credentials_not_verified"
+	wildcardID   = "mqtt_broker.wildcard_subscribe_allowed"
+	sysID        = "mqtt_broker.sys_topics_exposed"
+	plaintextID  = "mqtt_broker.plaintext_listener"
+)
+
+// mqttTarget audits the broker b at url, with its config when withConfig.
+func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *Target {
+	t := &Target{Name: "broker", MQTT: MQTTSpec{URLs: []string{url}, ListenFor: Duration(time.Second)}}
+	if withConfig {
+		t.Gateway = Gateway{ConfigFile: b.Conf, Kind: MosquittoKind}
+	}
+	return t
+}
+
+// logMQTT prints the mqtt_broker verdicts in the test output.
+func logMQTT(t *testing.T, res *report.Result) {
+	t.Helper()
+	for _, c := range res.Controls {
+		if strings.HasPrefix(c.ID, "mqtt_broker.") {
+			t.Logf("%s: %s: %s", c.ID, c.Status, c.Reason)
+		}
+	}
+}
+
+func findEvidence(c report.ControlResult, kind string, match func(report.Evidence) bool) bool {
+	for _, e := range c.Evidence {
+		if e.Kind == kind && match(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Interop: Debian's Mosquitto 2.0, started by the test on loopback ports.
+func TestMosquittoBrokerAudits(t *testing.T) {
+	t.Run("(a) no listener line: local-only mode on loopback, anonymous clients allowed", func(t *testing.T) {
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "persistence false\n" // no listener line; the port comes from -p
+		})
+		b.ExtraArgs = []string{"-p", strconv.Itoa(b.Port)}
+		b.Start()
+		res := mustRun(t, mqttTarget(b, b.URL(false), true))
+		logMQTT(t, res)
+		// Expected findings: all five controls fail.
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:  report.StatusFail,
+			credentialID: report.StatusFail,
+			wildcardID:   report.StatusFail,
+			sysID:        report.StatusFail,
+			plaintextID:  report.StatusFail,
+		})
+		anon := control(t, res, anonymousID)
+		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool {
+			return e.MQTT.Action == "connect" && e.MQTT.ReasonCode == 0 && e.MQTT.Outcome == "accepted"
+		}) {
+			t.Errorf("no CONNACK 0 evidence: %+v", anon.Evidence)
+		}
+		if !findEvidence(anon, "config", func(e report.Evidence) bool {
+			return e.Config.Key == "listener" && strings.Contains(e.Config.Value, "local-only")
+		}) {
+			t.Errorf("no local-only config evidence: %+v", anon.Evidence)
+		}
+		if !strings.Contains(anon.Reason, "local-only") {
+			t.Errorf("reason does not explain Mosquitto 2's rule: %s", anon.Reason)
+		}
+		if got := control(t, res, sysID).Reason; !strings.Contains(got, "$SYS/broker") {
+			t.Errorf("$SYS reason names no topic: %s", got)
+		}
+		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != MosquittoKind || len(res.Target.ConfigFiles[0].SHA256) != 64 {
+			t.Errorf("config files = %+v", res.Target.ConfigFiles)
+		}
+		if res.Summary.Status != report.AuditFail {
+			t.Errorf("summary %s, want FAIL", res.Summary.Status)
+		}
+	})
+
+	t.Run("(b) a listener without allow_anonymous: anonymous clients refused with CONNACK 5", func(t *testing.T) {
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "listener " + strconv.Itoa(port) + " 127.0.0.1\n"
+		})
+		b.Start()
+		res := mustRun(t, mqttTarget(b, b.URL(false), true))
+		logMQTT(t, res)
+		// Expected finding: the plaintext listener only. Nobody can connect,
+		// so the subscriptions are judged from the config.
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:  report.StatusPass,
+			credentialID: report.StatusPass,
+			wildcardID:   report.StatusPass,
+			sysID:        report.StatusPass,
+			plaintextID:  report.StatusFail,
+		})
+		anon := control(t, res, anonymousID)
+		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool { return e.MQTT.ReasonCode == 5 && e.MQTT.Outcome == "refused" }) {
+			t.Errorf("no CONNACK 5 evidence: %+v", anon.Evidence)
+		}
+		if !strings.Contains(anon.Reason, "CONNACK 5") {
+			t.Errorf("reason does not cite CONNACK 5: %s", anon.Reason)
+		}
+
+		t.Run("without the config and without credentials the subscriptions are not applicable, never passed", func(t *testing.T) {
+			res := mustRun(t, mqttTarget(b, b.URL(false), false))
+			wantStatus(t, res, map[string]report.Status{
+				anonymousID: report.StatusPass,
+				wildcardID:  report.StatusNotApplicable,
+				sysID:       report.StatusNotApplicable,
+				plaintextID: report.StatusFail,
+			})
+			if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "no credentials") {
+				t.Errorf("reason = %s", got)
+			}
+		})
+	})
+
+	t.Run("(c) password file, TLS and ACL: every control passes", func(t *testing.T) {
+		pki, err := testcert.New(t.TempDir(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "per_listener_settings false\n" +
+				"listener " + strconv.Itoa(port) + " 127.0.0.1\n" +
+				"cafile " + pki.CAFile + "\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\n" +
+				"password_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		})
+		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
+		addUser(t, b.Dir+"/passwd", "device-1", "device-pass")
+		b.WriteFile("acl", "user auditor\ntopic readwrite hardgate/probe/#\n\nuser device-1\ntopic write telemetry/device-1/#\n")
+		b.Start()
+		stop := publishTelemetry(t, b, pki.CAFile)
+		defer stop()
+
+		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
+		tgt := mqttTarget(b, b.URL(true), true)
+		tgt.MQTT.CAFile = pki.CAFile
+		tgt.MQTT.Username = "auditor"
+		tgt.MQTT.PasswordEnv = "HG_MQTT_AUDITOR_PASSWORD"
+		res := mustRun(t, tgt)
+		logMQTT(t, res)
+		// Expected findings: none.
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:  report.StatusPass,
+			credentialID: report.StatusPass,
+			wildcardID:   report.StatusPass,
+			sysID:        report.StatusPass,
+			plaintextID:  report.StatusPass,
+		})
+		for _, c := range res.Controls {
+			for _, e := range c.Evidence {
+				if e.MQTT != nil && strings.Contains(e.MQTT.Error+e.MQTT.Outcome, "auditor-pass") {
+					t.Errorf("%s: the password leaked into evidence", c.ID)
+				}
+			}
+		}
+		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "ACL") {
+			t.Errorf("wildcard reason = %s", got)
+		}
+	})
+
+	t.Run("an unreachable broker is an error, never a pass", func(t *testing.T) {
+		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
+		tgt := &Target{Name: "gone", MQTT: MQTTSpec{URLs: []string{url}}, Timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(20 * time.Second)}}
+		res := mustRun(t, tgt)
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:  report.StatusError,
+			credentialID: report.StatusError,
+			wildcardID:   report.StatusError,
+			sysID:        report.StatusError,
+		})
+		if res.Summary.Status != report.AuditInconclusive {
+			t.Errorf("summary %s, want INCONCLUSIVE", res.Summary.Status)
+		}
+	})
+}
+
+// addUser appends a user to a mosquitto password file.
+func addUser(t *testing.T, file, user, password string) {
+	t.Helper()
+	bin := interop.Binary(t, "mosquitto_passwd", "mosquitto")
+	if out, err := exec.Command(bin, "-b", file, user, password).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+}
+
+// publishTelemetry runs a device publishing to telemetry/device-1 every
+// 100 ms (Debian's mosquitto_pub), so that a "#" subscription would see
+// traffic unless the ACL filters it.
+func publishTelemetry(t *testing.T, b *mosquittotest.Broker, caFile string) (stop func()) {
+	t.Helper()
+	bin := interop.Binary(t, "mosquitto_pub", "mosquitto-clients")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			cmd := exec.CommandContext(ctx, bin, "-h", "127.0.0.1", "-p", strconv.Itoa(b.Port), "--cafile", caFile,
+				"-u", "device-1", "-P", "device-pass", "-t", "telemetry/device-1/temp", "-m", `{"temp":21.5}`, "-q", "1")
+			_ = cmd.Run()
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

@@ -1,0 +1,287 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/catalog"
+	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/server"
+	"github.com/hardgate/hardgate/internal/pki"
+	"github.com/hardgate/hardgate/internal/probe/tlsscan"
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+var transportTLSIDs = []string{
+	"transport_tls.legacy_protocol_enabled",
+	"transport_tls.weak_cipher_suites",
+	"transport_tls.no_forward_secrecy",
+	"transport_tls.weak_dh_group",
+	"transport_tls.certificate_untrusted",
+	"transport_tls.certificate_expired",
+	"transport_tls.certificate_expiring_soon",
+	"transport_tls.hostname_mismatch",
+	"transport_tls.weak_key",
+	"transport_tls.weak_signature",
+	"transport_tls.tls13_not_supported",
+}
+
+func allTLS(st report.Status) map[string]report.Status {
+	m := map[string]report.Status{}
+	for _, id := range transportTLSIDs {
+		m[id] = st
+	}
+	return m
+}
+
+// startIngestd runs the real ingestd server in its hardened default state
+// (TLS 1.2+, ECDHE AEAD suites, ECDSA P-256 certificate with SANs from a
+// test CA) and returns its HTTPS address and the CA file.
+func startIngestd(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	certs, err := pki.WriteFiles(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens.yaml")
+	if _, err := auth.AddToken(tokens, "device-01"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listen.HTTPS = "127.0.0.1:0"
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = certs.Cert, certs.Key
+	cfg.Auth.TokensFile = tokens
+	cfg.Store.Dir = filepath.Join(dir, "store")
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("ingestd config: %v", err)
+	}
+	srv, err := server.New(cfg, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+		cancel()
+	})
+	return srv.HTTPSAddr(), certs.CA
+}
+
+func TestIngestdAfterStatePassesEveryTransportTLSControl(t *testing.T) {
+	addr, caFile := startIngestd(t)
+	res := mustRun(t, &Target{Name: "ingestd", Ingest: Ingest{URLs: []string{"https://" + addr + "/v1/ingest"}, CAFile: caFile}})
+	wantStatus(t, res, allTLS(report.StatusPass))
+	ev := control(t, res, "transport_tls.weak_cipher_suites").Evidence
+	if len(ev) != 1 || ev[0].TLS == nil || len(ev[0].TLS.Accepted) == 0 {
+		t.Fatalf("evidence lacks the accepted pairs: %+v", ev)
+	}
+	for _, pair := range ev[0].TLS.Accepted {
+		if !strings.HasPrefix(pair, "TLSv1.3 ") && !strings.HasPrefix(pair, "TLSv1.2 ECDHE-") {
+			t.Errorf("ingestd accepted %q", pair)
+		}
+	}
+	if got := res.Target.TLSAddrs; len(got) != 1 || got[0] != addr {
+		t.Errorf("target tls_addrs = %v, want [%s]", got, addr)
+	}
+}
+
+// weakServer serves TLS 1.0-1.2 with static RSA and 3DES suites, no TLS
+// 1.3, and a self-signed RSA-1024 SHA-1 certificate without SAN that
+// expires in five days.
+func weakServer(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(5 * 24 * time.Hour),
+		SignatureAlgorithm: x509.SHA1WithRSA, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		MinVersion:   tls.VersionTLS10, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				_ = c.(*tls.Conn).Handshake()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestAWeakTLSEndpointFailsTheTransportTLSControls(t *testing.T) {
+	addr := weakServer(t)
+	res := mustRun(t, &Target{Name: "weak", Ingest: Ingest{URLs: []string{"https://127.0.0.1:1/v1/ingest"}}, TLS: TLSSpec{Addresses: []string{addr}}})
+	want := map[string]report.Status{
+		"transport_tls.legacy_protocol_enabled":   report.StatusFail,
+		"transport_tls.weak_cipher_suites":        report.StatusFail,
+		"transport_tls.no_forward_secrecy":        report.StatusFail,
+		"transport_tls.weak_dh_group":             report.StatusError, // the closed https URL cannot be scanned
+		"transport_tls.certificate_untrusted":     report.StatusFail,
+		"transport_tls.certificate_expired":       report.StatusError,
+		"transport_tls.certificate_expiring_soon": report.StatusFail,
+		"transport_tls.hostname_mismatch":         report.StatusFail,
+		"transport_tls.weak_key":                  report.StatusFail,
+		"transport_tls.weak_signature":            report.StatusFail,
+		"transport_tls.tls13_not_supported":       report.StatusFail,
+	}
+	wantStatus(t, res, want)
+	ev := control(t, res, "transport_tls.weak_cipher_suites").Evidence
+	var accepted []string
+	for _, e := range ev {
+		if e.TLS != nil && e.TLS.Address == addr {
+			accepted = e.TLS.Accepted
+		}
+	}
+	wantPairs := []string{"TLSv1.0 DES-CBC3-SHA", "TLSv1.1 DES-CBC3-SHA", "TLSv1.2 DES-CBC3-SHA"}
+	if strings.Join(accepted, ",") != strings.Join(wantPairs, ",") {
+		t.Errorf("weak_cipher_suites evidence lists %v, want exactly %v", accepted, wantPairs)
+	}
+}
+
+func TestTransportTLSIsNotApplicableWithoutTLSEndpoints(t *testing.T) {
+	res := mustRun(t, &Target{Name: "plain", Ingest: Ingest{URLs: []string{"http://127.0.0.1:1/v1/ingest"}}})
+	wantStatus(t, res, allTLS(report.StatusNotApplicable))
+}
+
+func TestTargetRejectsBadTLSAddresses(t *testing.T) {
+	tests := []struct {
+		name string
+		spec TLSSpec
+		want string
+	}{
+		{"an address without a port is refused", TLSSpec{Addresses: []string{"127.0.0.1"}}, "tls.addresses[0]"},
+		{"a negative expiry window is refused", TLSSpec{ExpiryWarningDays: -1}, "tls.expiry_warning_days"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tgt := &Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1:8443/v1/ingest"}}, TLS: tt.spec}
+			err := tgt.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// synthetic builds an observation from a hand-made scan report.
+func synthetic(mod func(r *tlsscan.Report)) *Observations {
+	suite := func(id uint16) tlsscan.Suite { s, _ := tlsscan.SuiteByID(id); return s }
+	r := &tlsscan.Report{Address: "127.0.0.1:8443", ServerName: "127.0.0.1"}
+	for _, v := range tlsscan.AllVersions {
+		r.Protocols = append(r.Protocols, tlsscan.ProtocolResult{Version: v})
+	}
+	r.Protocol(tlsscan.VersionTLS12).Supported = true
+	r.Protocol(tlsscan.VersionTLS12).Suites = []tlsscan.AcceptedSuite{{Version: tlsscan.VersionTLS12, Suite: suite(0xC02F), Curve: "x25519"}}
+	r.Protocol(tlsscan.VersionTLS13).Supported = true
+	r.Protocol(tlsscan.VersionTLS13).Suites = []tlsscan.AcceptedSuite{{Version: tlsscan.VersionTLS13, Suite: suite(0x1301)}}
+	mod(r)
+	return &Observations{Target: &Target{}, TLS: []TLSObservation{{Address: r.Address, ServerName: r.ServerName, Report: r}}}
+}
+
+func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(r *tlsscan.Report)
+		eval func(*Observations, *catalog.Control) Verdict
+		want report.Status
+	}{
+		{
+			name: "a legacy version the server did not answer makes legacy_protocol_enabled an error",
+			mod:  func(r *tlsscan.Report) { r.Protocol(tlsscan.VersionTLS10).Error = "TLSv1.0: read ServerHello: timeout" },
+			eval: evalLegacyProtocol, want: report.StatusError,
+		},
+		{
+			name: "an undecided TLS 1.2 makes weak_cipher_suites an error",
+			mod:  func(r *tlsscan.Report) { r.Protocol(tlsscan.VersionTLS12).Error = "TLSv1.2: connection closed" },
+			eval: evalWeakCipherSuites, want: report.StatusError,
+		},
+		{
+			name: "a DHE suite whose parameters were not read makes weak_dh_group an error",
+			mod: func(r *tlsscan.Report) {
+				s, _ := tlsscan.SuiteByID(0x009E)
+				p := r.Protocol(tlsscan.VersionTLS12)
+				p.Suites = append(p.Suites, tlsscan.AcceptedSuite{Version: tlsscan.VersionTLS12, Suite: s, Error: "no ServerKeyExchange"})
+			},
+			eval: evalWeakDHGroup, want: report.StatusError,
+		},
+		{
+			name: "an undecided TLS 1.3 makes tls13_not_supported an error",
+			mod: func(r *tlsscan.Report) {
+				p := r.Protocol(tlsscan.VersionTLS13)
+				p.Supported, p.Suites, p.Error = false, nil, "TLSv1.3: garbage"
+			},
+			eval: evalTLS13NotSupported, want: report.StatusError,
+		},
+		{
+			name: "a missing certificate makes certificate_untrusted an error",
+			mod:  func(r *tlsscan.Report) { r.Certificate.Error = "tls handshake for the certificate: EOF" },
+			eval: evalCertificateUntrusted, want: report.StatusError,
+		},
+		{
+			name: "an endpoint that completed no handshake at all is an error, not a pass",
+			mod: func(r *tlsscan.Report) {
+				for i := range r.Protocols {
+					r.Protocols[i].Supported, r.Protocols[i].Suites = false, nil
+				}
+			},
+			eval: evalNoForwardSecrecy, want: report.StatusError,
+		},
+		{
+			name: "a 1024-bit DHE suite fails weak_dh_group and names the pair",
+			mod: func(r *tlsscan.Report) {
+				s, _ := tlsscan.SuiteByID(0x009E)
+				p := r.Protocol(tlsscan.VersionTLS12)
+				p.Suites = append(p.Suites, tlsscan.AcceptedSuite{Version: tlsscan.VersionTLS12, Suite: s, DHBits: 1024})
+			},
+			eval: evalWeakDHGroup, want: report.StatusFail,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.eval(synthetic(tt.mod), nil)
+			if v.Status != tt.want {
+				t.Fatalf("status %s (%s), want %s", v.Status, v.Reason, tt.want)
+			}
+			if tt.want == report.StatusFail && (len(v.Evidence) == 0 || v.Evidence[0].TLS == nil || len(v.Evidence[0].TLS.Accepted) != 1 || v.Evidence[0].TLS.Accepted[0] != "TLSv1.2 DHE-RSA-AES128-GCM-SHA256") {
+				t.Errorf("evidence does not name exactly the failing pair: %+v", v.Evidence)
+			}
+		})
+	}
+}

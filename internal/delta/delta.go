@@ -1,0 +1,363 @@
+// Package delta compares two audit results of the same target by control
+// id: what improved, what regressed, what still fails, and how posture and
+// risk moved. The newer ("after") result becomes the reference point for the
+// next review, and Gate turns a delta into a CI verdict.
+//
+// Each control is put in exactly one bucket by its status before and after:
+//
+//	before \ after   pass           fail           error          not_applicable
+//	pass             still_passing  regressed      regressed      not_applicable
+//	fail             improved       still_failing  still_failing  not_applicable
+//	error            still_passing  regressed      inconclusive   not_applicable
+//	not_applicable   still_passing  regressed      regressed      not_applicable
+//
+// A control that could not be decided after a pass counts as regressed, so
+// an error can never hide a regression; a failing control that could not be
+// decided is still failing, since nothing shows it was fixed. Controls in
+// only one result are new or removed; new ones that fail or error are also
+// listed in new_failing.
+package delta
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+// SchemaVersion is the version of the delta document.
+const SchemaVersion = "1.0"
+
+// Buckets a control can land in.
+const (
+	Improved      = "improved"
+	Regressed     = "regressed"
+	StillFailing  = "still_failing"
+	StillPassing  = "still_passing"
+	NotApplicable = "not_applicable"
+	Inconclusive  = "inconclusive"
+	New           = "new"
+	Removed       = "removed"
+)
+
+// ErrDifferentTargets is returned by Compare for results of two targets.
+var ErrDifferentTargets = errors.New("results are of different targets")
+
+// Options tune Compare.
+type Options struct {
+	// AllowDifferentTargets compares results even when their targets differ.
+	AllowDifferentTargets bool
+}
+
+// Delta is the comparison of two results.
+type Delta struct {
+	SchemaVersion string `json:"schema_version"`
+	Before        Side   `json:"before"`
+	After         Side   `json:"after"`
+	// Reference is the result every later review compares against: the
+	// after result.
+	Reference Reference `json:"reference"`
+	// DifferentTargets is true when the targets differ and the comparison
+	// was allowed anyway.
+	DifferentTargets bool `json:"different_targets"`
+
+	Improved      []string `json:"improved"`
+	Regressed     []string `json:"regressed"`
+	StillFailing  []string `json:"still_failing"`
+	StillPassing  []string `json:"still_passing"`
+	New           []string `json:"new"`
+	NewFailing    []string `json:"new_failing"`
+	Removed       []string `json:"removed"`
+	NotApplicable []string `json:"not_applicable"`
+	Inconclusive  []string `json:"inconclusive"`
+
+	Posture PostureChange `json:"posture"`
+	Risk    RiskChange    `json:"risk"`
+	// Changes lists every control with its two statuses and bucket, by id.
+	Changes []Change `json:"changes"`
+}
+
+// Side identifies one of the two results and carries its summary.
+type Side struct {
+	AuditID    string         `json:"audit_id"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
+	Tool       report.Tool    `json:"tool"`
+	Target     string         `json:"target"`
+	IngestURLs []string       `json:"ingest_urls"`
+	Summary    report.Summary `json:"summary"`
+}
+
+// Reference names the result that becomes the baseline.
+type Reference struct {
+	AuditID    string    `json:"audit_id"`
+	FinishedAt time.Time `json:"finished_at"`
+	Note       string    `json:"note"`
+}
+
+// PostureChange is the posture before and after.
+type PostureChange struct {
+	Before  string `json:"before"`
+	After   string `json:"after"`
+	Changed bool   `json:"changed"`
+	// Direction is better, worse or same (red < amber < green).
+	Direction string `json:"direction"`
+}
+
+// RiskChange is the risk score before and after; Change is after − before.
+type RiskChange struct {
+	Before int `json:"before"`
+	After  int `json:"after"`
+	Change int `json:"change"`
+}
+
+// Change is one control's transition.
+type Change struct {
+	ID       string        `json:"id"`
+	Title    string        `json:"title"`
+	Severity string        `json:"severity"`
+	Before   report.Status `json:"before,omitempty"`
+	After    report.Status `json:"after,omitempty"`
+	Bucket   string        `json:"bucket"`
+}
+
+// Compare compares before and after by control id. It refuses results of
+// different targets (different names, or ingest URLs on different hosts)
+// unless opts.AllowDifferentTargets is set.
+func Compare(before, after *report.Result, opts Options) (*Delta, error) {
+	if before == nil || after == nil {
+		return nil, errors.New("compare: both results are required")
+	}
+	same, why := SameTarget(before.Target, after.Target)
+	if !same && !opts.AllowDifferentTargets {
+		return nil, fmt.Errorf("%w: %s (pass --allow-different-targets to compare anyway)", ErrDifferentTargets, why)
+	}
+	d := &Delta{
+		SchemaVersion:    SchemaVersion,
+		Before:           side(before),
+		After:            side(after),
+		DifferentTargets: !same,
+		Reference: Reference{AuditID: after.AuditID, FinishedAt: after.FinishedAt,
+			Note: "the after result is now the reference point for the next review"},
+		Posture: PostureChange{Before: before.Summary.Posture, After: after.Summary.Posture,
+			Changed:   before.Summary.Posture != after.Summary.Posture,
+			Direction: direction(postureRank(before.Summary.Posture), postureRank(after.Summary.Posture))},
+		Risk: RiskChange{Before: before.Summary.RiskScore, After: after.Summary.RiskScore,
+			Change: after.Summary.RiskScore - before.Summary.RiskScore},
+	}
+	prev := map[string]report.ControlResult{}
+	for _, c := range before.Controls {
+		prev[c.ID] = c
+	}
+	next := map[string]report.ControlResult{}
+	for _, c := range after.Controls {
+		next[c.ID] = c
+	}
+	for id, a := range next {
+		b, ok := prev[id]
+		ch := Change{ID: id, Title: a.Title, Severity: a.Severity, After: a.Status}
+		if !ok {
+			ch.Bucket = New
+		} else {
+			ch.Before = b.Status
+			ch.Bucket = Classify(b.Status, a.Status)
+		}
+		d.Changes = append(d.Changes, ch)
+	}
+	for id, b := range prev {
+		if _, ok := next[id]; !ok {
+			d.Changes = append(d.Changes, Change{ID: id, Title: b.Title, Severity: b.Severity, Before: b.Status, Bucket: Removed})
+		}
+	}
+	slices.SortFunc(d.Changes, func(x, y Change) int { return strings.Compare(x.ID, y.ID) })
+	for _, ch := range d.Changes {
+		*d.bucket(ch.Bucket) = append(*d.bucket(ch.Bucket), ch.ID)
+		if ch.Bucket == New && (ch.After == report.StatusFail || ch.After == report.StatusError) {
+			d.NewFailing = append(d.NewFailing, ch.ID)
+		}
+	}
+	d.fillEmpty()
+	return d, nil
+}
+
+// Classify puts one control's transition in its bucket (see the package
+// documentation for the table).
+func Classify(before, after report.Status) string {
+	switch after {
+	case report.StatusNotApplicable:
+		return NotApplicable
+	case report.StatusPass:
+		if before == report.StatusFail {
+			return Improved
+		}
+		return StillPassing
+	case report.StatusFail:
+		if before == report.StatusFail {
+			return StillFailing
+		}
+		return Regressed
+	default: // error, or a status this build does not know: never a pass
+		switch before {
+		case report.StatusFail:
+			return StillFailing
+		case report.StatusError:
+			return Inconclusive
+		}
+		return Regressed
+	}
+}
+
+func (d *Delta) bucket(name string) *[]string {
+	switch name {
+	case Improved:
+		return &d.Improved
+	case Regressed:
+		return &d.Regressed
+	case StillFailing:
+		return &d.StillFailing
+	case StillPassing:
+		return &d.StillPassing
+	case New:
+		return &d.New
+	case Removed:
+		return &d.Removed
+	case NotApplicable:
+		return &d.NotApplicable
+	}
+	return &d.Inconclusive
+}
+
+// fillEmpty makes every list an empty array rather than null in JSON, so a
+// zero reads as plainly as a non-zero.
+func (d *Delta) fillEmpty() {
+	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.New,
+		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive} {
+		if *p == nil {
+			*p = []string{}
+		}
+	}
+	if d.Changes == nil {
+		d.Changes = []Change{}
+	}
+}
+
+func side(r *report.Result) Side {
+	urls := slices.Clone(r.Target.IngestURLs)
+	if urls == nil {
+		urls = []string{}
+	}
+	return Side{AuditID: r.AuditID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Tool: r.Tool,
+		Target: r.Target.Name, IngestURLs: urls, Summary: r.Summary}
+}
+
+// SameTarget reports whether two results audited the same gateway: the
+// target names must be equal and, when both list ingest URLs, at least one
+// host must be shared. Scheme and port may differ, since moving ingest from
+// http://host:8080 to https://host:8443 is the hardening being measured.
+// The reason explains a mismatch.
+func SameTarget(a, b report.Target) (bool, string) {
+	if a.Name != b.Name {
+		return false, fmt.Sprintf("target %q is not target %q", a.Name, b.Name)
+	}
+	if len(a.IngestURLs) == 0 || len(b.IngestURLs) == 0 {
+		return true, ""
+	}
+	ha, hb := hosts(a.IngestURLs), hosts(b.IngestURLs)
+	for h := range ha {
+		if hb[h] {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("target %q: ingest URLs %s and %s share no host", a.Name,
+		strings.Join(a.IngestURLs, ", "), strings.Join(b.IngestURLs, ", "))
+}
+
+func hosts(urls []string) map[string]bool {
+	out := map[string]bool{}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			out[strings.ToLower(raw)] = true
+			continue
+		}
+		out[strings.ToLower(u.Hostname())] = true
+	}
+	return out
+}
+
+func postureRank(p string) int {
+	switch p {
+	case report.PostureGreen:
+		return 3
+	case report.PostureAmber:
+		return 2
+	case report.PostureRed:
+		return 1
+	}
+	return 0
+}
+
+func direction(before, after int) string {
+	switch {
+	case after > before:
+		return "better"
+	case after < before:
+		return "worse"
+	}
+	return "same"
+}
+
+// Gate policies for Gate.
+const (
+	FailOnRegression = "regression"
+	FailOnAny        = "any"
+	FailOnNone       = "none"
+)
+
+// FailOnPolicies lists the policies Gate accepts.
+var FailOnPolicies = []string{FailOnRegression, FailOnAny, FailOnNone}
+
+// ErrUnknownPolicy is returned by Gate for a policy it does not know.
+var ErrUnknownPolicy = errors.New("unknown fail-on policy")
+
+// Gate decides whether a delta fails a release gate. Policy "regression"
+// (the default when empty) fails on any regressed control; "any" also on
+// controls still failing, new controls that fail or error, and controls
+// that stay undecided; "none" never fails. It returns whether the gate
+// failed and a one-line reason for the log.
+func Gate(d *Delta, failOn string) (bool, string, error) {
+	if d == nil {
+		return false, "", errors.New("gate: no delta")
+	}
+	if failOn == "" {
+		failOn = FailOnRegression
+	}
+	if !slices.Contains(FailOnPolicies, failOn) {
+		return false, "", fmt.Errorf("%w %q: choose one of %s", ErrUnknownPolicy, failOn, strings.Join(FailOnPolicies, ", "))
+	}
+	var reasons []string
+	add := func(n int, what string, ids []string) {
+		if n > 0 {
+			reasons = append(reasons, fmt.Sprintf("%d %s (%s)", n, what, strings.Join(ids, ", ")))
+		}
+	}
+	switch failOn {
+	case FailOnNone:
+		return false, fmt.Sprintf("gate disabled (--fail-on none); %d regressions", len(d.Regressed)), nil
+	case FailOnRegression:
+		add(len(d.Regressed), "regressed", d.Regressed)
+	case FailOnAny:
+		add(len(d.Regressed), "regressed", d.Regressed)
+		add(len(d.StillFailing), "still failing", d.StillFailing)
+		add(len(d.NewFailing), "new and failing", d.NewFailing)
+		add(len(d.Inconclusive), "still undecided", d.Inconclusive)
+	}
+	if len(reasons) == 0 {
+		return false, fmt.Sprintf("gate passed (--fail-on %s): 0 regressions", failOn), nil
+	}
+	return true, fmt.Sprintf("gate failed (--fail-on %s): %s", failOn, strings.Join(reasons, "; ")), nil
+}

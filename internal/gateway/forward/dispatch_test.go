@@ -1,0 +1,520 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/queue"
+)
+
+// testDeadline bounds a test that waits for the dispatcher (a hang guard,
+// not a timing assertion).
+const testDeadline = 60 * time.Second
+
+func openQueue(tb testing.TB) *queue.Queue {
+	tb.Helper()
+	q, err := queue.Open(queue.Options{Dir: tb.TempDir(), MaxBytes: 64 << 20})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = q.Close() })
+	return q
+}
+
+func fill(tb testing.TB, q *queue.Queue, n int) map[string]string {
+	tb.Helper()
+	want := map[string]string{}
+	for i := range n {
+		b := queue.Batch{
+			ID:      queue.NewID(time.Now()),
+			Device:  fmt.Sprintf("dev-%d", i%3),
+			Records: 1,
+			Body:    fmt.Appendf(nil, "{\"seq\":%d}\n", i),
+		}
+		if err := q.Append(context.Background(), b); err != nil {
+			tb.Fatal(err)
+		}
+		want[b.ID] = string(b.Body)
+	}
+	return want
+}
+
+// recorder is an upstream that fails its first failFirst requests with 503
+// and then stores every batch, counting deliveries per Idempotency-Key.
+type recorder struct {
+	failFirst int64
+	requests  atomic.Int64
+	mu        sync.Mutex
+	got       map[string][]string
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	if rc.requests.Add(1) <= rc.failFirst {
+		http.Error(w, "upstream outage", http.StatusServiceUnavailable)
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.got == nil {
+		rc.got = map[string][]string{}
+	}
+	id := r.Header.Get(HeaderIdempotencyKey)
+	rc.got[id] = append(rc.got[id], string(body))
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// check verifies every wanted batch arrived with its content at least once
+// and returns the number of duplicate deliveries.
+func (rc *recorder) check(tb testing.TB, want map[string]string) (duplicates int) {
+	tb.Helper()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for id, body := range want {
+		got := rc.got[id]
+		if len(got) == 0 {
+			tb.Errorf("batch %s never arrived", id)
+			continue
+		}
+		for _, g := range got {
+			if g != body {
+				tb.Errorf("batch %s arrived with body %q, want %q", id, g, body)
+			}
+		}
+		duplicates += len(got) - 1
+	}
+	if len(rc.got) != len(want) {
+		tb.Errorf("upstream got %d distinct batches, want %d", len(rc.got), len(want))
+	}
+	return duplicates
+}
+
+// runDispatcher starts d and returns a function that stops it and returns
+// what Run returned.
+func runDispatcher(tb testing.TB, d *Dispatcher) (stop func() error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(testDeadline):
+				err = errors.New("Run did not return after its context was canceled")
+			}
+		})
+		return err
+	}
+	tb.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// waitFor polls cond until it holds or the hang guard expires.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(testDeadline)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func counterValue(tb testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	tb.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if matches(m, labels) {
+				switch {
+				case m.GetCounter() != nil:
+					sum += m.GetCounter().GetValue()
+				case m.GetGauge() != nil:
+					sum += m.GetGauge().GetValue()
+				case m.GetHistogram() != nil:
+					sum += float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+	}
+	return sum
+}
+
+func matches(m *dto.Metric, labels map[string]string) bool {
+	for k, v := range labels {
+		found := false
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == k && lp.GetValue() == v {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDispatchDeliversAtLeastOnceThroughFailures(t *testing.T) {
+	tests := []struct {
+		name        string
+		batches     int
+		failFirst   int64
+		maxInFlight int
+	}{
+		{name: "a healthy upstream gets every batch", batches: 40, maxInFlight: 4},
+		{name: "an upstream that fails 5 times then recovers gets every batch", batches: 40, failFirst: 5, maxInFlight: 4},
+		{name: "an upstream that fails 60 times then recovers gets every batch", batches: 40, failFirst: 60, maxInFlight: 8},
+		{name: "one batch in flight at a time still delivers everything", batches: 15, failFirst: 3, maxInFlight: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := &recorder{failFirst: tt.failFirst}
+			ts := httptest.NewTLSServer(rc)
+			defer ts.Close()
+			f, err := NewHTTP(config.ForwardHTTP{URL: ts.URL, CAFile: writeCA(t, ts), Timeout: config.Duration(10 * time.Second)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			q := openQueue(t)
+			want := fill(t, q, tt.batches)
+			reg := prometheus.NewRegistry()
+			d := NewDispatcher(q, f, DispatchOptions{
+				BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+				MaxInFlight: tt.maxInFlight, Registerer: reg,
+			})
+			stop := runDispatcher(t, d)
+			waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			dups := rc.check(t, want)
+			t.Logf("%d batches, %d upstream failures, %d duplicate deliveries", tt.batches, tt.failFirst, dups)
+			if got := counterValue(t, reg, "ingestd_forward_total", map[string]string{"upstream": "http", "result": ResultError}); got != float64(tt.failFirst) {
+				t.Errorf("ingestd_forward_total{result=error} = %v, want %d", got, tt.failFirst)
+			}
+			if got := counterValue(t, reg, "ingestd_forward_total", map[string]string{"upstream": "http", "result": ResultOK}); got != float64(tt.batches+dups) {
+				t.Errorf("ingestd_forward_total{result=ok} = %v, want %d", got, tt.batches+dups)
+			}
+			if got := counterValue(t, reg, "ingestd_forward_latency_seconds", nil); got != float64(rc.requests.Load()) {
+				t.Errorf("latency observations = %v, want one per request (%d)", got, rc.requests.Load())
+			}
+			if got := counterValue(t, reg, "ingestd_forward_backoff_seconds", nil); got != 0 {
+				t.Errorf("backoff gauge = %v after recovery, want 0", got)
+			}
+		})
+	}
+}
+
+func TestDispatchSurvivesUpstreamOutage(t *testing.T) {
+	// Reserve a loopback port, then leave it closed: the upstream is down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	rc := &recorder{}
+	ts := httptest.NewUnstartedServer(rc)
+	defer ts.Close()
+	f, err := NewHTTP(config.ForwardHTTP{URL: "http://" + addr + "/ingest", Timeout: config.Duration(5 * time.Second)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	q := openQueue(t)
+	reg := prometheus.NewRegistry()
+	d := NewDispatcher(q, f, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond, MaxInFlight: 4, Registerer: reg})
+	stop := runDispatcher(t, d)
+
+	want := fill(t, q, 20)
+	failures := func() float64 {
+		return counterValue(t, reg, "ingestd_forward_total", map[string]string{"result": ResultError})
+	}
+	waitFor(t, "failed deliveries while the upstream is down", func() bool { return failures() >= 3 })
+	if st := q.Stats(); st.Batches != 20 {
+		t.Fatalf("queue holds %d batches during the outage, want all 20", st.Batches)
+	}
+
+	// The upstream comes back on the same address.
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("could not listen again on %s: %v", addr, err)
+	}
+	ts.Listener = ln
+	ts.Start()
+	more := fill(t, q, 5) // appended after recovery: woken by Notify
+	for k, v := range more {
+		want[k] = v
+	}
+	waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	dups := rc.check(t, want)
+	t.Logf("outage: %.0f failed attempts, %d duplicates", failures(), dups)
+}
+
+// gateForwarder blocks every Deliver until released, then applies verdict.
+type gateForwarder struct {
+	entered chan string
+	release chan struct{}
+	verdict func(b queue.Batch) error
+	calls   atomic.Int64
+}
+
+func (g *gateForwarder) Name() string { return "gate" }
+func (g *gateForwarder) Close() error { return nil }
+func (g *gateForwarder) Deliver(ctx context.Context, b queue.Batch) error {
+	g.calls.Add(1)
+	if g.entered != nil {
+		select {
+		case g.entered <- b.ID:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if g.release != nil {
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if g.verdict != nil {
+		return g.verdict(b)
+	}
+	return nil
+}
+
+func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
+	t.Run("a batch being delivered stays queued until the upstream acknowledges", func(t *testing.T) {
+		q := openQueue(t)
+		fill(t, q, 1)
+		g := &gateForwarder{entered: make(chan string), release: make(chan struct{})}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: time.Millisecond}))
+		select {
+		case <-g.entered:
+		case <-time.After(testDeadline):
+			t.Fatal("Deliver was never called")
+		}
+		if st := q.Stats(); st.Batches != 1 {
+			t.Fatalf("batch left the queue before the upstream acknowledged (%d queued)", st.Batches)
+		}
+		close(g.release)
+		waitFor(t, "the ack", func() bool { return q.Stats().Batches == 0 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("batches an upstream keeps refusing are never deleted", func(t *testing.T) {
+		q := openQueue(t)
+		fill(t, q, 5)
+		g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("refused") }}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}))
+		waitFor(t, "several attempts", func() bool { return g.calls.Load() >= 25 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if st := q.Stats(); st.Batches != 5 {
+			t.Fatalf("queue holds %d batches after refusals, want 5", st.Batches)
+		}
+	})
+	t.Run("one refused batch does not hold back the others", func(t *testing.T) {
+		q := openQueue(t)
+		want := fill(t, q, 6)
+		var poison string
+		for id := range want {
+			poison = max(poison, id)
+		}
+		g := &gateForwarder{verdict: func(b queue.Batch) error {
+			if b.ID == poison {
+				return errors.New("refused")
+			}
+			return nil
+		}}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 3}))
+		waitFor(t, "the deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		left, err := q.Peek(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 1 || left[0].ID != poison {
+			t.Fatalf("left in queue: %v, want only %s", left, poison)
+		}
+	})
+	t.Run("a batch delivered while stopping is still acknowledged", func(t *testing.T) {
+		q := openQueue(t)
+		fill(t, q, 1)
+		g := &gateForwarder{}
+		ctx, cancel := context.WithCancel(context.Background())
+		g.verdict = func(queue.Batch) error { cancel(); return nil }
+		if err := NewDispatcher(q, g, DispatchOptions{}).Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := q.Stats(); st.Batches != 0 {
+			t.Fatalf("delivered batch still queued after shutdown (%d)", st.Batches)
+		}
+	})
+}
+
+func TestDispatchStopsWhenQueueCloses(t *testing.T) {
+	q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDispatcher(q, &gateForwarder{}, DispatchOptions{})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background()) }()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, queue.ErrClosed) {
+			t.Fatalf("Run returned %v, want ErrClosed", err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("Run kept going after the queue closed")
+	}
+}
+
+func TestBackoffDelayIsBounded(t *testing.T) {
+	const lo, hi = 100 * time.Millisecond, 5 * time.Second
+	top := func(n int64) int64 { return n - 1 } // the largest draw
+	tests := []struct {
+		name       string
+		attempt    int
+		lo, hi     time.Duration
+		retryAfter time.Duration
+		want       time.Duration
+	}{
+		{name: "the first retry waits at most the minimum", attempt: 1, lo: lo, hi: hi, want: lo},
+		{name: "the ceiling doubles with each attempt", attempt: 4, lo: lo, hi: hi, want: 8 * lo},
+		{name: "the ceiling stops at the maximum", attempt: 7, lo: lo, hi: hi, want: hi},
+		{name: "a huge attempt count does not overflow", attempt: 1 << 30, lo: lo, hi: hi, want: hi},
+		{name: "a maximum near the largest duration does not overflow", attempt: 200, lo: time.Second, hi: math.MaxInt64 - 1, want: math.MaxInt64 - 1},
+		{name: "a Retry-After above the maximum is capped", attempt: 1, lo: lo, hi: hi, retryAfter: time.Hour, want: hi},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := backoffDelay(tt.attempt, tt.lo, tt.hi, tt.retryAfter, top); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("a Retry-After below the maximum raises a short draw", func(t *testing.T) {
+		if got := backoffDelay(1, lo, hi, 2*time.Second, func(int64) int64 { return 0 }); got != 2*time.Second {
+			t.Fatalf("got %v, want 2s", got)
+		}
+	})
+	t.Run("random draws stay within zero and the ceiling", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for attempt := 1; attempt < 200; attempt++ {
+			ceiling := min(hi, lo<<min(attempt-1, 20))
+			for range 50 {
+				d := backoffDelay(attempt, lo, hi, 0, r.Int64N)
+				if d < 0 || d > ceiling {
+					t.Fatalf("attempt %d: delay %v outside [0, %v]", attempt, d, ceiling)
+				}
+			}
+		}
+	})
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      config.Forward
+		wantNil  bool
+		wantErr  string
+		wantName string
+	}{
+		{name: "kind none builds no forwarder", cfg: config.Forward{Kind: "none"}, wantNil: true},
+		{name: "an empty kind builds no forwarder", cfg: config.Forward{}, wantNil: true},
+		{name: "kind file builds the file sink", cfg: config.Forward{Kind: "file", File: config.ForwardFile{Path: "SINK"}}, wantName: "file"},
+		{name: "kind http builds the HTTP forwarder", cfg: config.Forward{Kind: "http", HTTP: config.ForwardHTTP{URL: "https://127.0.0.1:1/"}}, wantName: "http"},
+		{name: "an mqtt error is returned as a nil forwarder", cfg: config.Forward{Kind: "mqtt"}, wantErr: "forward.mqtt."},
+		{name: "a nats error is returned as a nil forwarder", cfg: config.Forward{Kind: "nats"}, wantErr: "forward.nats."},
+		{name: "an unknown kind is refused", cfg: config.Forward{Kind: "carrier-pigeon"}, wantErr: `forward.kind: unknown kind "carrier-pigeon"; known: none, http, file, mqtt, nats`},
+		{name: "an http error is returned as a nil forwarder", cfg: config.Forward{Kind: "http"}, wantErr: `forward.http.url: must be an http or https URL with a host (got "")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.cfg.File.Path == "SINK" {
+				tt.cfg.File.Path = t.TempDir() + "/sink.ndjson"
+			}
+			f, err := New(tt.cfg, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error starting with %q", err, tt.wantErr)
+				}
+				if f != nil {
+					t.Fatalf("a non-nil forwarder (%T) came with the error", f)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantNil {
+				if f != nil {
+					t.Fatalf("got %T, want nil", f)
+				}
+				return
+			}
+			defer f.Close()
+			if f.Name() != tt.wantName {
+				t.Fatalf("Name = %q, want %q", f.Name(), tt.wantName)
+			}
+		})
+	}
+}
+
+func TestDispatcherMetricsRegisterTwice(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	q := openQueue(t)
+	NewDispatcher(q, &gateForwarder{}, DispatchOptions{Registerer: reg})
+	d := NewDispatcher(q, &gateForwarder{}, DispatchOptions{Registerer: reg})
+	d.m.total.WithLabelValues("gate", ResultOK).Inc()
+	if got := counterValue(t, reg, "ingestd_forward_total", map[string]string{"upstream": "gate"}); got != 1 {
+		t.Fatalf("second dispatcher's metrics are not the registered ones (got %v)", got)
+	}
+}

@@ -1,0 +1,172 @@
+package forward_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/forward"
+	"github.com/hardgate/hardgate/internal/gateway/server"
+	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
+)
+
+// TestIngestdForwardsToMQTTThroughBrokerOutage drives ingestd in-process
+// (server.New/Start, HTTPS, bearer token, forward.kind mqtt) under
+// concurrent load while Debian's Mosquitto is stopped for 20 s (2 s with
+// -short) and started again: every batch that got a 202 must reach the
+// subscriber. Duplicates are allowed, counted and logged.
+func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
+	b := mosquittotest.New(t, func(port int, dir string) string {
+		return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\n" +
+			"persistence true\npersistence_location " + dir + "/\nmax_queued_messages 0\n"
+	})
+	b.Start()
+	sink := mosquittotest.Subscribe(t, mosquittotest.SinkOptions{Addr: b.Addr(), Filter: "telemetry/#", IDProperty: forward.MQTTPropBatchID})
+	fwd := config.Default().Forward
+	fwd.Kind = "mqtt"
+	fwd.MQTT.URL = b.URL(false)
+	fwd.MQTT.ClientID = "ingestd-e2e"
+	want, refused := ingestThroughOutage(t, fwd, b.Stop, b.Start)
+	forward.WaitUntil(t, "every 202'd batch at the subscriber", func() bool { return sink.Has(want) })
+	dups := sink.Verify(t, want)
+	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates", len(want), refused, dups)
+}
+
+// TestIngestdForwardsToNATSThroughServerOutage is the same test against an
+// embedded nats-server with JetStream (forward.nats.jetstream true).
+func TestIngestdForwardsToNATSThroughServerOutage(t *testing.T) {
+	ns := forward.NewNATSServer(t, true)
+	ns.CreateStream(t)
+	fwd := config.Default().Forward
+	fwd.Kind = "nats"
+	fwd.NATS.URL = ns.URL()
+	fwd.NATS.JetStream = true
+	want, refused := ingestThroughOutage(t, fwd, ns.Stop, ns.Start)
+	forward.WaitUntil(t, "every 202'd batch in the stream", func() bool { return ns.StreamHas(t, want) })
+	dups := ns.StreamDuplicates(t, want)
+	t.Logf("ingestd → NATS JetStream: %d batches got a 202 (%d other answers), all in the stream, %d duplicates", len(want), refused, dups)
+}
+
+// ingestThroughOutage runs ingestd in-process (HTTPS, bearer token) with
+// fwd, posts batches from 4 clients, calls stop, waits OutageLength, calls
+// start, and returns the batches that got a 202 (id → body) and the count of
+// other answers.
+func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUpstream func()) (map[string]string, int64) {
+	t.Helper()
+	dir := t.TempDir()
+	pki, err := testcert.New(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens")
+	token, err := auth.AddToken(tokens, "sensor-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listen.HTTPS = "127.0.0.1:0"
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = pki.CertFile, pki.KeyFile
+	cfg.Auth.TokensFile = tokens
+	cfg.Store.Dir = filepath.Join(dir, "store")
+	cfg.Limits.RatePerDevice = 0
+	cfg.Forward = fwd
+	cfg.Forward.BackoffMin = config.Duration(50 * time.Millisecond)
+	cfg.Forward.BackoffMax = config.Duration(time.Second)
+	srv, err := server.New(cfg, server.Options{Registerer: prometheus.NewRegistry(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	tr := &http.Transport{TLSClientConfig: pki.ClientTLS()}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	url := "https://" + srv.HTTPSAddr() + server.PathIngest
+
+	var (
+		mu       sync.Mutex
+		accepted = map[string]string{}
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		seq      atomic.Int64
+		refused  atomic.Int64
+	)
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				n := seq.Add(1)
+				body := fmt.Appendf(nil, `{"seq":%d,"temp":21.5}`, n)
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Errorf("POST: %v", err)
+					return
+				}
+				data, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					refused.Add(1)
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				var r server.Receipt
+				if err := json.Unmarshal(data, &r); err != nil || r.BatchID == "" {
+					t.Errorf("202 without a receipt: %s", data)
+					return
+				}
+				mu.Lock()
+				accepted[r.BatchID] = string(body)
+				mu.Unlock()
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	forward.WaitUntil(t, "some batches accepted", func() bool { return count() > 200 })
+	stopUpstream()
+	before := count()
+	time.Sleep(forward.OutageLength())
+	t.Logf("upstream down for %s while ingestd accepted %d batches", forward.OutageLength(), count()-before)
+	startUpstream()
+	time.Sleep(time.Second)
+	stop.Store(true)
+	wg.Wait()
+
+	mu.Lock()
+	want := make(map[string]string, len(accepted))
+	for k, v := range accepted {
+		want[k] = v
+	}
+	mu.Unlock()
+	return want, refused.Load()
+}

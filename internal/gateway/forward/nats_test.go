@@ -1,0 +1,242 @@
+package forward
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
+)
+
+// natsServer is an embedded nats-server on a fixed loopback port with
+// JetStream stored in a test directory, so it can be stopped and started
+// again with its stream intact.
+type natsServer struct {
+	tb        testing.TB
+	port      int
+	dir       string
+	jetstream bool
+	srv       *natsserver.Server
+}
+
+func newNATSServer(tb testing.TB, jetstream bool) *natsServer {
+	tb.Helper()
+	n := &natsServer{tb: tb, port: mosquittotest.FreePort(tb), dir: tb.TempDir(), jetstream: jetstream}
+	n.start()
+	tb.Cleanup(n.stop)
+	return n
+}
+
+func (n *natsServer) start() {
+	n.tb.Helper()
+	s, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: n.port, JetStream: n.jetstream, StoreDir: n.dir,
+		NoSigs: true, NoLog: true, DontListen: false,
+	})
+	if err != nil {
+		n.tb.Fatalf("nats-server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(20 * time.Second) {
+		n.tb.Fatal("nats-server not ready within 20s")
+	}
+	n.srv = s
+}
+
+func (n *natsServer) stop() {
+	if n.srv == nil {
+		return
+	}
+	n.srv.Shutdown()
+	n.srv.WaitForShutdown()
+	n.srv = nil
+}
+
+func (n *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
+
+// createStream makes the TELEMETRY stream on telemetry.> (file storage).
+func (n *natsServer) createStream(tb testing.TB) {
+	tb.Helper()
+	nc, err := nats.Connect(n.url())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TELEMETRY", Subjects: []string{"telemetry.>"}, Storage: jetstream.FileStorage}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// readStream returns every message of the TELEMETRY stream by batch id.
+func (n *natsServer) readStream(tb testing.TB) *received {
+	tb.Helper()
+	nc, err := nats.Connect(n.url())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), brokerDeadline)
+	defer cancel()
+	st, err := js.Stream(ctx, "TELEMETRY")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	got := &received{}
+	for i := uint64(0); i < info.State.Msgs; i++ {
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			tb.Fatalf("read message %d of %d: %v", i+1, info.State.Msgs, err)
+		}
+		got.add(m.Headers().Get(NATSHeaderBatchID), string(m.Data()))
+	}
+	return got
+}
+
+func TestNATSDeliversWithJetStreamAck(t *testing.T) {
+	srv := newNATSServer(t, true)
+	srv.createStream(t)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	want := map[string]string{}
+	for i := range 5 {
+		b := testBatch(i)
+		if err := f.Deliver(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		want[b.ID] = string(b.Body)
+	}
+	if d := srv.readStream(t).verify(t, want); d != 0 {
+		t.Errorf("%d duplicates", d)
+	}
+
+	t.Run("a subject no stream captures is never acknowledged", func(t *testing.T) {
+		g, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "elsewhere.{device}", JetStream: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := g.Deliver(ctx, testBatch(7)); err == nil {
+			t.Fatal("Deliver returned nil although no stream stored the batch")
+		}
+	})
+}
+
+func TestNATSPlainPublishFlushes(t *testing.T) {
+	srv := newNATSServer(t, false)
+	nc, err := nats.Connect(srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("telemetry.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b := testBatch(1)
+	if err := f.Deliver(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get(NATSHeaderBatchID) != b.ID || string(m.Data) != string(b.Body) || m.Subject != "telemetry.dev_1__" {
+		t.Errorf("got subject %q id %q body %q", m.Subject, m.Header.Get(NATSHeaderBatchID), m.Data)
+	}
+}
+
+func TestNewNATSRefusesUnsafeOrBrokenConfig(t *testing.T) {
+	t.Setenv("HARDGATE_TEST_NATS_TOKEN", "tok")
+	tests := []struct {
+		name string
+		cfg  config.ForwardNATS
+		msg  string
+	}{
+		{"a token in plaintext to a remote server is refused", config.ForwardNATS{URL: "nats://nats.example:4222", Subject: "s", TokenEnv: "HARDGATE_TEST_NATS_TOKEN"}, "plaintext"},
+		{"an unset token variable is refused", config.ForwardNATS{URL: "tls://127.0.0.1:4222", Subject: "s", TokenEnv: "HARDGATE_TEST_UNSET_VARIABLE"}, "token_env"},
+		{"a wildcard subject is refused", config.ForwardNATS{URL: "nats://127.0.0.1:4222", Subject: "s.>"}, "forward.nats.subject"},
+		{"an mqtt URL is refused", config.ForwardNATS{URL: "mqtt://127.0.0.1:4222", Subject: "s"}, "scheme"},
+		{"a missing CA file is refused", config.ForwardNATS{URL: "tls://127.0.0.1:4222", Subject: "s", CAFile: "/nonexistent/ca.pem"}, "ca_file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewNATS(tc.cfg, nil)
+			if err == nil {
+				f.Close()
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not mention %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestNATSSurvivesServerOutageUnderLoad(t *testing.T) {
+	srv := newNATSServer(t, true)
+	srv.createStream(t)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	q := testQueue(t)
+	startDispatch(t, q, f)
+	p := startProducer(t, q, 5*time.Millisecond)
+
+	waitUntil(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
+	srv.stop()
+	stoppedAt := p.n.Load()
+	time.Sleep(outageLength())
+	t.Logf("nats-server down for %s; %d batches accepted during the outage, %d queued", outageLength(), p.n.Load()-stoppedAt, q.Stats().Batches)
+	srv.start()
+	time.Sleep(time.Second)
+	p.stop()
+	want := p.accepted()
+	waitUntil(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	got := srv.readStream(t)
+	dups := got.verify(t, want)
+	t.Logf("NATS outage: %d batches accepted, all in the stream, %d duplicates (JetStream drops repeats of a Nats-Msg-Id)", len(want), dups)
+}

@@ -1,0 +1,47 @@
+package forward
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/hardgate/hardgate/internal/gateway/config"
+)
+
+// New builds the forwarder that cfg.Kind names. Kind "none" or "" returns
+// (nil, nil): batches stay in the queue and no dispatcher should run.
+func New(cfg config.Forward, logger *slog.Logger) (Forwarder, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("upstream", cfg.Kind)
+	switch cfg.Kind {
+	case "", "none":
+		return nil, nil
+	case "http":
+		f, err := NewHTTP(cfg.HTTP, logger)
+		if err != nil {
+			return nil, err // never a typed nil inside the interface
+		}
+		return f, nil
+	case "file":
+		f, err := NewFile(cfg.File, logger)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	case "mqtt":
+		f, err := NewMQTT(cfg.MQTT, logger)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	case "nats":
+		f, err := NewNATS(cfg.NATS, logger)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	default:
+		return nil, fmt.Errorf("forward.kind: unknown kind %q; known: none, http, file, mqtt, nats", cfg.Kind)
+	}
+}

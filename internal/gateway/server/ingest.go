@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/payload"
+	"github.com/hardgate/hardgate/internal/gateway/queue"
+)
+
+// AnonymousDevice is the device of every request when auth.mode is none.
+const AnonymousDevice = "anonymous"
+
+// bearerChallenge is the WWW-Authenticate value of every 401 (RFC 6750).
+const bearerChallenge = `Bearer realm="ingestd"`
+
+// appendTimeout bounds how long a request waits for its batch to be durable.
+const appendTimeout = 20 * time.Second
+
+// Receipt is the 202 body: the batch is durably queued under BatchID.
+type Receipt struct {
+	BatchID string `json:"batch_id"`
+	Records int    `json:"records"`
+}
+
+// acceptedTypes are the Content-Types ingest takes; empty is accepted too.
+var acceptedTypes = map[string]bool{
+	"application/json":      true,
+	"application/x-ndjson":  true,
+	"application/ndjson":    true,
+	"application/jsonl":     true,
+	"application/jsonlines": true,
+	"text/plain":            true,
+}
+
+// handleIngest authenticates, rate limits, reads and validates the body,
+// appends it durably to the queue and only then answers 202.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	const h = "ingest"
+	// Authentication comes first: no byte of the body is read before it.
+	device, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if wait, ok := s.limiter.allow(device, s.now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+		s.writeError(w, r, h, http.StatusTooManyRequests, "rate_limited", "too many requests for this device; retry later", nil)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !acceptedTypes[mt] {
+			s.writeError(w, r, h, http.StatusUnsupportedMediaType, "unsupported_media_type",
+				"send application/json or application/x-ndjson", nil)
+			return
+		}
+	}
+	maxBody := s.cfg.Limits.MaxBodyBytes
+	if r.ContentLength > maxBody {
+		s.writeError(w, r, h, http.StatusRequestEntityTooLarge, "too_large",
+			"body exceeds limits.max_body_bytes ("+strconv.FormatInt(maxBody, 10)+")", nil)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	res, err := payload.Parse(body, r.Header.Get("Content-Encoding"), maxBody)
+	if err != nil {
+		s.payloadError(w, r, err)
+		return
+	}
+	// While draining, requests already in flight still complete: the queue
+	// closes only after every listener has finished its requests.
+	q := s.queue()
+	if q == nil {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		s.writeError(w, r, h, http.StatusServiceUnavailable, "unavailable", "not accepting data; retry later", nil)
+		return
+	}
+	now := s.now()
+	b := queue.Batch{ID: queue.NewID(now), Device: device, Records: res.Records, Body: res.NDJSON, ReceivedAt: now.UTC()}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), appendTimeout)
+	start := time.Now()
+	err = q.Append(ctx, b)
+	cancel()
+	s.metrics.appendDur.Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+	case errors.Is(err, queue.ErrFull):
+		w.Header().Set("Retry-After", retryAfterFull)
+		s.writeError(w, r, h, http.StatusInsufficientStorage, "queue_full", "the local queue is full; retry later", err)
+		return
+	default:
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		s.writeError(w, r, h, http.StatusServiceUnavailable, "store_unavailable", "the batch could not be stored; retry later", err)
+		return
+	}
+	s.metrics.bodyBytes.Add(float64(len(res.NDJSON)))
+	s.metrics.records.Add(float64(res.Records))
+	s.writeJSON(w, http.StatusAccepted, Receipt{BatchID: b.ID, Records: b.Records})
+	s.metrics.accepted.Inc()
+}
+
+func (s *Server) payloadError(w http.ResponseWriter, r *http.Request, err error) {
+	const h = "ingest"
+	var mbe *http.MaxBytesError
+	var pe *payload.Error
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, payload.ErrTooLarge):
+		s.writeError(w, r, h, http.StatusRequestEntityTooLarge, "too_large",
+			"body exceeds limits.max_body_bytes ("+strconv.FormatInt(s.cfg.Limits.MaxBodyBytes, 10)+") after decompression", err)
+	case errors.Is(err, payload.ErrUnsupportedEncoding):
+		s.writeError(w, r, h, http.StatusUnsupportedMediaType, "unsupported_encoding", "use Content-Encoding gzip or none", err)
+	case errors.As(err, &pe):
+		s.writeError(w, r, h, http.StatusBadRequest, "invalid_payload", pe.Error(), err, func(b *errorBody) {
+			b.Problem, b.Line, b.Column, b.Record = pe.Problem, pe.Line, pe.Column, pe.Record
+		})
+	default:
+		// The client went away or the connection failed mid-body.
+		s.writeError(w, r, h, http.StatusBadRequest, "bad_request", "the body could not be read", err)
+	}
+}
+
+// authenticate returns the device of r, or answers 401 and returns false.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	switch s.cfg.Auth.Mode {
+	case config.AuthNone:
+		return AnonymousDevice, true
+	case config.AuthMTLS:
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+			if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; auth.ValidDevice(cn) {
+				return cn, true
+			}
+		}
+		s.unauthorized(w, r, "", "a verified client certificate whose common name is the device id is required")
+		return "", false
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		s.unauthorized(w, r, "", "send Authorization: Bearer <token>")
+		return "", false
+	}
+	device, err := s.auth.Verify(token)
+	if err != nil {
+		s.unauthorized(w, r, `, error="invalid_token"`, "the token is not valid")
+		return "", false
+	}
+	return device, true
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, challengeExtra, msg string) {
+	w.Header().Set("WWW-Authenticate", bearerChallenge+challengeExtra)
+	s.writeError(w, r, "ingest", http.StatusUnauthorized, "unauthorized", msg, nil)
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer" header; the
+// scheme is case-insensitive (RFC 7235).
+func bearerToken(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// deviceLimiter is a token bucket per device. The map is bounded: when it
+// grows past maxDevices it is reset, which only ever loosens limits.
+type deviceLimiter struct {
+	limit rate.Limit
+	burst int
+
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+const maxDevices = 100_000
+
+func newDeviceLimiter(perSecond float64, burst int) *deviceLimiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return &deviceLimiter{limit: rate.Limit(perSecond), burst: max(burst, 1), m: map[string]*rate.Limiter{}}
+}
+
+// allow reports whether device may send now, or how long it should wait.
+func (l *deviceLimiter) allow(device string, now time.Time) (time.Duration, bool) {
+	if l == nil {
+		return 0, true
+	}
+	l.mu.Lock()
+	lim, ok := l.m[device]
+	if !ok {
+		if len(l.m) >= maxDevices {
+			clear(l.m)
+		}
+		lim = rate.NewLimiter(l.limit, l.burst)
+		l.m[device] = lim
+	}
+	l.mu.Unlock()
+	res := lim.ReserveN(now, 1)
+	if !res.OK() {
+		return time.Second, false
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}

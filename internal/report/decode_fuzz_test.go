@@ -1,0 +1,101 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/report/reporttest"
+)
+
+func encoded(t testing.TB, res *report.Result) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := report.Encode(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDecodeRejectsBadInput(t *testing.T) {
+	good := encoded(t, reporttest.Before())
+	tests := []struct {
+		name    string
+		input   string
+		want    string
+		wantErr error
+	}{
+		{"a truncated document", string(good[:len(good)/2]), "parse result", nil},
+		{"an empty file", "", "parse result", nil},
+		{"a foreign schema version", strings.Replace(string(good), `"schema_version": "1.0"`, `"schema_version": "2.0"`, 1), `"2.0"`, report.ErrSchemaVersion},
+		{"a document without a schema version", `{"audit_id":"x"}`, "schema_version is missing", report.ErrSchemaVersion},
+		{"an unknown field", strings.Replace(string(good), `"audit_id"`, `"surprise": 1, "audit_id"`, 1), "unknown field", nil},
+		{"trailing data", string(good) + "{}", "parse result", nil},
+		{"a bad summary status", strings.Replace(string(good), `"status": "FAIL"`, `"status": "MAYBE"`, 1), "summary.status", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			_, err := report.Decode(strings.NewReader(tc.input))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	t.Run("a valid document round-trips", func(t *testing.T) {
+		res, err := report.Decode(bytes.NewReader(good))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(encoded(t, res), good) {
+			t.Error("decode/encode changed the document")
+		}
+	})
+}
+
+// FuzzDecode feeds arbitrary bytes to Decode, the parser of result files a
+// user hands to hardgate report and hardgate diff. A document it accepts must
+// re-encode to a document it accepts again, and every renderer must handle it.
+func FuzzDecode(f *testing.F) {
+	for _, res := range []*report.Result{reporttest.Before(), reporttest.After()} {
+		b := encoded(f, res)
+		f.Add(b)
+		f.Add(b[:len(b)/3])
+	}
+	f.Add([]byte(`{"schema_version":"1.0","summary":{"status":"PASS"}}`))
+	f.Add([]byte(`{"schema_version":"1.7","summary":{"status":"INCONCLUSIVE"},"controls":[{"id":"a.b","status":"error","evidence":[{"kind":"http","http":{"method":"GET","url":"http://127.0.0.1/","request_headers":{"Cookie":"x"}}}]}]}`))
+	f.Add([]byte(`{"schema_version":"9"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := report.Decode(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		again, err := report.Decode(bytes.NewReader(encoded(t, res)))
+		if err != nil {
+			t.Fatalf("re-encoded result does not decode: %v", err)
+		}
+		for _, format := range report.Formats() {
+			var out bytes.Buffer
+			if err := report.Render(&out, again, format, report.RenderOptions{}); err != nil {
+				t.Fatalf("render %s: %v", format, err)
+			}
+			switch format {
+			case "junit":
+				if err := xml.Unmarshal(out.Bytes(), new(struct{})); err != nil {
+					t.Fatalf("junit output is not well-formed XML: %v", err)
+				}
+			case "sarif":
+				if !json.Valid(out.Bytes()) {
+					t.Fatal("sarif output is not JSON")
+				}
+			}
+		}
+	})
+}

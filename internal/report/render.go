@@ -1,0 +1,169 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// RenderOptions tune a renderer. The zero value is the plain default.
+type RenderOptions struct {
+	// Color adds ANSI colours to the text format. Other formats ignore it.
+	Color bool
+}
+
+// ErrUnknownFormat is returned by Render for a format it does not know.
+var ErrUnknownFormat = errors.New("unknown report format")
+
+type renderFunc func(w io.Writer, res *Result, opts RenderOptions) error
+
+var renderers = map[string]renderFunc{
+	"text":  renderText,
+	"json":  func(w io.Writer, res *Result, _ RenderOptions) error { return Encode(w, res) },
+	"md":    renderMarkdown,
+	"html":  renderHTML,
+	"sarif": renderSARIF,
+	"junit": renderJUnit,
+	"csv":   renderCSV,
+}
+
+// Formats lists the formats Render accepts, sorted.
+func Formats() []string {
+	return slices.Sorted(maps.Keys(renderers))
+}
+
+// Render writes res in format (one of Formats) to w. The output depends only
+// on res and opts: everything printed is sorted, and no clock is read.
+func Render(w io.Writer, res *Result, format string, opts RenderOptions) error {
+	if res == nil {
+		return errors.New("render: no result")
+	}
+	f, ok := renderers[strings.ToLower(format)]
+	if !ok {
+		return fmt.Errorf("%w %q: choose one of %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
+	}
+	if err := f(w, res, opts); err != nil {
+		return fmt.Errorf("render %s: %w", format, err)
+	}
+	return nil
+}
+
+// SeverityRank orders severities, most severe first; unknown ones sort last.
+func SeverityRank(sev string) int {
+	if i := slices.Index(Severities, strings.ToLower(sev)); i >= 0 {
+		return i
+	}
+	return len(Severities)
+}
+
+// sortedFindings returns the findings by severity, then id, without
+// touching res.
+func sortedFindings(res *Result) []Finding {
+	out := slices.Clone(res.Findings)
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		if d := SeverityRank(a.Severity) - SeverityRank(b.Severity); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// sortedControls returns the controls by id.
+func sortedControls(res *Result) []ControlResult {
+	out := slices.Clone(res.Controls)
+	slices.SortStableFunc(out, func(a, b ControlResult) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// sortedBacklog returns the backlog by priority, then id.
+func sortedBacklog(res *Result) []BacklogItem {
+	out := slices.Clone(res.Backlog)
+	slices.SortStableFunc(out, func(a, b BacklogItem) int {
+		if c := strings.Compare(a.Priority, b.Priority); c != 0 {
+			return c
+		}
+		return naturalCompare(a.ID, b.ID)
+	})
+	return out
+}
+
+// sortedDomains returns the domain postures by name.
+func sortedDomains(res *Result) []DomainPosture {
+	out := slices.Clone(res.Summary.Domains)
+	slices.SortStableFunc(out, func(a, b DomainPosture) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// naturalCompare orders "HG-2" before "HG-10".
+func naturalCompare(a, b string) int {
+	pa, na := splitNumSuffix(a)
+	pb, nb := splitNumSuffix(b)
+	if pa == pb && na >= 0 && nb >= 0 && na != nb {
+		if na < nb {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func splitNumSuffix(s string) (string, int) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	if i == len(s) || len(s)-i > 9 {
+		return s, -1
+	}
+	n := 0
+	for _, c := range s[i:] {
+		n = n*10 + int(c-'0')
+	}
+	return s[:i], n
+}
+
+// severityCounts returns (severity, count) for every known severity in
+// order, plus any unknown severity present in the map, sorted.
+func severityCounts(s Summary) []SeverityCount {
+	out := make([]SeverityCount, 0, len(Severities))
+	for _, sev := range Severities {
+		out = append(out, SeverityCount{Severity: sev, Count: s.SeverityCounts[sev]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.SeverityCounts)) {
+		if !slices.Contains(Severities, k) {
+			out = append(out, SeverityCount{Severity: k, Count: s.SeverityCounts[k]})
+		}
+	}
+	return out
+}
+
+// SeverityCount is one severity and its number of findings.
+type SeverityCount struct {
+	Severity string
+	Count    int
+}
+
+// findingFor returns the finding of control id, if any.
+func findingFor(res *Result, id string) (Finding, bool) {
+	for _, f := range res.Findings {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// postureWord is the traffic-light word for a posture.
+func postureWord(p string) string {
+	switch p {
+	case PostureGreen, PostureAmber, PostureRed:
+		return p
+	case "":
+		return "unknown"
+	}
+	return p
+}

@@ -1,0 +1,173 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/report/reporttest"
+)
+
+// sarifSchemaFile is the official OASIS SARIF 2.1.0 schema (Committee
+// Specification 2.1.0, oasis-tcs/sarif-spec), kept verbatim in testdata.
+const sarifSchemaFile = "sarif-schema-2.1.0.json"
+
+func compileSARIFSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", sarifSchemaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(id, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(id)
+	if err != nil {
+		t.Fatalf("compile the SARIF schema: %v", err)
+	}
+	return sch
+}
+
+func TestSARIFValidatesAgainstTheOfficialSchema(t *testing.T) {
+	sch := compileSARIFSchema(t)
+	withError := reporttest.Before()
+	withError.Controls[5].Status = report.StatusError
+	withError.Controls[5].Reason = "dial tcp 127.0.0.1:8080: connection refused"
+	withAbsPath := reporttest.Before()
+	withAbsPath.Findings[0].Evidence[0].Config.File = "/etc/ingestd/ingest d.yaml"
+	withAbsPath.Target.ConfigFiles[0].Path = "/etc/ingestd/ingest d.yaml"
+	tests := []struct {
+		name string
+		res  *report.Result
+	}{
+		{"the before result with four findings", reporttest.Before()},
+		{"the after result with no findings", reporttest.After()},
+		{"a result with an undecided control", withError},
+		{"a result whose config file has an absolute path with a space", withAbsPath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is valid SARIF 2.1.0", func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Render(&buf, tc.res, "sarif", report.RenderOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(inst); err != nil {
+				t.Fatalf("SARIF output does not validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestSARIFSchemaCatchesInvalidLogs(t *testing.T) {
+	sch := compileSARIFSchema(t)
+	// Guard against a schema that accepts anything.
+	for _, bad := range []string{
+		`{"version":"2.1.0"}`,
+		`{"version":"9.9.9","runs":[]}`,
+		`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"ruleId":"a","level":"fatal","message":{"text":"m"}}]}]}`,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.Validate(inst) == nil {
+			t.Errorf("schema accepted an invalid log: %s", bad)
+		}
+	}
+}
+
+type sarifDoc struct {
+	Runs []struct {
+		Tool struct {
+			Driver struct {
+				Rules []struct {
+					ID                   string `json:"id"`
+					DefaultConfiguration struct {
+						Level string `json:"level"`
+					} `json:"defaultConfiguration"`
+					Help struct {
+						Text string `json:"text"`
+					} `json:"help"`
+				} `json:"rules"`
+			} `json:"driver"`
+		} `json:"tool"`
+		Results []struct {
+			RuleID    string `json:"ruleId"`
+			Level     string `json:"level"`
+			Kind      string `json:"kind"`
+			Locations []struct {
+				PhysicalLocation *struct {
+					ArtifactLocation struct {
+						URI string `json:"uri"`
+					} `json:"artifactLocation"`
+					Region *struct {
+						StartLine int `json:"startLine"`
+					} `json:"region"`
+				} `json:"physicalLocation"`
+				LogicalLocations []struct {
+					Name string `json:"name"`
+				} `json:"logicalLocations"`
+			} `json:"locations"`
+		} `json:"results"`
+	} `json:"runs"`
+}
+
+func TestSARIFContent(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Render(&buf, reporttest.Before(), "sarif", report.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var doc sarifDoc
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	run := doc.Runs[0]
+	if got := len(run.Tool.Driver.Rules); got != 8 {
+		t.Errorf("rules = %d, want one per control (8)", got)
+	}
+	if got := len(run.Results); got != 4 {
+		t.Errorf("results = %d, want one per finding (4)", got)
+	}
+	levels := map[string]string{}
+	for _, r := range run.Tool.Driver.Rules {
+		levels[r.ID] = r.DefaultConfiguration.Level
+		if r.ID == reporttest.AuthEnforcementDisabled && !strings.Contains(r.Help.Text, "Require bearer-token authentication") {
+			t.Errorf("rule help %q does not carry the remediation", r.Help.Text)
+		}
+	}
+	if levels[reporttest.InsecureTransport] != "error" || levels[reporttest.UnsafeDefaultsNotObserved] != "warning" || levels[reporttest.HealthEndpointAvailable] != "note" {
+		t.Errorf("severity → level mapping wrong: %v", levels)
+	}
+	for _, r := range run.Results {
+		switch r.RuleID {
+		case reporttest.AuthEnforcementDisabled:
+			pl := r.Locations[0].PhysicalLocation
+			if pl == nil || pl.ArtifactLocation.URI != "examples/gateway-hardening/before/ingestd.yaml" || pl.Region == nil || pl.Region.StartLine != 14 {
+				t.Errorf("config finding location = %+v, want the file at line 14", pl)
+			}
+		case reporttest.UnauthenticatedIngest:
+			ll := r.Locations[0].LogicalLocations
+			if len(ll) != 1 || ll[0].Name != "http://127.0.0.1:8080/v1/ingest" {
+				t.Errorf("HTTP finding location = %+v, want the URL", ll)
+			}
+		}
+	}
+}
