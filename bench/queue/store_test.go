@@ -46,19 +46,39 @@ var stores = []store{
 	{name: "bbolt-db.Batch", open: openBoltBatch},
 }
 
-// results holds ns/op of the last (largest) run of each sub-benchmark.
+// results holds ns/op of the final (largest b.N) run of each sub-benchmark,
+// one sample per -count.
 var results = struct {
 	sync.Mutex
-	nsPerOp map[string]map[int]float64
-}{nsPerOp: map[string]map[int]float64{}}
+	last    map[string]float64 // keyed by b.Name(): the run being calibrated
+	samples map[string]map[int][]float64
+}{last: map[string]float64{}, samples: map[string]map[int][]float64{}}
 
-func record(name string, writers int, nsPerOp float64) {
+func record(b *testing.B, name string, writers int, nsPerOp float64) {
 	results.Lock()
 	defer results.Unlock()
-	if results.nsPerOp[name] == nil {
-		results.nsPerOp[name] = map[int]float64{}
+	if results.samples[name] == nil {
+		results.samples[name] = map[int][]float64{}
 	}
-	results.nsPerOp[name][writers] = nsPerOp
+	// b.N grows while the framework calibrates; each call with the largest
+	// N so far replaces the previous sample of the same round.
+	key := b.Name()
+	if n, ok := results.last[key]; ok && float64(b.N) > n {
+		s := results.samples[name][writers]
+		results.samples[name][writers] = s[:len(s)-1]
+	}
+	results.last[key] = float64(b.N)
+	results.samples[name][writers] = append(results.samples[name][writers], nsPerOp)
+}
+
+// median of the samples of one cell.
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // BenchmarkDurableAppend measures appends that return only once fsynced,
@@ -95,7 +115,7 @@ func BenchmarkDurableAppend(b *testing.B) {
 				}
 				ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 				b.ReportMetric(1e9/ns, "appends/s")
-				record(st.name, w, ns)
+				record(b, st.name, w, ns)
 			})
 		}
 	}
@@ -112,16 +132,25 @@ func TestMain(m *testing.M) {
 func printTable(w *os.File) {
 	results.Lock()
 	defer results.Unlock()
-	if len(results.nsPerOp) == 0 {
+	if len(results.samples) == 0 {
 		return
 	}
-	names := make([]string, 0, len(results.nsPerOp))
-	for n := range results.nsPerOp {
+	nsPerOp := map[string]map[int]float64{}
+	runs := 0
+	for n, byW := range results.samples {
+		nsPerOp[n] = map[int]float64{}
+		for w, xs := range byW {
+			nsPerOp[n][w] = median(xs)
+			runs = max(runs, len(xs))
+		}
+	}
+	names := make([]string, 0, len(nsPerOp))
+	for n := range nsPerOp {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return storeRank(names[i]) < storeRank(names[j]) })
 	var sb strings.Builder
-	sb.WriteString("\ndurable appends/s (fsynced, group commit), ~300-byte batches; X÷Y = appends/s of X over Y\n")
+	fmt.Fprintf(&sb, "\ndurable appends/s (fsynced, group commit), ~300-byte batches, median of %d run(s); X÷Y = appends/s of X over Y\n", runs)
 	fmt.Fprintf(&sb, "%-8s", "writers")
 	for _, n := range names {
 		fmt.Fprintf(&sb, " %16s", n)
@@ -131,20 +160,20 @@ func printTable(w *os.File) {
 	}
 	sb.WriteString("\n")
 	for _, wc := range writerCounts {
-		base, ok := results.nsPerOp[names[0]][wc]
+		base, ok := nsPerOp[names[0]][wc]
 		if !ok {
 			continue
 		}
 		fmt.Fprintf(&sb, "%-8d", wc)
 		for _, n := range names {
-			if ns, ok := results.nsPerOp[n][wc]; ok {
+			if ns, ok := nsPerOp[n][wc]; ok {
 				fmt.Fprintf(&sb, " %16.0f", 1e9/ns)
 			} else {
 				fmt.Fprintf(&sb, " %16s", "-")
 			}
 		}
 		for _, n := range names[1:] {
-			if ns, ok := results.nsPerOp[n][wc]; ok {
+			if ns, ok := nsPerOp[n][wc]; ok {
 				fmt.Fprintf(&sb, " %21.2fx", ns/base)
 			} else {
 				fmt.Fprintf(&sb, " %22s", "-")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
 )
@@ -40,6 +41,20 @@ func TestExampleConfigsAreValid(t *testing.T) {
 		p := ps[0]
 		if p.AnonymousAllowed || !p.TLS() || !p.Listener.Loopback() || p.PasswordFile == nil || p.ACLFile == nil {
 			t.Errorf("posture = %+v", p)
+		}
+	})
+	t.Run("the target spec audits the broker and its config", func(t *testing.T) {
+		f, err := os.Open("target.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tgt, err := audit.ParseTarget(f, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tgt.MQTT.URLs) != 1 || tgt.MQTT.URLs[0] != "mqtts://127.0.0.1:8883" || tgt.Gateway.Kind != audit.MosquittoKind {
+			t.Errorf("target = %+v", tgt)
 		}
 	})
 }

@@ -35,7 +35,7 @@ func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *Target {
 func logMQTT(t *testing.T, res *report.Result) {
 	t.Helper()
 	for _, c := range res.Controls {
-		if strings.HasPrefix(c.ID, "mqtt_broker.") {
+		if strings.HasPrefix(c.ID, "mqtt_broker.") || strings.HasPrefix(c.ID, "transport_tls.") {
 			t.Logf("%s: %s: %s", c.ID, c.Status, c.Reason)
 		}
 	}
@@ -146,7 +146,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		addUser(t, b.Dir+"/passwd", "device-1", "device-pass")
 		b.WriteFile("acl", "user auditor\ntopic readwrite hardgate/probe/#\n\nuser device-1\ntopic write telemetry/device-1/#\n")
 		b.Start()
-		stop := publishTelemetry(t, b, pki.CAFile)
+		stop := publishTelemetry(t, b, "--cafile", pki.CAFile, "-u", "device-1", "-P", "device-pass")
 		defer stop()
 
 		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
@@ -176,6 +176,28 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		}
 	})
 
+	t.Run("(d) an open listener with device traffic, judged at runtime only: a \"#\" subscription reads it", func(t *testing.T) {
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\n"
+		})
+		b.Start()
+		stop := publishTelemetry(t, b)
+		defer stop()
+		res := mustRun(t, mqttTarget(b, b.URL(false), false))
+		logMQTT(t, res)
+		// Expected findings: all five, from the probe alone.
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:  report.StatusFail,
+			credentialID: report.StatusFail,
+			wildcardID:   report.StatusFail,
+			sysID:        report.StatusFail,
+			plaintextID:  report.StatusFail,
+		})
+		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "telemetry/device-1/temp") {
+			t.Errorf("wildcard reason names no foreign topic: %s", got)
+		}
+	})
+
 	t.Run("an unreachable broker is an error, never a pass", func(t *testing.T) {
 		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
 		tgt := &Target{Name: "gone", MQTT: MQTTSpec{URLs: []string{url}}, Timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(20 * time.Second)}}
@@ -201,10 +223,10 @@ func addUser(t *testing.T, file, user, password string) {
 	}
 }
 
-// publishTelemetry runs a device publishing to telemetry/device-1 every
-// 100 ms (Debian's mosquitto_pub), so that a "#" subscription would see
-// traffic unless the ACL filters it.
-func publishTelemetry(t *testing.T, b *mosquittotest.Broker, caFile string) (stop func()) {
+// publishTelemetry runs a device publishing to telemetry/device-1/temp
+// every 100 ms (Debian's mosquitto_pub, with the extra arguments auth), so
+// that a "#" subscription sees traffic unless an ACL filters it.
+func publishTelemetry(t *testing.T, b *mosquittotest.Broker, auth ...string) (stop func()) {
 	t.Helper()
 	bin := interop.Binary(t, "mosquitto_pub", "mosquitto-clients")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -212,8 +234,8 @@ func publishTelemetry(t *testing.T, b *mosquittotest.Broker, caFile string) (sto
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			cmd := exec.CommandContext(ctx, bin, "-h", "127.0.0.1", "-p", strconv.Itoa(b.Port), "--cafile", caFile,
-				"-u", "device-1", "-P", "device-pass", "-t", "telemetry/device-1/temp", "-m", `{"temp":21.5}`, "-q", "1")
+			args := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(b.Port), "-t", "telemetry/device-1/temp", "-m", `{"temp":21.5}`, "-q", "1"}, auth...)
+			cmd := exec.CommandContext(ctx, bin, args...)
 			_ = cmd.Run()
 			select {
 			case <-ctx.Done():
@@ -222,4 +244,45 @@ func publishTelemetry(t *testing.T, b *mosquittotest.Broker, caFile string) (sto
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+func TestMQTTSpecValidationNamesTheField(t *testing.T) {
+	t.Setenv("HG_MQTT_EMPTY", "")
+	ok := []string{"mqtt://127.0.0.1:1883"}
+	tests := []struct {
+		name    string
+		spec    MQTTSpec
+		wantErr string
+	}{
+		{"an http URL is refused", MQTTSpec{URLs: []string{"http://127.0.0.1:1883"}}, `mqtt.urls[0]: scheme must be mqtt or mqtts`},
+		{"a URL without host is refused", MQTTSpec{URLs: []string{"mqtt://"}}, "mqtt.urls[0]: has no host"},
+		{"credentials in the URL are refused", MQTTSpec{URLs: []string{"mqtt://u:p@127.0.0.1:1883"}}, "must not carry credentials"},
+		{"an unknown version is refused", MQTTSpec{URLs: ok, Version: "3.1"}, `mqtt.version: must be "3.1.1" or "5"`},
+		{"a password without a username is refused", MQTTSpec{URLs: ok, PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.username: required"},
+		{"an empty password variable is refused", MQTTSpec{URLs: ok, Username: "u", PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.password_env: the environment variable is unset or empty"},
+		{"a wildcard probe prefix is refused", MQTTSpec{URLs: ok, TopicPrefix: "probe/#"}, "mqtt.topic_prefix"},
+		{"a missing CA file is refused", MQTTSpec{URLs: ok, CAFile: "/nonexistent/ca.pem"}, "mqtt.ca_file: cannot be read"},
+		{"settings without a URL are refused", MQTTSpec{Username: "u"}, "mqtt.urls: required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tgt := Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, MQTT: tt.spec}
+			err := tgt.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	t.Run("a target with only an MQTT broker is valid", func(t *testing.T) {
+		tgt := Target{MQTT: MQTTSpec{URLs: ok}}
+		if err := tgt.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the mqtt section parses strictly", func(t *testing.T) {
+		_, err := ParseTarget(strings.NewReader("mqtt:\n  urls: [mqtt://127.0.0.1:1883]\n  user: x\n"), "")
+		if err == nil || !strings.Contains(err.Error(), "field user not found") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }

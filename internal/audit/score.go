@@ -52,7 +52,7 @@ func Summarize(res *report.Result, cat *catalog.Catalog) {
 		c, _ := cat.Get(cr.ID)
 		f := report.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
 		if c != nil {
-			f.Title, f.Risk, f.Remediation, f.Verification, f.References = c.FindingTitle, c.Risk, c.Remediation, c.Verification, c.References
+			f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
 		}
 		res.Findings = append(res.Findings, f)
 		s.SeverityCounts[cr.Severity]++

@@ -168,6 +168,11 @@ func (t *Target) ApplyDefaults() {
 			t.Name = u.Host
 		}
 	}
+	if t.Name == "" && len(t.MQTT.URLs) > 0 {
+		if u, err := url.Parse(t.MQTT.URLs[0]); err == nil {
+			t.Name = u.Host
+		}
+	}
 	if t.Name == "" && t.Gateway.ConfigFile != "" {
 		t.Name = filepath.Base(t.Gateway.ConfigFile)
 	}
@@ -181,8 +186,8 @@ func (t *Target) Validate() error {
 	add := func(field, value, msg string) {
 		errs = append(errs, &FieldError{Field: field, Value: value, Msg: msg})
 	}
-	if len(t.Ingest.URLs) == 0 && t.Gateway.ConfigFile == "" && len(t.MQTT.URLs) == 0 {
-		add("ingest.urls", "", "name at least one ingest URL, MQTT broker URL or gateway config file")
+	if len(t.Ingest.URLs) == 0 && t.Gateway.ConfigFile == "" && len(t.MQTT.URLs) == 0 && len(t.TLS.Addresses) == 0 {
+		add("ingest.urls", "", "name at least one ingest URL, TLS address, MQTT broker URL or gateway config file")
 	}
 	for i, raw := range t.Ingest.URLs {
 		checkURL(fmt.Sprintf("ingest.urls[%d]", i), raw, add)

@@ -79,6 +79,17 @@ func tlsEndpoints(t *Target) []TLSObservation {
 		host, _, _ := net.SplitHostPort(a)
 		add(a, host)
 	}
+	for _, raw := range t.MQTT.URLs {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "mqtts" && u.Scheme != "ssl" && u.Scheme != "tls") {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = "8883"
+		}
+		add(net.JoinHostPort(u.Hostname(), port), u.Hostname())
+	}
 	return out
 }
 
@@ -90,15 +101,19 @@ func collectTLS(ctx context.Context, t *Target) []TLSObservation {
 	}
 	var roots *x509.CertPool
 	var rootsErr error
-	if t.Ingest.CAFile != "" {
-		pem, err := os.ReadFile(t.Ingest.CAFile)
+	caFile := t.Ingest.CAFile
+	if caFile == "" {
+		caFile = t.MQTT.CAFile // an MQTT-only target names its trust anchor there
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		switch {
 		case err != nil:
 			rootsErr = fmt.Errorf("read CA file: %w", err)
 		default:
 			roots = x509.NewCertPool()
 			if !roots.AppendCertsFromPEM(pem) {
-				rootsErr = fmt.Errorf("ca_file %s: no PEM certificate found", t.Ingest.CAFile)
+				rootsErr = fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
 			}
 		}
 	}

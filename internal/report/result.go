@@ -140,7 +140,9 @@ type ControlResult struct {
 
 // Finding is a failed control with everything needed to fix it.
 type Finding struct {
-	ID           string       `json:"id"`
+	ID string `json:"id"`
+	// Title is the control's title: the expected (passing) state that the
+	// gateway does not meet; Reason says what was observed instead.
 	Title        string       `json:"title"`
 	Severity     string       `json:"severity"`
 	Domains      []string     `json:"domains"`

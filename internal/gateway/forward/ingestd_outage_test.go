@@ -86,7 +86,8 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 	cfg.Forward = fwd
 	cfg.Forward.BackoffMin = config.Duration(50 * time.Millisecond)
 	cfg.Forward.BackoffMax = config.Duration(time.Second)
-	srv, err := server.New(cfg, server.Options{Registerer: prometheus.NewRegistry(), Version: "test"})
+	reg := prometheus.NewRegistry()
+	srv, err := server.New(cfg, server.Options{Registerer: reg, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +169,29 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 		want[k] = v
 	}
 	mu.Unlock()
+	if lost := gauge(t, reg, "ingestd_forward_connection_lost_total"); lost < 1 {
+		t.Errorf("ingestd_forward_connection_lost_total = %v after an outage, want at least 1", lost)
+	}
+	forward.WaitUntil(t, "the upstream connection metric to come back", func() bool { return gauge(t, reg, "ingestd_forward_connected") == 1 })
 	return want, refused.Load()
+}
+
+// gauge returns the value of the single series of a gauge or counter (-1 when absent).
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name || len(f.GetMetric()) == 0 {
+			continue
+		}
+		m := f.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	return -1
 }

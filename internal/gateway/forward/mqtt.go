@@ -178,6 +178,11 @@ func (m *MQTT) run() {
 		if m.ctx.Err() == nil {
 			m.m.lost.Inc()
 			m.log.Warn("mqtt upstream: connection lost; reconnecting")
+			// A pause before reconnecting, so that two clients with the same
+			// client_id taking the session from each other cannot spin.
+			if !sleep(m.ctx, reconnectMin) {
+				return
+			}
 		}
 	}
 }

@@ -128,6 +128,9 @@ func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
 		return nil, fmt.Errorf("forward.nats: %w", err)
 	}
 	n.nc = nc
+	if nc.IsConnected() {
+		n.m.connected.Set(1)
+	}
 	if cfg.JetStream {
 		js, err := jetstream.New(nc)
 		if err != nil {

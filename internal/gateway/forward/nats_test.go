@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"crypto/tls"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
 
@@ -239,4 +241,86 @@ func TestNATSSurvivesServerOutageUnderLoad(t *testing.T) {
 	got := srv.readStream(t)
 	dups := got.verify(t, want)
 	t.Logf("NATS outage: %d batches accepted, all in the stream, %d duplicates (JetStream drops repeats of a Nats-Msg-Id)", len(want), dups)
+}
+
+func TestNATSOverVerifiedTLSWithToken(t *testing.T) {
+	pki, err := testcert.New(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(pki.CertFile, pki.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := mosquittotest.FreePort(t)
+	s, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true, Authorization: "nats-test-token",
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, TLSTimeout: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(20 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := "tls://127.0.0.1:" + strconv.Itoa(port)
+	nc, err := nats.Connect(url, nats.Token("nats-test-token"), nats.Secure(pki.ClientTLS()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("telemetry.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HARDGATE_TEST_NATS_TOKEN", "nats-test-token")
+	t.Setenv("HARDGATE_TEST_NATS_WRONG", "wrong-token")
+
+	tests := []struct {
+		name    string
+		cfg     config.ForwardNATS
+		wantErr bool
+	}{
+		{"a batch is flushed over verified TLS with the token", config.ForwardNATS{URL: url, Subject: "telemetry.{device}", CAFile: pki.CAFile, TokenEnv: "HARDGATE_TEST_NATS_TOKEN"}, false},
+		{"a wrong token never acknowledges", config.ForwardNATS{URL: url, Subject: "telemetry.{device}", CAFile: pki.CAFile, TokenEnv: "HARDGATE_TEST_NATS_WRONG"}, true},
+		{"a server certificate from another CA never acknowledges", config.ForwardNATS{URL: url, Subject: "telemetry.{device}", CAFile: otherCA(t), TokenEnv: "HARDGATE_TEST_NATS_TOKEN"}, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewNATS(tc.cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			timeout := 20 * time.Second
+			if tc.wantErr {
+				timeout = 2 * time.Second
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			b := testBatch(i)
+			err = f.Deliver(ctx, b)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("Deliver returned nil: the batch would leave the queue unacknowledged")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := sub.NextMsg(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Header.Get(NATSHeaderBatchID) != b.ID {
+				t.Errorf("got batch %q, want %q", m.Header.Get(NATSHeaderBatchID), b.ID)
+			}
+		})
+	}
 }

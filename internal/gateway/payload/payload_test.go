@@ -199,3 +199,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseObject(b *testing.B) {
+	body := []byte(`{"device":"bench-1","ts":"2026-01-02T03:04:05.678Z","seq":123456,"site":"plant-7/line-3","readings":{"temperature_c":21.53,"humidity_pct":40.2,"pressure_hpa":1013.25,"vibration_mm_s":0.82,"current_a":3.91},"status":"ok","firmware":"2.14.3","battery_pct":87,"tags":["bench","loopback","hardgate"]}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(body), "", 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

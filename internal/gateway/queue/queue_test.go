@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 func openTest(tb testing.TB, dir string, maxBytes int64) *Queue {
@@ -369,7 +368,7 @@ func TestOpenRefusesCorruptStore(t *testing.T) {
 		corrupt func(t *testing.T, path string, data []byte) []byte
 	}{
 		{name: "a file of garbage is refused", corrupt: func(t *testing.T, path string, data []byte) []byte {
-			return bytes.Repeat([]byte("not a bbolt file "), 1000)
+			return bytes.Repeat([]byte("not a queue store "), 1000)
 		}},
 		{name: "a file with its header wiped is refused", corrupt: func(t *testing.T, path string, data []byte) []byte {
 			clear(data[:100])
@@ -450,6 +449,40 @@ func TestOpenRefusesLockedStore(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "locked") {
 		t.Errorf("error does not say the store is locked: %v", err)
+	}
+}
+
+func TestOpenRefusesForeignDatabase(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup string
+		want  string
+	}{
+		{name: "an SQLite database of another program is refused", setup: "CREATE TABLE customers (id INTEGER)", want: "not an ingestd queue"},
+		{name: "a store written by a newer format is refused", setup: "PRAGMA user_version=99", want: "format version 99"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(tt.setup); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			q, err := Open(Options{Dir: dir, MaxBytes: 1 << 20})
+			if err == nil {
+				_ = q.Close()
+				t.Fatal("Open accepted the database")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not say %q", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -30,6 +30,10 @@ func startForwarding(cfg config.Config, q *queue.Queue, logger *slog.Logger, reg
 	if f == nil {
 		return nil, nil
 	}
+	if c, ok := f.(prometheus.Collector); ok && reg != nil {
+		// Broker connection metrics of the mqtt and nats forwarders.
+		_ = reg.Register(c)
+	}
 	d := forward.NewDispatcher(q, f, forward.DispatchOptions{
 		BackoffMin:  time.Duration(cfg.Forward.BackoffMin),
 		BackoffMax:  time.Duration(cfg.Forward.BackoffMax),

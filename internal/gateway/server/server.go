@@ -290,17 +290,21 @@ func (s *Server) ReloadTokens() error {
 // ctx ends, stops the dispatcher and closes the queue.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	// The lock is not held while draining: in-flight handlers (posture)
+	// read the listener addresses under it.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed || !s.started {
 		s.closed = true
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	servers, fwd := s.servers, s.fwd
+	s.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup
 	var emu sync.Mutex
-	for _, srv := range s.servers {
+	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Shutdown(ctx); err != nil {
 				emu.Lock()
@@ -311,7 +315,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	if err := s.fwd.stop(ctx); err != nil {
+	if err := fwd.stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop forwarding: %w", err))
 	}
 	if err := s.q.Load().Close(); err != nil && !errors.Is(err, queue.ErrClosed) {

@@ -432,3 +432,52 @@ func TestStoreFailureAnswers503(t *testing.T) {
 		t.Errorf("the cause is not logged under the request id:\n%s", f.logs.String())
 	}
 }
+
+func TestShutdownDrainsAPostureRequest(t *testing.T) {
+	cfg, pki, _ := baseConfig(t)
+	srv, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	// A slow /v1/posture request: the handler is held until Shutdown runs.
+	inner := srv.handler
+	srv.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == PathPosture {
+			close(entered)
+			<-release
+		}
+		inner.ServeHTTP(w, r)
+	})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientTLS()}, Timeout: 10 * time.Second}
+	done := make(chan int, 1)
+	go func() {
+		resp, err := client.Get("https://" + srv.HTTPSAddr() + PathPosture)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	waitFor(t, 5*time.Second, "Shutdown to start", srv.draining.Load)
+	time.Sleep(20 * time.Millisecond) // let Shutdown reach the drain
+	close(release)
+	if code := <-done; code != 200 {
+		t.Fatalf("posture during shutdown = %d", code)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}

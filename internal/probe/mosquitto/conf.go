@@ -232,6 +232,9 @@ func (r *reader) include(d Directive, main bool) error {
 		return nil
 	}
 	dir := d.Value
+	// Mosquitto opens a relative directory from its working directory,
+	// which an auditor does not know; the config file's directory is the
+	// usual one.
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(filepath.Dir(d.File), dir)
 	}

@@ -547,10 +547,7 @@ func subackText(version byte, code int) string {
 	return fmt.Sprintf("failure 0x%02x", code)
 }
 
-// IsPlaintextScheme reports whether an MQTT URL scheme carries no TLS.
-func IsPlaintextScheme(scheme string) bool { return scheme == "mqtt" || scheme == "tcp" }
-
-// waitTimeout is the error of a step that got no answer in time.
+// errNoAnswer is the error of a step that got no answer in time.
 var errNoAnswer = errors.New("no answer from the broker before the deadline")
 
 func deadlineFor(ctx context.Context, d time.Duration) time.Time {

@@ -2,12 +2,14 @@ package mqtt
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
 
@@ -196,3 +198,53 @@ func TestSpecValidation(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestProbeOverTLS(t *testing.T) {
+	pki, err := testcert.New(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := testcert.New(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainPort := mosquittotest.FreePort(t)
+	b := mosquittotest.New(t, func(port int, dir string) string {
+		return "listener " + itoa(port) + " 127.0.0.1\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\n" +
+			"listener " + itoa(plainPort) + " 127.0.0.1\nallow_anonymous true\n"
+	})
+	b.Start()
+	tests := []struct {
+		name       string
+		roots      *x509.CertPool
+		plainPort  int
+		verifyErr  bool
+		plainCheck Outcome
+	}{
+		{"a broker whose certificate verifies is probed and the chain is recorded as verified", pki.Pool, 0, false, Skipped},
+		{"a certificate from another CA is recorded as a verify error and the access steps still run", other.Pool, 0, true, Skipped},
+		{"a plaintext listener beside the TLS one is found when its port is given", pki.Pool, plainPort, false, Accepted},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := Probe(ctx, Spec{URL: b.URL(true), RootCAs: tc.roots, PlaintextPort: tc.plainPort, ListenFor: 300 * time.Millisecond}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.TLS || res.TLSVersion == "" {
+				t.Errorf("TLS %v version %q", res.TLS, res.TLSVersion)
+			}
+			if (res.TLSVerifyError != "") != tc.verifyErr {
+				t.Errorf("verify error %q, want error %v", res.TLSVerifyError, tc.verifyErr)
+			}
+			if res.Anonymous.Outcome != Accepted || res.Wildcard.Outcome != Accepted {
+				t.Errorf("anonymous %s, wildcard %s: want both accepted", res.Anonymous.Outcome, res.Wildcard.Outcome)
+			}
+			if res.PlaintextListener.Outcome != tc.plainCheck {
+				t.Errorf("plaintext check = %s (%s), want %s", res.PlaintextListener.Outcome, res.PlaintextListener.Detail, tc.plainCheck)
+			}
+		})
+	}
+}
