@@ -9,6 +9,9 @@
 #   DURATION=5s bench/ingestd/run.sh
 #   STORE_DIR=/dev/shm/q bench/ingestd/run.sh   # diagnosis only: queue on tmpfs,
 #                                               # shows the cost of fsync on this disk
+#   PERF=/tmp/ingestd.perf bench/ingestd/run.sh # also record a CPU profile of
+#                                               # ingestd under load (perf record -g)
+#   SKIP_NGINX=1 bench/ingestd/run.sh           # ingestd only (no ratio)
 #
 # Needs: go, nginx, wrk, openssl. Sends traffic to 127.0.0.1 only.
 set -euo pipefail
@@ -44,6 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== build ingestd"
 CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
 
@@ -139,11 +143,15 @@ p99_ms() {
 non2xx() { awk '/Non-2xx/ {print $5}' "$1" | grep . || echo 0; }
 
 echo "== nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'): static 202 over TLS with the bearer check"
-nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx/error.log"
-wait_port "$NGINX_PORT"
-check_status "https://127.0.0.1:${NGINX_PORT}/v1/ingest"
-run_wrk "https://127.0.0.1:${NGINX_PORT}/v1/ingest" nginx
-kill "$(cat "$work/nginx.pid")"; sleep 0.5
+if [ -z "${SKIP_NGINX:-}" ]; then
+  nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx/error.log"
+  wait_port "$NGINX_PORT"
+  check_status "https://127.0.0.1:${NGINX_PORT}/v1/ingest"
+  run_wrk "https://127.0.0.1:${NGINX_PORT}/v1/ingest" nginx
+  kill "$(cat "$work/nginx.pid")"; sleep 0.5
+else
+  printf 'Requests/sec: 1\n' >"$work/nginx.wrk"
+fi
 
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
 "$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
@@ -156,7 +164,13 @@ rss_max=0
     sleep 0.5
   done ) >"$work/rss.samples" &
 sampler=$!
+perf_pid=""
+if [ -n "${PERF:-}" ]; then
+  perf record -F 499 -g -o "$PERF" -p "$ingestd_pid" 2>/dev/null &
+  perf_pid=$!
+fi
 run_wrk "https://127.0.0.1:${INGESTD_PORT}/v1/ingest" ingestd
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$ingestd_pid/status")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$ingestd_pid/status")
 curl -sk "https://127.0.0.1:${INGESTD_PORT}/metrics" >"$work/metrics.txt"
@@ -175,6 +189,7 @@ ratio=$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }')
 
 echo
 echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, ${#body}-byte JSON POST, $(nproc) CPUs)"
+echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %12s %10s %10s\n' server req/s p99_ms non_2xx
 printf '%-8s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
 printf '%-8s %12s %10s %10s\n' ingestd "$i_rps" "$i_p99" "$(non2xx "$work/ingestd.wrk")"

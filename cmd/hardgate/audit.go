@@ -42,8 +42,10 @@ Examples:
   # gate a release on a reference baseline (exit 1 on any regression)
   hardgate audit --target after.yaml --baseline baseline.json
 
-Exit codes: 0 PASS, 1 findings at or above --fail-on (or a regression against
---baseline), 2 usage or config error, 3 INCONCLUSIVE (a control could not decide).
+Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
+3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
+decides instead: 0 no regression, 1 any regression (a control that passed in
+the baseline and now fails or cannot decide), 2 results that cannot be compared.
 
 Flags:
 `
@@ -143,13 +145,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f.out != "" && f.format == "text" {
 		fmt.Fprintf(stdout, "Result written to %s\n", f.out)
 	}
-	code := auditExitCode(res, f.failOn)
 	if base != nil {
-		if gate := baselineGate(stdout, base, res); gate != exitOK {
-			return gate
-		}
+		// With a baseline, the gate decides: findings the baseline already
+		// had are accepted; a regression (including pass → error) fails.
+		return baselineGate(stdout, stderr, base, res)
 	}
-	return code
+	return auditExitCode(res, f.failOn)
 }
 
 func (f *auditFlags) buildTarget() (*audit.Target, error) {

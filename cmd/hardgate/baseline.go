@@ -11,20 +11,20 @@ import (
 // baselineGate compares a fresh result with the reference baseline, prints
 // the delta and returns exitFindings on any regression (or exitUsage when
 // the two results cannot be compared).
-func baselineGate(stdout io.Writer, base, res *report.Result) int {
+func baselineGate(stdout, stderr io.Writer, base, res *report.Result) int {
 	d, err := delta.Compare(base, res, delta.Options{})
 	if err != nil {
-		fmt.Fprintf(stdout, "baseline: %v\n", err)
+		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "\nAgainst baseline %s:\n", base.AuditID)
 	if err := delta.Render(stdout, d, "text", delta.RenderOptions{}); err != nil {
-		fmt.Fprintf(stdout, "baseline: %v\n", err)
+		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
 	failed, why, err := delta.Gate(d, delta.FailOnRegression)
 	if err != nil {
-		fmt.Fprintf(stdout, "baseline: %v\n", err)
+		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
 	fmt.Fprintln(stdout, why)

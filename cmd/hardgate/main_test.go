@@ -119,3 +119,41 @@ func TestControlsJSONIsTheCatalog(t *testing.T) {
 		t.Fatalf("exit %d, %d controls", code, len(doc.Controls))
 	}
 }
+
+func TestAuditWithABaselineFailsOnARegression(t *testing.T) {
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(guarded.Close)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, out, errOut := runCLI(t, "audit", "--name", "gw", "--url", guarded.URL+"/v1/ingest", "--out", base); code != exitFindings {
+		// plaintext is a finding, but authentication holds: the baseline.
+		t.Fatalf("baseline audit exit %d\n%s%s", code, out, errOut)
+	}
+	tests := []struct {
+		name     string
+		url      string
+		wantCode int
+		wantOut  string
+	}{
+		{"the same state passes the gate", guarded.URL, exitOK, "0 regressions"},
+		{"a gateway that stopped checking auth fails the gate", openGateway(t), exitFindings, "regressed (ingest_auth.unauthenticated_ingest_allowed)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "audit", "--name", "gw", "--url", tt.url+"/v1/ingest", "--baseline", base)
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+				t.Fatalf("exit %d, want %d; output lacks %q:\n%s%s", code, tt.wantCode, tt.wantOut, out, errOut)
+			}
+		})
+	}
+	t.Run("a missing baseline is a usage error", func(t *testing.T) {
+		if code, _, errOut := runCLI(t, "audit", "--url", guarded.URL, "--baseline", "/nonexistent.json"); code != exitUsage || !strings.Contains(errOut, "--baseline") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	})
+}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hardgate/hardgate/internal/gateway/config"
 )
 
 // MaxTargetBytes caps a target spec file.
@@ -64,22 +66,9 @@ type Timeouts struct {
 	Audit Duration `yaml:"audit" json:"audit"`
 }
 
-// Duration is a time.Duration written as "5s".
-type Duration time.Duration
-
-// UnmarshalYAML decodes a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q", n.Line, s)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as "5s"; the same type as in
+// ingestd's config, so both files read durations alike.
+type Duration = config.Duration
 
 // GatewayKinds lists the config kinds hardgate reads.
 var GatewayKinds = []string{"ingestd", MosquittoKind}

@@ -69,6 +69,25 @@ type Leaf struct {
 // TLSCertificate parses the leaf for crypto/tls.
 func (l *Leaf) TLSCertificate() (tls.Certificate, error) { return tls.X509KeyPair(l.CertPEM, l.KeyPEM) }
 
+// Write stores the certificate (0644) and the key (0600) as PEM files.
+func (l *Leaf) Write(certFile, keyFile string) error {
+	if err := writeFile(certFile, l.CertPEM, 0o644); err != nil {
+		return err
+	}
+	return writeFile(keyFile, l.KeyPEM, 0o600)
+}
+
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(path, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// WriteFile keeps the mode of an existing file; a key must end up 0600.
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return nil
+}
+
 // Issue signs a server (and client) certificate for hosts: DNS names or IPs.
 func (ca *CA) Issue(hosts []string, now time.Time, lifetime time.Duration) (*Leaf, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -123,14 +142,11 @@ func WriteFiles(dir string, now time.Time) (Files, error) {
 		return Files{}, err
 	}
 	f := Files{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "server.crt"), Key: filepath.Join(dir, "server.key")}
-	for _, w := range []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{{f.CA, ca.CertPEM, 0o644}, {f.Cert, leaf.CertPEM, 0o644}, {f.Key, leaf.KeyPEM, 0o600}} {
-		if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
-			return Files{}, fmt.Errorf("write %s: %w", w.path, err)
-		}
+	if err := writeFile(f.CA, ca.CertPEM, 0o644); err != nil {
+		return Files{}, err
+	}
+	if err := leaf.Write(f.Cert, f.Key); err != nil {
+		return Files{}, err
 	}
 	return f, nil
 }

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -209,6 +211,9 @@ func (q *Queue) Append(ctx context.Context, b Batch) error {
 	q.bytes += size
 	q.statMu.Unlock()
 
+	// The committer may still read the batch after a canceled caller has
+	// returned and reused its buffer: give it its own copy.
+	b.Body = bytes.Clone(b.Body)
 	o := &op{batch: &b, size: size, err: make(chan error, 1)}
 	if err := q.submit(ctx, o); err != nil {
 		q.release(size)
@@ -228,7 +233,7 @@ func (q *Queue) Ack(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	o := &op{acks: ids, err: make(chan error, 1)}
+	o := &op{acks: slices.Clone(ids), err: make(chan error, 1)}
 	if err := q.submit(ctx, o); err != nil {
 		return err
 	}
@@ -412,19 +417,21 @@ func (q *Queue) commit(group []*op) {
 	}
 }
 
-// apply runs one transaction; the commit fsyncs the WAL (synchronous=FULL).
+// apply runs one transaction on the committer's connection; COMMIT fsyncs
+// the WAL (synchronous=FULL). BEGIN and COMMIT are issued as statements so
+// that the statements prepared on the connection are reused, not prepared
+// again for every transaction as database/sql's Tx.Stmt would.
 func (q *Queue) apply(group []*op, results []error) (added, ackedCount int, ackedBytes int64, err error) {
 	ctx := context.Background()
-	tx, err := q.wconn.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := q.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return 0, 0, 0, err
 	}
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback()
+			// After a failed COMMIT SQLite may have rolled back already.
+			_, _ = q.wconn.ExecContext(ctx, "ROLLBACK")
 		}
 	}()
-	insert, remove := tx.StmtContext(ctx, q.insert), tx.StmtContext(ctx, q.remove)
 	for i, o := range group {
 		if b := o.batch; b != nil {
 			var nanos int64
@@ -435,7 +442,7 @@ func (q *Queue) apply(group []*op, results []error) (added, ackedCount int, acke
 			if body == nil {
 				body = []byte{}
 			}
-			res, err := insert.ExecContext(ctx, b.ID, b.Device, max(b.Records, 0), nanos, body)
+			res, err := q.insert.ExecContext(ctx, b.ID, b.Device, max(b.Records, 0), nanos, body)
 			if err != nil {
 				return 0, 0, 0, err
 			}
@@ -450,7 +457,7 @@ func (q *Queue) apply(group []*op, results []error) (added, ackedCount int, acke
 		}
 		for _, id := range o.acks {
 			var n int64
-			switch err := remove.QueryRowContext(ctx, id).Scan(&n); {
+			switch err := q.remove.QueryRowContext(ctx, id).Scan(&n); {
 			case errors.Is(err, sql.ErrNoRows):
 				// unknown or already acknowledged: a no-op
 			case err != nil:
@@ -461,7 +468,7 @@ func (q *Queue) apply(group []*op, results []error) (added, ackedCount int, acke
 			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := q.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		return 0, 0, 0, err
 	}
 	return added, ackedCount, ackedBytes, nil
