@@ -12,6 +12,12 @@
 #   PERF=/tmp/ingestd.perf bench/ingestd/run.sh # also record a CPU profile of
 #                                               # ingestd under load (perf record -g)
 #   SKIP_NGINX=1 bench/ingestd/run.sh           # ingestd only (no ratio)
+#   FLOOR=0 bench/ingestd/run.sh                # skip the Go floor server
+#
+# Besides nginx and ingestd it loads bench/ingestd/floor, the cheapest Go
+# HTTPS server answering the same static 202 behind the same bearer check:
+# the ceiling of Go's TLS and HTTP stacks on this machine, so that the
+# report separates their cost from ingestd's own work.
 #
 # Needs: go, nginx, wrk, openssl. Sends traffic to 127.0.0.1 only.
 set -euo pipefail
@@ -50,6 +56,7 @@ trap cleanup EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== build ingestd"
 CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
+CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./bench/ingestd/floor
 
 echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
@@ -130,9 +137,30 @@ check_status() { # url: the token gets 202, a wrong token 401
   [ "$code" = 401 ] || { echo "bench: $1 answered $code to a wrong token, want 401" >&2; exit 1; }
 }
 
-run_wrk() { # name url -> prints wrk output to $work/$name.wrk
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$script" "$1" >"$work/$2.wrk"
-  cat "$work/$2.wrk"
+# proc_ticks pid... prints the CPU clock ticks (user + system) the processes used.
+proc_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# machine_ticks prints busy and total CPU clock ticks of the whole machine.
+machine_ticks() { awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
+
+run_wrk() { # url name server-pid... -> wrk output in $work/$name.wrk, CPU use in $work/$name.cpu
+  local url=$1 name=$2; shift 2
+  local s0 m0 s1 m1
+  s0=$(proc_ticks "$@"); m0=$(machine_ticks)
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$script" "$url" >"$work/$name.wrk"
+  s1=$(proc_ticks "$@"); m1=$(machine_ticks)
+  # server CPU seconds, machine busy fraction
+  echo "$s0 $s1 $m0 $m1" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.0f\n", ($2-$1)/hz, 100*($5-$3)/($6-$4) }' >"$work/$name.cpu"
+  cat "$work/$name.wrk"
+}
+cpu_line() { # name -> "N.N s CPU, M us/request; machine P% busy"
+  local rq; rq=$(awk '/requests in/ {print $1}' "$work/$1.wrk")
+  awk -v rq="$rq" '{ printf "%.1f s of server CPU, %.1f us per request; machine %d%% busy (all processes)", $1, (rq > 0 ? 1e6*$1/rq : 0), $2 }' "$work/$1.cpu"
 }
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
@@ -147,10 +175,23 @@ if [ -z "${SKIP_NGINX:-}" ]; then
   nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx/error.log"
   wait_port "$NGINX_PORT"
   check_status "https://127.0.0.1:${NGINX_PORT}/v1/ingest"
-  run_wrk "https://127.0.0.1:${NGINX_PORT}/v1/ingest" nginx
+  run_wrk "https://127.0.0.1:${NGINX_PORT}/v1/ingest" nginx $(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")")
   kill "$(cat "$work/nginx.pid")"; sleep 0.5
 else
   printf 'Requests/sec: 1\n' >"$work/nginx.wrk"
+  echo "0 0" >"$work/nginx.cpu"
+fi
+
+FLOOR=${FLOOR:-1}
+if [ "$FLOOR" = 1 ]; then
+  echo "== floor: Go crypto/tls + net/http, static 202 with the bearer check"
+  FLOOR_PORT=$(free_port)
+  "$work/floor" -listen "127.0.0.1:$FLOOR_PORT" -cert "$work/cert.pem" -key "$work/key.pem" -token "$TOKEN" >/dev/null 2>"$work/floor.log" &
+  floor_pid=$!
+  wait_port "$FLOOR_PORT"
+  check_status "https://127.0.0.1:${FLOOR_PORT}/v1/ingest"
+  run_wrk "https://127.0.0.1:${FLOOR_PORT}/v1/ingest" floor "$floor_pid"
+  kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
 fi
 
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
@@ -169,7 +210,7 @@ if [ -n "${PERF:-}" ]; then
   perf record -F 499 -g -o "$PERF" -p "$ingestd_pid" 2>/dev/null &
   perf_pid=$!
 fi
-run_wrk "https://127.0.0.1:${INGESTD_PORT}/v1/ingest" ingestd
+run_wrk "https://127.0.0.1:${INGESTD_PORT}/v1/ingest" ingestd "$ingestd_pid"
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 rss_end=$(awk '/^VmRSS:/ {print $2}' "/proc/$ingestd_pid/status")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$ingestd_pid/status")
@@ -192,7 +233,12 @@ echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, ${#body}-byte JSON POST, $
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %12s %10s %10s\n' server req/s p99_ms non_2xx
 printf '%-8s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
+[ "$FLOOR" = 1 ] && printf '%-8s %12s %10s %10s\n' go-floor "$(rps "$work/floor.wrk")" "$(p99_ms "$work/floor.wrk")" "$(non2xx "$work/floor.wrk")"
 printf '%-8s %12s %10s %10s\n' ingestd "$i_rps" "$i_p99" "$(non2xx "$work/ingestd.wrk")"
+echo "nginx CPU: $(cpu_line nginx)"
+[ "$FLOOR" = 1 ] && echo "go-floor CPU: $(cpu_line floor)"
+echo "ingestd CPU: $(cpu_line ingestd)"
+[ "$FLOOR" = 1 ] && echo "ratio go-floor/nginx req/s: $(awk -v a="$(rps "$work/floor.wrk")" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }') (what Go's TLS + HTTP/1.1 stacks reach with no work at all)"
 echo "ratio ingestd/nginx req/s: $ratio (target >= 0.60)"
 echo "ingestd p99: ${i_p99} ms (target <= 15)"
 echo "ingestd RSS: max sampled $((rss_max / 1024)) MiB, at end $((rss_end / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB (target <= 64)"

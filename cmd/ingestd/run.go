@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -168,6 +169,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// GOGC or GOMEMLIMIT in the environment leave the runtime alone.
 		debug.SetGCPercent(gcPercent)
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// Twice as many Ps as CPUs (at least 4): the queue's committer
+		// returns from each fsync needing a P, and with one P per CPU it
+		// waits behind every runnable request goroutine, which stretches
+		// each group commit. bench/ingestd measured +30% req/s on 2 CPUs.
+		runtime.GOMAXPROCS(max(4, 2*runtime.NumCPU()))
 	}
 	srv, err := server.New(cfg, server.Options{Logger: logger, Version: buildVersion()})
 	if err != nil {

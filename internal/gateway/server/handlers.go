@@ -71,15 +71,36 @@ var securityHeaders = [][2]string{
 	{"Referrer-Policy", "no-referrer"},
 }
 
+// headerValue is one shared, read-only value slice of a fixed header. Its
+// capacity is 1, so a handler's Header().Add reallocates instead of writing
+// into the shared array; nothing in ingestd writes to a value in place.
+type headerValue struct {
+	name  string
+	value []string
+}
+
+// fixedHeaders and hstsHeader hold the security headers as shared value
+// slices: setting them allocates nothing per request.
+var (
+	fixedHeaders = func() []headerValue {
+		out := make([]headerValue, len(securityHeaders))
+		for i, kv := range securityHeaders {
+			out[i] = headerValue{kv[0], []string{kv[1]}[:1:1]}
+		}
+		return out
+	}()
+	hstsHeader = headerValue{"Strict-Transport-Security", []string{"max-age=31536000"}[:1:1]}
+)
+
 // secure sets the security headers and a request id on every response.
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for _, kv := range securityHeaders {
-			h[kv[0]] = []string{kv[1]}
+		for _, kv := range fixedHeaders {
+			h[kv.name] = kv.value
 		}
 		if r.TLS != nil {
-			h["Strict-Transport-Security"] = []string{"max-age=31536000"}
+			h[hstsHeader.name] = hstsHeader.value
 		}
 		h["X-Request-Id"] = []string{newRequestID()}
 		next.ServeHTTP(w, r)
@@ -133,17 +154,26 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, handler stri
 	s.metrics.request(handler, code)
 }
 
+// jsonContentType is the shared Content-Type value of every JSON answer.
+var jsonContentType = []string{"application/json"}[:1:1]
+
 func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		data = []byte(`{"error":"internal"}`)
 		code = http.StatusInternalServerError
 	}
+	writeJSONBytes(w, code, append(data, '\n'))
+}
+
+// writeJSONBytes answers with data, an encoded JSON document ending in a
+// newline.
+func writeJSONBytes(w http.ResponseWriter, code int, data []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(data) + 1)}
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
 	w.WriteHeader(code)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(data)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -88,7 +88,9 @@ const (
 
 // Step is the result of one CONNECT or SUBSCRIBE.
 type Step struct {
-	Outcome    Outcome
+	Outcome Outcome
+	// Answered is set when the broker sent a CONNACK or SUBACK at all.
+	Answered   bool
 	ReasonCode int
 	Detail     string
 	Exchange   report.MQTTExchange
@@ -294,7 +296,7 @@ func (p *prober) run(ctx context.Context) *Result {
 func plaintextFrom(addr string, s Step, reachable bool) Plaintext {
 	pl := Plaintext{Checked: true, Address: addr, Detail: s.Detail, Exchange: s.Exchange}
 	switch {
-	case s.Outcome == Accepted || s.Outcome == Refused:
+	case s.Answered:
 		pl.Outcome = Accepted
 		pl.Detail = "a broker answered CONNECT in plaintext (code " + strconv.Itoa(s.ReasonCode) + ")"
 	case !reachable && isConnRefused(s.Detail):
@@ -423,11 +425,20 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 		s.close()
 		return fail(err)
 	}
+	st.Answered = true
 	st.ReasonCode, st.Exchange.ReasonCode = code, code
-	if code == 0 {
+	switch {
+	case code == 0:
 		st.Outcome, st.Detail = Accepted, "CONNACK 0 (accepted)"
-	} else {
+	case isAuthRefusal(p.t.version, code):
 		st.Outcome, st.Detail = Refused, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+")"
+	default:
+		// A refusal that says nothing about credentials (protocol version,
+		// client id, server unavailable) decides nothing.
+		st.Outcome, st.Detail = Failed, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+"): not an authentication decision"
+		st.Exchange.Error = st.Detail
+	}
+	if code != 0 {
 		s.close()
 		s = nil
 	}
@@ -493,6 +504,19 @@ func randomToken(prefix string) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
+}
+
+// isAuthRefusal reports whether a CONNACK code refuses the client's
+// identity or credentials (3.1.1: 4, 5; MQTT 5: 0x86, 0x87, 0x8A, 0x8C).
+func isAuthRefusal(version byte, code int) bool {
+	if version == Version311 {
+		return code == 4 || code == 5
+	}
+	switch code {
+	case 0x86, 0x87, 0x8A, 0x8C:
+		return true
+	}
+	return false
 }
 
 // connackText names a CONNACK code.

@@ -144,6 +144,23 @@ func TestProbeReportsErrorsNeverAcceptance(t *testing.T) {
 		}
 	}()
 	refused := "127.0.0.1:" + itoa(mosquittotest.FreePort(t))
+	wrongVersion, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrongVersion.Close()
+	go func() {
+		for {
+			c, err := wrongVersion.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 512)
+			_, _ = c.Read(buf)
+			_, _ = c.Write([]byte{0x20, 2, 0, 1}) // CONNACK 1: unacceptable protocol version
+			c.Close()
+		}
+	}()
 
 	tests := []struct {
 		name string
@@ -153,6 +170,7 @@ func TestProbeReportsErrorsNeverAcceptance(t *testing.T) {
 		{"a broker that never answers is an error", "mqtt://" + silent.Addr().String(), false},
 		{"a server that answers with something else than MQTT is an error", "mqtt://" + garbage.Addr().String(), false},
 		{"a closed port is an error", "mqtt://" + refused, false},
+		{"a CONNACK that refuses the protocol version is an error, not a refusal of anonymous clients", "mqtt://" + wrongVersion.Addr().String(), false},
 		{"a TLS handshake with a plaintext server that says nothing is an error", "mqtts://" + silent.Addr().String(), true},
 	}
 	for _, tc := range tests {
@@ -171,7 +189,7 @@ func TestProbeReportsErrorsNeverAcceptance(t *testing.T) {
 			if res.Wildcard.Outcome == Accepted || res.Sys.Outcome == Accepted {
 				t.Errorf("subscriptions reported accepted against a broken broker")
 			}
-			if res.PlaintextListener.Outcome == Accepted {
+			if res.PlaintextListener.Outcome == Accepted && !res.Anonymous.Answered {
 				t.Errorf("plaintext listener reported as MQTT")
 			}
 		})
