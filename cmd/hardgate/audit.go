@@ -105,8 +105,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: --format %q: must be one of %s\n", f.format, strings.Join(report.Formats(), ", "))
 		return exitUsage
 	}
-	if f.color != "auto" && f.color != "always" && f.color != "never" {
-		fmt.Fprintf(stderr, "hardgate audit: --color %q: must be auto, always or never\n", f.color)
+	color, err := reportColor(f.color, isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
 	t, err := f.buildTarget()
@@ -137,7 +138,6 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
-	color := f.color == "always" || (f.color == "auto" && isTerminal(stdout))
 	if err := report.Render(stdout, res, f.format, report.RenderOptions{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -17,6 +18,7 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	ctx := context.Background()
 	var seq atomic.Int64
 	before := q.commits.Load()
+	cpu0 := processCPU(b)
 	b.SetParallelism(max(50/max(b.N, 1), 25)) // 25 x GOMAXPROCS(2) = 50 writers
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -30,8 +32,19 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/append")
 	if c := q.commits.Load() - before; c > 0 {
 		b.ReportMetric(float64(b.N)/float64(c), "appends/commit")
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(c), "µs/commit")
 	}
+}
+
+// processCPU is the user and system CPU time the test process used so far.
+func processCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
