@@ -77,12 +77,16 @@ func (c *collector) collect(ctx context.Context) (*Observations, []report.Config
 		}
 		obs.Config = co
 	}
+	// The TLS scan and the MQTT probe touch other endpoints than the HTTP
+	// requests, so the three run side by side; each is bounded by ctx.
 	tlsDone := make(chan []TLSObservation, 1)
 	go func() { tlsDone <- collectTLS(ctx, c.target) }()
+	mqttDone := make(chan []MQTTObservation, 1)
+	go func() { mqttDone <- collectMQTT(ctx, c.target) }()
 	for _, raw := range c.ingestURLs(obs.Config) {
 		obs.Ingest = append(obs.Ingest, c.probeIngest(ctx, raw))
 	}
-	obs.MQTT = collectMQTT(ctx, c.target)
+	obs.MQTT = <-mqttDone
 	obs.TLS = <-tlsDone
 	if hu := c.healthURL(obs); hu != "" {
 		obs.HealthURL = hu
