@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // TokenPrefix starts every ingestd token.
@@ -187,39 +188,63 @@ func NewToken(device string) (string, Record, error) {
 // is shown once: only the hash is kept. A device may hold several tokens,
 // which allows rotation without downtime.
 func AddToken(tokensFile, device string) (string, error) {
-	recs, err := ReadFile(tokensFile)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	token, rec, err := NewToken(device)
+	var token string
+	err := withFileLock(tokensFile, func() error {
+		recs, err := ReadFile(tokensFile)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		var rec Record
+		token, rec, err = NewToken(device)
+		if err != nil {
+			return err
+		}
+		return WriteFile(tokensFile, append(recs, rec))
+	})
 	if err != nil {
-		return "", err
-	}
-	recs = append(recs, rec)
-	if err := WriteFile(tokensFile, recs); err != nil {
 		return "", err
 	}
 	return token, nil
 }
 
+// withFileLock runs fn holding an exclusive flock on tokensFile+".lock", so
+// that two "ingestd token add/revoke" runs never lose each other's change
+// in their read-modify-write of the tokens file.
+func withFileLock(tokensFile string, fn func() error) error {
+	f, err := os.OpenFile(tokensFile+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock tokens file: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock tokens file: %w", err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // Close releases it too
+	return fn()
+}
+
 // RevokeDevice removes every token of device from tokensFile and returns how
 // many were removed. A running ingestd drops them on its next reload (SIGHUP).
 func RevokeDevice(tokensFile, device string) (int, error) {
-	recs, err := ReadFile(tokensFile)
-	if err != nil {
-		return 0, err
-	}
-	kept := recs[:0]
-	for _, r := range recs {
-		if r.Device != device {
-			kept = append(kept, r)
+	n := 0
+	err := withFileLock(tokensFile, func() error {
+		recs, err := ReadFile(tokensFile)
+		if err != nil {
+			return err
 		}
-	}
-	n := len(recs) - len(kept)
-	if n == 0 {
-		return 0, fmt.Errorf("device %q has no token in %s", device, tokensFile)
-	}
-	if err := WriteFile(tokensFile, kept); err != nil {
+		kept := recs[:0]
+		for _, r := range recs {
+			if r.Device != device {
+				kept = append(kept, r)
+			}
+		}
+		n = len(recs) - len(kept)
+		if n == 0 {
+			return fmt.Errorf("device %q has no token in %s", device, tokensFile)
+		}
+		return WriteFile(tokensFile, kept)
+	})
+	if err != nil {
 		return 0, err
 	}
 	return n, nil

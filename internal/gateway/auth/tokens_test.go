@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,4 +236,28 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConcurrentTokenAddsLoseNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := AddToken(path, fmt.Sprintf("device-%d", i))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n {
+		t.Fatalf("%d tokens stored, want %d: a concurrent add was lost", len(recs), n)
+	}
 }

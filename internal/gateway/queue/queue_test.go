@@ -515,3 +515,90 @@ func batchesRootPage(t *testing.T, path string) int {
 	}
 	return root
 }
+
+func TestGroupWithDuplicatesFailsOnlyThem(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	q := openTest(t, dir, 1<<30)
+	stored := testBatch(0)
+	if err := q.Append(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	// One group, as the committer would gather it: more appends than one
+	// insert statement carries, a duplicate of a stored id, a duplicate
+	// inside the group, and an ack in the middle.
+	var group []*op
+	var want []string
+	for i := range maxChunk + 5 {
+		b := testBatch(i + 1)
+		group = append(group, &op{batch: &b, size: int64(len(b.Body)), err: make(chan error, 1)})
+		want = append(want, b.ID)
+		if i == 3 {
+			dup := stored
+			group = append(group, &op{batch: &dup, size: int64(len(dup.Body)), err: make(chan error, 1)})
+		}
+		if i == 10 {
+			group = append(group, &op{acks: []string{"unknown-id"}, err: make(chan error, 1)})
+		}
+	}
+	again := *group[0].batch
+	group = append(group, &op{batch: &again, size: int64(len(again.Body)), err: make(chan error, 1)})
+	q.statMu.Lock()
+	for _, o := range group {
+		q.bytes += o.size
+	}
+	q.statMu.Unlock()
+
+	q.commit(group)
+
+	for i, o := range group {
+		err := <-o.err
+		isDup := o.batch != nil && (o.batch == group[4].batch || i == len(group)-1)
+		switch {
+		case isDup && !errors.Is(err, ErrDuplicate):
+			t.Errorf("op %d (a duplicate): err = %v, want ErrDuplicate", i, err)
+		case !isDup && err != nil:
+			t.Errorf("op %d: err = %v, want nil", i, err)
+		}
+	}
+	got, err := q.Peek(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want)+1 {
+		t.Fatalf("queued %d batches, want %d", len(got), len(want)+1)
+	}
+	if st := q.Stats(); st.Batches != len(want)+1 {
+		t.Errorf("Stats.Batches = %d, want %d", st.Batches, len(want)+1)
+	}
+	var sum int64
+	for _, b := range got {
+		sum += int64(len(b.Body))
+	}
+	if st := q.Stats(); st.Bytes != sum {
+		t.Errorf("Stats.Bytes = %d, want %d (the stored bodies)", st.Bytes, sum)
+	}
+}
+
+func TestChunkLen(t *testing.T) {
+	small := &Batch{Body: make([]byte, 300)}
+	big := &Batch{Body: make([]byte, maxChunkBytes)}
+	many := func(b *Batch, n int) []*Batch { return slices.Repeat([]*Batch{b}, n) }
+	tests := []struct {
+		name    string
+		pending []*Batch
+		want    int
+	}{
+		{"one batch goes alone", many(small, 1), 1},
+		{"small batches fill a statement up to maxChunk", many(small, maxChunk+7), maxChunk},
+		{"a batch over the byte bound still goes, alone", many(big, 3), 1},
+		{"small batches stop before the byte bound", append(many(small, 2), big), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := chunkLen(tt.pending); got != tt.want {
+				t.Errorf("chunkLen = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
