@@ -1,15 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,58 +37,10 @@ func TestKillDuringLoadLosesNothingForwardedToMQTT(t *testing.T) {
 	client := clientFor(t, filepath.Join(dir, "ca.pem"))
 	c := startChild(t, bin, cfgPath)
 
-	var mu sync.Mutex
-	acked := map[string]string{}
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for w := range 8 {
-		wg.Go(func() {
-			for n := 0; ctx.Err() == nil; n++ {
-				body := fmt.Sprintf(`{"worker":%d,"n":%d,"temperature_c":%d.5}`, w, n, n%40) + "\n"
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+c.addr+"/v1/ingest", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // killed or refused: not acknowledged
-				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					continue
-				}
-				var r struct {
-					BatchID string `json:"batch_id"`
-				}
-				if json.Unmarshal(data, &r) != nil || r.BatchID == "" {
-					t.Errorf("bad receipt %s", data)
-					continue
-				}
-				mu.Lock()
-				acked[r.BatchID] = body
-				mu.Unlock()
-			}
-		})
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 300 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.stop(t, syscall.SIGKILL)
-	cancel()
-	wg.Wait()
-	if len(acked) < 20 {
-		t.Fatalf("only %d batches acknowledged before the kill:\n%s", len(acked), c.log())
-	}
+	acked := loadThenKill(t, c, client, token, 1, 300)
 
 	c2 := startChild(t, bin, cfgPath)
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !sink.Has(acked) {
 		if time.Now().After(deadline) {
 			break

@@ -167,62 +167,11 @@ func TestKillDuringLoadLosesNoAcknowledgedBatch(t *testing.T) {
 	client := clientFor(t, filepath.Join(dir, "ca.pem"))
 	c := startChild(t, bin, cfgPath)
 
-	var mu sync.Mutex
-	acked := map[string]string{} // batch id → NDJSON body
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for w := range 8 {
-		wg.Go(func() {
-			for n := 0; ctx.Err() == nil; n++ {
-				body := fmt.Sprintf(`{"worker":%d,"n":%d,"temperature_c":%d.5}`, w, n, n%40) + "\n" +
-					fmt.Sprintf(`{"worker":%d,"n":%d,"second":true}`, w, n) + "\n"
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+c.addr+"/v1/ingest", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // killed or refused: not acknowledged
-				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					continue
-				}
-				var r struct {
-					BatchID string `json:"batch_id"`
-					Records int    `json:"records"`
-				}
-				if json.Unmarshal(data, &r) != nil || r.Records != 2 {
-					t.Errorf("bad receipt %s", data)
-					continue
-				}
-				mu.Lock()
-				acked[r.BatchID] = body
-				mu.Unlock()
-			}
-		})
-	}
-	// Kill once a good number of batches were acknowledged, load still running.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 200 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.stop(t, syscall.SIGKILL)
-	cancel()
-	wg.Wait()
-	if len(acked) < 20 {
-		t.Fatalf("only %d batches acknowledged before the kill:\n%s", len(acked), c.log())
-	}
+	acked := loadThenKill(t, c, client, token, 2, 200)
 
 	// Restart: the queue must open (integrity check) and drain to the sink.
 	c2 := startChild(t, bin, cfgPath)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && !strings.Contains(metrics(t, client, c2.addr), "ingestd_queue_batches 0\n") {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -301,4 +250,67 @@ func waitLog(t *testing.T, c *child, want string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// loadThenKill drives 8 concurrent authenticated clients against c, each
+// POST carrying `records` NDJSON records, until killAfter batches got a 202
+// (or 10 s passed), then SIGKILLs c under that load. It returns every
+// acknowledged batch id with the body that was sent.
+func loadThenKill(t *testing.T, c *child, client *http.Client, token string, records, killAfter int) map[string]string {
+	t.Helper()
+	var mu sync.Mutex
+	acked := map[string]string{} // batch id → NDJSON body
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for w := range 8 {
+		wg.Go(func() {
+			for n := 0; ctx.Err() == nil; n++ {
+				body := fmt.Sprintf(`{"worker":%d,"n":%d,"temperature_c":%d.5}`, w, n, n%40) + "\n"
+				for r := 1; r < records; r++ {
+					body += fmt.Sprintf(`{"worker":%d,"n":%d,"record":%d}`, w, n, r) + "\n"
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+c.addr+"/v1/ingest", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // killed or refused: not acknowledged
+				}
+				data, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					continue
+				}
+				var r struct {
+					BatchID string `json:"batch_id"`
+					Records int    `json:"records"`
+				}
+				if json.Unmarshal(data, &r) != nil || r.BatchID == "" || r.Records != records {
+					t.Errorf("bad receipt %s", data)
+					continue
+				}
+				mu.Lock()
+				acked[r.BatchID] = body
+				mu.Unlock()
+			}
+		})
+	}
+	// Kill once a good number of batches were acknowledged, load still running.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= killAfter || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.stop(t, syscall.SIGKILL)
+	cancel()
+	wg.Wait()
+	if len(acked) < 20 {
+		t.Fatalf("only %d batches acknowledged before the kill:\n%s", len(acked), c.log())
+	}
+	return acked
 }
