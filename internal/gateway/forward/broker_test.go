@@ -16,6 +16,12 @@ import (
 // brokerDeadline bounds waits in the broker tests (a hang guard, not a timing assertion).
 const brokerDeadline = 90 * time.Second
 
+// stallLimit is how long waitProgress lets a count stand still before it
+// gives up: a hang guard for drains whose length depends on the machine's
+// load (a busy CI runner under -race drains thousands of batches slowly,
+// but never stops making progress unless something is broken).
+const stallLimit = 60 * time.Second
+
 // received counts deliveries per batch id, with the bodies seen.
 type received struct {
 	mu  sync.Mutex
@@ -29,17 +35,6 @@ func (r *received) add(id, body string) {
 		r.got = map[string][]string{}
 	}
 	r.got[id] = append(r.got[id], body)
-}
-
-func (r *received) has(ids map[string]string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for id := range ids {
-		if len(r.got[id]) == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // verify checks that every wanted batch arrived with its body and returns
@@ -143,6 +138,25 @@ func waitUntil(tb testing.TB, what string, cond func() bool) {
 			tb.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitProgress polls count until it reaches want. It fails only when count
+// has not grown for stallLimit, and then says how far it got.
+func waitProgress(tb testing.TB, what string, want int, count func() int) {
+	tb.Helper()
+	last, lastChange := -1, time.Now()
+	for {
+		n := count()
+		if n >= want {
+			return
+		}
+		if n != last {
+			last, lastChange = n, time.Now()
+		} else if time.Since(lastChange) > stallLimit {
+			tb.Fatalf("gave up waiting for %s: %d of %d after no progress for %s", what, n, want, stallLimit)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

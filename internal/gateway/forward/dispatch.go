@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,11 +46,15 @@ type DispatchOptions struct {
 }
 
 // Dispatcher moves batches from the queue to a Forwarder with at-least-once
-// semantics: it peeks the oldest batches, delivers up to MaxInFlight of them
-// concurrently and acks only those the upstream acknowledged. After any
-// failure it waits an exponential backoff with full jitter, capped at
-// BackoffMax; an upstream's Retry-After can lengthen a wait but never past
-// BackoffMax.
+// semantics. It keeps up to MaxInFlight deliveries going at once as a
+// sliding window: as deliveries finish it tops the window up with the
+// oldest batches not yet in it, so one slow batch holds up only its own
+// slot. It acks (deletes) only the batches the upstream acknowledged, in
+// groups that share one commit. After any failure it lets the window
+// drain, acks what succeeded, and waits an exponential backoff with full
+// jitter, capped at BackoffMax (an upstream's Retry-After can lengthen a
+// wait but never past BackoffMax); then it starts again from the oldest
+// batch, so failed batches are retried first.
 type Dispatcher struct {
 	q    *queue.Queue
 	f    Forwarder
@@ -131,6 +134,12 @@ func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
 	return c
 }
 
+// outcome is the end of one delivery.
+type outcome struct {
+	id  string
+	err error
+}
+
 // Run delivers until ctx is done, then returns nil. It returns an error only
 // when the queue is closed under it. Batches delivered when ctx ends are
 // still acknowledged.
@@ -138,107 +147,176 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	name := d.f.Name()
 	backoffGauge := d.m.backoff.WithLabelValues(name)
 	backoffGauge.Set(0)
-	attempt := 0
-	for {
-		if ctx.Err() != nil {
-			return nil
+	var (
+		busy     = map[string]struct{}{} // being delivered
+		done     = make(chan outcome, d.opts.MaxInFlight)
+		acked    []string // delivered, not yet deleted
+		attempt  int      // failed rounds in a row
+		streak   int      // successes since the last failure
+		failures int
+		firstErr error
+		retryAt  time.Duration
+		fatal    error
+	)
+	// ack deletes the delivered batches in one group. Its context is not
+	// tied to ctx, so that batches delivered just before shutdown are
+	// deleted rather than delivered again.
+	ack := func() {
+		if len(acked) == 0 {
+			return
 		}
-		batches, err := d.q.Peek(ctx, d.opts.MaxInFlight)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		err := d.q.Ack(actx, acked...)
+		cancel()
 		switch {
 		case errors.Is(err, queue.ErrClosed):
-			return fmt.Errorf("dispatch to %s: %w", name, err)
-		case ctx.Err() != nil:
-			return nil
+			fatal = fmt.Errorf("dispatch to %s: ack: %w", name, err)
 		case err != nil:
+			// The batches stay queued and are delivered again: a
+			// duplicate, never a loss.
+			d.log.Error("dispatch: ack failed; delivered batches will be sent again", "batches", len(acked), "err", err)
+		}
+		acked = acked[:0]
+	}
+	// settle records one finished delivery.
+	settle := func(o outcome) {
+		delete(busy, o.id)
+		if o.err == nil {
+			acked = append(acked, o.id)
+			streak++
+			return
+		}
+		if ctx.Err() != nil {
+			return // shutdown, not an upstream verdict
+		}
+		streak = 0
+		failures++
+		if firstErr == nil {
+			firstErr = o.err
+		}
+		retryAt = max(retryAt, RetryAfterOf(o.err))
+	}
+	// collect settles every delivery that has already finished.
+	collect := func() {
+		for {
+			select {
+			case o := <-done:
+				settle(o)
+			default:
+				return
+			}
+		}
+	}
+	// drain waits for every delivery in flight, then acks.
+	drain := func() {
+		for len(busy) > 0 {
+			settle(<-done)
+		}
+		ack()
+	}
+
+	for {
+		if ctx.Err() != nil || fatal != nil {
+			drain()
+			return fatal
+		}
+		if failures > 0 {
+			// Let the window empty, keep what succeeded, then back off
+			// and start again from the oldest batch.
+			drain()
+			if fatal != nil {
+				return fatal
+			}
 			attempt++
-			delay := d.delay(attempt, 0)
-			d.log.Error("dispatch: reading the queue failed", "err", err, "attempt", attempt, "retry_in", delay)
+			delay := d.delay(attempt, retryAt)
 			backoffGauge.Set(delay.Seconds())
+			d.log.Warn("dispatch: delivery failed; retrying with backoff",
+				"failed", failures, "attempt", attempt, "retry_in", delay, "err", firstErr)
+			failures, firstErr, retryAt = 0, nil, 0
 			if !sleep(ctx, delay) {
 				return nil
 			}
 			continue
-		case len(batches) == 0:
+		}
+		// Top the window up once at least half of it is free (or it is
+		// empty), so that a busy upstream does not cost a query per batch.
+		free := d.opts.MaxInFlight - len(busy)
+		if len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2) {
+			batches, err := d.q.PeekExcept(ctx, free, busy)
+			switch {
+			case errors.Is(err, queue.ErrClosed):
+				fatal = fmt.Errorf("dispatch to %s: %w", name, err)
+				continue
+			case ctx.Err() != nil:
+				continue
+			case err != nil:
+				if len(busy) > 0 {
+					break // retry the read when a delivery finishes
+				}
+				attempt++
+				delay := d.delay(attempt, 0)
+				d.log.Error("dispatch: reading the queue failed", "err", err, "attempt", attempt, "retry_in", delay)
+				backoffGauge.Set(delay.Seconds())
+				if !sleep(ctx, delay) {
+					return nil
+				}
+				continue
+			}
+			for _, b := range batches {
+				busy[b.ID] = struct{}{}
+				go d.deliver(ctx, b, done)
+			}
+		}
+		if len(busy) == 0 {
+			ack()
+			if fatal != nil {
+				continue
+			}
+			// Everything queued was delivered: the upstream is healthy.
+			attempt = 0
 			backoffGauge.Set(0)
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-d.q.Notify():
 			}
 			continue
 		}
-
-		delivered, failures, firstErr, retryAfter := d.deliverAll(ctx, batches)
-		if len(delivered) > 0 {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-			err := d.q.Ack(actx, delivered...)
-			cancel()
-			if errors.Is(err, queue.ErrClosed) {
-				return fmt.Errorf("dispatch to %s: ack: %w", name, err)
-			}
-			if err != nil {
-				// The batches stay queued and are delivered again: a
-				// duplicate, never a loss.
-				d.log.Error("dispatch: ack failed; delivered batches will be sent again", "batches", len(delivered), "err", err)
-			}
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if failures == 0 {
-			attempt = 0
-			backoffGauge.Set(0)
+		// Wait for a delivery to finish, take every other one that has,
+		// and delete them in one commit while the rest are in flight.
+		select {
+		case o := <-done:
+			settle(o)
+		case <-ctx.Done():
 			continue
 		}
-		attempt++
-		delay := d.delay(attempt, retryAfter)
-		backoffGauge.Set(delay.Seconds())
-		d.log.Warn("dispatch: delivery failed; retrying with backoff",
-			"failed", failures, "delivered", len(delivered), "attempt", attempt, "retry_in", delay, "err", firstErr)
-		if !sleep(ctx, delay) {
-			return nil
+		collect()
+		ack()
+		if attempt > 0 && streak >= d.opts.MaxInFlight {
+			// A full window delivered since the last failure: the
+			// upstream recovered, so the next failure backs off from
+			// the minimum again. (A single batch the upstream keeps
+			// refusing among healthy ones still backs off ever longer.)
+			attempt = 0
+			backoffGauge.Set(0)
 		}
 	}
 }
 
-// deliverAll delivers batches concurrently (there are at most MaxInFlight)
-// and returns the ids the upstream acknowledged, the number of failures,
-// the first error and the longest Retry-After among them.
-func (d *Dispatcher) deliverAll(ctx context.Context, batches []queue.Batch) (delivered []string, failures int, firstErr error, retryAfter time.Duration) {
+// deliver sends one batch and reports the outcome on done.
+func (d *Dispatcher) deliver(ctx context.Context, b queue.Batch, done chan<- outcome) {
 	name := d.f.Name()
-	errs := make([]error, len(batches))
-	var wg sync.WaitGroup
-	for i, b := range batches {
-		wg.Go(func() {
-			start := time.Now()
-			err := d.f.Deliver(ctx, b)
-			if err != nil && ctx.Err() != nil {
-				// Shutdown, not an upstream verdict: not counted.
-				errs[i] = err
-				return
-			}
-			d.m.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
-			if err != nil {
-				d.m.total.WithLabelValues(name, ResultError).Inc()
-			} else {
-				d.m.total.WithLabelValues(name, ResultOK).Inc()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err == nil {
-			delivered = append(delivered, batches[i].ID)
-			continue
+	start := time.Now()
+	err := d.f.Deliver(ctx, b)
+	if err == nil || ctx.Err() == nil {
+		// A failure during shutdown is not an upstream verdict: not counted.
+		d.m.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		result := ResultOK
+		if err != nil {
+			result = ResultError
 		}
-		failures++
-		if firstErr == nil {
-			firstErr = err
-		}
-		retryAfter = max(retryAfter, RetryAfterOf(err))
+		d.m.total.WithLabelValues(name, result).Inc()
 	}
-	return delivered, failures, firstErr, retryAfter
+	done <- outcome{id: b.ID, err: err}
 }
 
 // delay is the wait before retry number attempt (1-based): full jitter,

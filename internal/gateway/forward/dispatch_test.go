@@ -380,6 +380,35 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 			t.Fatalf("left in queue: %v, want only %s", left, poison)
 		}
 	})
+	t.Run("one slow batch does not hold back the batches behind it", func(t *testing.T) {
+		q := openQueue(t)
+		want := fill(t, q, 20)
+		var slow string
+		for id := range want {
+			if slow == "" || id < slow {
+				slow = id // the oldest: the first one sent
+			}
+		}
+		release := make(chan struct{})
+		g := &gateForwarder{verdict: func(b queue.Batch) error {
+			if b.ID == slow {
+				<-release
+			}
+			return nil
+		}}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
+		// 19 batches need five windows of 4; with the slow one holding a
+		// slot, the other three slots must keep turning.
+		waitFor(t, "every batch but the slow one to leave", func() bool { return q.Stats().Batches == 1 })
+		close(release)
+		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if n := g.calls.Load(); n != 20 {
+			t.Errorf("%d deliveries for 20 batches and no failure, want 20", n)
+		}
+	})
 	t.Run("a batch delivered while stopping is still acknowledged", func(t *testing.T) {
 		q := openQueue(t)
 		fill(t, q, 1)

@@ -15,6 +15,10 @@ var OutageLength = outageLength
 // WaitUntil polls cond until it holds or the hang guard expires.
 var WaitUntil = waitUntil
 
+// WaitProgress polls a count until it reaches want, failing only when it
+// stops growing.
+var WaitProgress = waitProgress
+
 // NATSServer is the embedded nats-server of nats_test.go.
 type NATSServer = natsServer
 
@@ -32,11 +36,6 @@ func (n *natsServer) Stop() { n.stop() }
 
 // CreateStream makes the TELEMETRY stream on telemetry.>.
 func (n *natsServer) CreateStream(tb testing.TB) { n.createStream(tb) }
-
-// StreamHas reports whether every id of want is in the TELEMETRY stream.
-func (n *natsServer) StreamHas(tb testing.TB, want map[string]string) bool {
-	return n.readStream(tb).has(want)
-}
 
 // StreamDuplicates is MQTTSink.Duplicates for the TELEMETRY stream.
 func (n *natsServer) StreamDuplicates(tb testing.TB, want map[string]string) int {

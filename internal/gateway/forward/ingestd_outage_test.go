@@ -41,7 +41,7 @@ func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
 	fwd.MQTT.URL = b.URL(false)
 	fwd.MQTT.ClientID = "ingestd-e2e"
 	want, refused := ingestThroughOutage(t, fwd, b.Stop, b.Start)
-	forward.WaitUntil(t, "every 202'd batch at the subscriber", func() bool { return sink.Has(want) })
+	forward.WaitProgress(t, "every 202'd batch at the subscriber", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
 	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates", len(want), refused, dups)
 }
@@ -56,15 +56,14 @@ func TestIngestdForwardsToNATSThroughServerOutage(t *testing.T) {
 	fwd.NATS.URL = ns.URL()
 	fwd.NATS.JetStream = true
 	want, refused := ingestThroughOutage(t, fwd, ns.Stop, ns.Start)
-	forward.WaitUntil(t, "every 202'd batch in the stream", func() bool { return ns.StreamHas(t, want) })
 	dups := ns.StreamDuplicates(t, want)
 	t.Logf("ingestd → NATS JetStream: %d batches got a 202 (%d other answers), all in the stream, %d duplicates", len(want), refused, dups)
 }
 
 // ingestThroughOutage runs ingestd in-process (HTTPS, bearer token) with
 // fwd, posts batches from 4 clients, calls stop, waits OutageLength, calls
-// start, and returns the batches that got a 202 (id → body) and the count of
-// other answers.
+// start, waits until its queue has drained into the upstream, and returns
+// the batches that got a 202 (id → body) and the count of other answers.
 func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUpstream func()) (map[string]string, int64) {
 	t.Helper()
 	dir := t.TempDir()
@@ -173,6 +172,8 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 		t.Errorf("ingestd_forward_connection_lost_total = %v after an outage, want at least 1", lost)
 	}
 	forward.WaitUntil(t, "the upstream connection metric to come back", func() bool { return gauge(t, reg, "ingestd_forward_connected") == 1 })
+	// A batch leaves the queue only once the upstream acknowledged it.
+	forward.WaitProgress(t, "ingestd's queue to drain", len(want), func() int { return len(want) - int(gauge(t, reg, "ingestd_queue_batches")) })
 	return want, refused.Load()
 }
 

@@ -182,8 +182,8 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	p.stop()
 	want := p.accepted()
-	waitUntil(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
-	waitUntil(t, "the subscriber to receive every accepted batch", func() bool { return sink.Has(want) })
+	waitProgress(t, "the queue to drain", len(want), func() int { return len(want) - int(q.Stats().Batches) })
+	waitProgress(t, "the subscriber to receive every accepted batch", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
 	t.Logf("MQTT outage: %d batches accepted, all received, %d duplicates", len(want), dups)
 }

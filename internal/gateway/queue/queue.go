@@ -281,6 +281,13 @@ func (q *Queue) release(size int64) {
 // Peek returns up to max of the oldest batches (in id order) without
 // removing them.
 func (q *Queue) Peek(ctx context.Context, max int) ([]Batch, error) {
+	return q.PeekExcept(ctx, max, nil)
+}
+
+// PeekExcept is Peek that passes over the batches whose ids are in skip
+// (those a dispatcher is already delivering): it returns up to max of the
+// oldest other batches, in id order, and reads no body of a skipped one.
+func (q *Queue) PeekExcept(ctx context.Context, max int, skip map[string]struct{}) ([]Batch, error) {
 	if max <= 0 {
 		return nil, nil
 	}
@@ -292,8 +299,51 @@ func (q *Queue) Peek(ctx context.Context, max int) ([]Batch, error) {
 	if q.closed {
 		return nil, ErrClosed
 	}
-	rows, err := q.db.QueryContext(ctx,
-		"SELECT id, device, records, received_at, body FROM batches ORDER BY id LIMIT ?", max)
+	if len(skip) == 0 {
+		return q.scan(ctx, "SELECT id, device, records, received_at, body FROM batches ORDER BY id LIMIT ?", max)
+	}
+	ids, err := q.oldestIDs(ctx, max+len(skip))
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, 0, max)
+	for _, id := range ids {
+		if _, busy := skip[id]; !busy && len(args) < max {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 0 {
+		return nil, nil
+	}
+	query := "SELECT id, device, records, received_at, body FROM batches WHERE id IN (?" +
+		strings.Repeat(",?", len(args)-1) + ") ORDER BY id"
+	return q.scan(ctx, query, args...)
+}
+
+// oldestIDs returns the ids of the n oldest batches.
+func (q *Queue) oldestIDs(ctx context.Context, n int) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, "SELECT id FROM batches ORDER BY id LIMIT ?", n)
+	if err != nil {
+		return nil, fmt.Errorf("peek %s: %w", q.path, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("peek %s: %w", q.path, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("peek %s: %w", q.path, err)
+	}
+	return ids, nil
+}
+
+// scan runs a batch query (id, device, records, received_at, body).
+func (q *Queue) scan(ctx context.Context, query string, args ...any) ([]Batch, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("peek %s: %w", q.path, err)
 	}

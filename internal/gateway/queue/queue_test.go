@@ -312,6 +312,39 @@ func TestPeekAckNotify(t *testing.T) {
 			t.Errorf("Stats.Batches = %d, want 4", st.Batches)
 		}
 	})
+	t.Run("peek except passes over the skipped ids and keeps id order", func(t *testing.T) {
+		// Queued now: ids[0], ids[2], ids[3], ids[4].
+		tests := []struct {
+			name string
+			skip map[string]struct{}
+			max  int
+			want []string
+		}{
+			{name: "no skip is a plain peek", max: 2, want: []string{ids[0], ids[2]}},
+			{name: "the oldest skipped gives the next ones", skip: set(ids[0]), max: 2, want: []string{ids[2], ids[3]}},
+			{name: "skips in the middle are passed over", skip: set(ids[2], ids[3]), max: 5, want: []string{ids[0], ids[4]}},
+			{name: "everything skipped gives nothing", skip: set(ids[0], ids[2], ids[3], ids[4]), max: 3},
+			{name: "an unknown skipped id changes nothing", skip: set("no-such-id"), max: 1, want: []string{ids[0]}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := q.PeekExcept(ctx, tt.max, tt.skip)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gotIDs []string
+				for _, b := range got {
+					gotIDs = append(gotIDs, b.ID)
+					if len(b.Body) == 0 {
+						t.Errorf("batch %s came back without its body", b.ID)
+					}
+				}
+				if !slices.Equal(gotIDs, tt.want) {
+					t.Fatalf("got %v, want %v", gotIDs, tt.want)
+				}
+			})
+		}
+	})
 	t.Run("a queue with batches signals at open", func(t *testing.T) {
 		dir := t.TempDir()
 		q1 := openTest(t, dir, 1<<20)
@@ -601,4 +634,13 @@ func TestChunkLen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// set makes a skip set for PeekExcept.
+func set(ids ...string) map[string]struct{} {
+	m := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		m[id] = struct{}{}
+	}
+	return m
 }

@@ -135,15 +135,19 @@ func (s *Sink) connect(clean bool) (*paho.Client, error) {
 }
 
 // Has reports whether every id of want arrived at least once.
-func (s *Sink) Has(want map[string]string) bool {
+func (s *Sink) Has(want map[string]string) bool { return s.Count(want) == len(want) }
+
+// Count is the number of ids of want that arrived at least once.
+func (s *Sink) Count(want map[string]string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := 0
 	for id := range want {
-		if len(s.got[id]) == 0 {
-			return false
+		if len(s.got[id]) > 0 {
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 // Verify fails tb for every id of want that never arrived or arrived with
