@@ -46,6 +46,9 @@ Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
 3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
 decides instead: 0 no regression, 1 any regression (a control that passed in
 the baseline and now fails or cannot decide), 2 results that cannot be compared.
+The delta is printed after the text summary, or on stderr when --format names
+a machine format, so that stdout stays one valid SARIF, JSON, XML or CSV
+document.
 
 Flags:
 `
@@ -62,7 +65,7 @@ type auditFlags struct {
 	mqttURLs                                                stringList
 	timeout, deadline                                       time.Duration
 	out, format, failOn, baseline, color                    string
-	verbose                                                 bool
+	verbose, allowDifferent                                 bool
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -78,13 +81,14 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
 	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
 	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(audit.GatewayKinds, ", ")+" (default ingestd)")
-	fs.StringVar(&f.name, "name", "", "target name for reports (default: the first URL's host)")
+	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
 	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
 	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
 	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
 	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(report.Severities, ", "))
 	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
+	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -148,7 +152,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if base != nil {
 		// With a baseline, the gate decides: findings the baseline already
 		// had are accepted; a regression (including pass → error) fails.
-		return baselineGate(stdout, stderr, base, res)
+		// The delta follows the text summary on stdout; after a machine
+		// format (SARIF, JSON, ...) it goes to stderr so stdout stays valid.
+		w := stdout
+		if f.format != "text" {
+			w = stderr
+		}
+		return baselineGate(w, stderr, base, res, f.allowDifferent)
 	}
 	return auditExitCode(res, f.failOn)
 }

@@ -9,16 +9,16 @@ import (
 )
 
 // baselineGate compares a fresh result with the reference baseline, prints
-// the delta and returns exitFindings on any regression (or exitUsage when
-// the two results cannot be compared).
-func baselineGate(stdout, stderr io.Writer, base, res *report.Result) int {
-	d, err := delta.Compare(base, res, delta.Options{})
+// the delta and the verdict on w and returns exitFindings on any regression
+// (or exitUsage when the two results cannot be compared).
+func baselineGate(w, stderr io.Writer, base, res *report.Result, allowDifferent bool) int {
+	d, err := delta.Compare(base, res, delta.Options{AllowDifferentTargets: allowDifferent})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "\nAgainst baseline %s:\n", base.AuditID)
-	if err := delta.Render(stdout, d, "text", delta.RenderOptions{}); err != nil {
+	fmt.Fprintf(w, "\nAgainst baseline %s:\n", base.AuditID)
+	if err := delta.Render(w, d, "text", delta.RenderOptions{}); err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
@@ -27,7 +27,7 @@ func baselineGate(stdout, stderr io.Writer, base, res *report.Result) int {
 		fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintln(stdout, why)
+	fmt.Fprintln(w, why)
 	if failed {
 		return exitFindings
 	}

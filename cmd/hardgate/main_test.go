@@ -70,6 +70,12 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{"an open plaintext gateway exits 1", []string{"audit", "--url", open + "/v1/ingest"}, exitFindings, "FAIL"},
 		{"findings below --fail-on exit 0", []string{"audit", "--url", open + "/v1/ingest", "--fail-on", "critical"}, exitOK, "FAIL"},
 		{"a gateway that never answers exits 3", []string{"audit", "--url", "http://" + silent.Addr().String() + "/v1/ingest", "--timeout", "200ms", "--deadline", "5s"}, exitInconclusive, "INCONCLUSIVE"},
+		{"audit prints Markdown with --format md", []string{"audit", "--url", open + "/v1/ingest", "--format", "md"}, exitFindings, "## Remediation backlog"},
+		{"audit prints HTML with --format html", []string{"audit", "--url", open + "/v1/ingest", "--format", "html"}, exitFindings, "<!DOCTYPE html>"},
+		{"audit prints SARIF with --format sarif", []string{"audit", "--url", open + "/v1/ingest", "--format", "sarif"}, exitFindings, `"version": "2.1.0"`},
+		{"audit prints JUnit XML with --format junit", []string{"audit", "--url", open + "/v1/ingest", "--format", "junit"}, exitFindings, "<testsuite"},
+		{"audit prints the backlog as CSV with --format csv", []string{"audit", "--url", open + "/v1/ingest", "--format", "csv"}, exitFindings, "ingest_auth.unauthenticated_ingest_allowed"},
+		{"audit with an unknown --format exits 2", []string{"audit", "--url", open, "--format", "pdf"}, exitUsage, "--format"},
 		{"controls lists the catalog", []string{"controls"}, exitOK, "ingest_auth.unauthenticated_ingest_allowed"},
 		{"controls with an unknown format exits 2", []string{"controls", "--format", "pdf"}, exitUsage, "unknown format"},
 		{"version prints a version", []string{"version"}, exitOK, "hardgate "},
@@ -130,27 +136,41 @@ func TestAuditWithABaselineFailsOnARegression(t *testing.T) {
 	}))
 	t.Cleanup(guarded.Close)
 	base := filepath.Join(t.TempDir(), "baseline.json")
-	if code, out, errOut := runCLI(t, "audit", "--name", "gw", "--url", guarded.URL+"/v1/ingest", "--out", base); code != exitFindings {
+	// No --name: the default target name is the host without its port, so
+	// the baseline compares with audits of the same host on other ports.
+	if code, out, errOut := runCLI(t, "audit", "--url", guarded.URL+"/v1/ingest", "--out", base); code != exitFindings {
 		// plaintext is a finding, but authentication holds: the baseline.
 		t.Fatalf("baseline audit exit %d\n%s%s", code, out, errOut)
 	}
 	tests := []struct {
 		name     string
-		url      string
+		args     []string
 		wantCode int
 		wantOut  string
 	}{
-		{"the same state passes the gate", guarded.URL, exitOK, "0 regressions"},
-		{"a gateway that stopped checking auth fails the gate", openGateway(t), exitFindings, "regressed (ingest_auth.unauthenticated_ingest_allowed)"},
+		{"the same state passes the gate", []string{"--url", guarded.URL + "/v1/ingest"}, exitOK, "0 regressions"},
+		{"a gateway on another port that stopped checking auth fails the gate", []string{"--url", openGateway(t) + "/v1/ingest"}, exitFindings, "regressed (ingest_auth.unauthenticated_ingest_allowed)"},
+		{"another target is refused with exit 2", []string{"--name", "elsewhere", "--url", guarded.URL + "/v1/ingest"}, exitUsage, "--allow-different-targets"},
+		{"another target compares when allowed", []string{"--name", "elsewhere", "--url", guarded.URL + "/v1/ingest", "--allow-different-targets"}, exitOK, "0 regressions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, "audit", "--name", "gw", "--url", tt.url+"/v1/ingest", "--baseline", base)
-			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+			code, out, errOut := runCLI(t, append([]string{"audit", "--baseline", base}, tt.args...)...)
+			if code != tt.wantCode || !strings.Contains(out+errOut, tt.wantOut) {
 				t.Fatalf("exit %d, want %d; output lacks %q:\n%s%s", code, tt.wantCode, tt.wantOut, out, errOut)
 			}
 		})
 	}
+	t.Run("a machine format keeps stdout one document and puts the delta on stderr", func(t *testing.T) {
+		code, out, errOut := runCLI(t, "audit", "--baseline", base, "--url", guarded.URL+"/v1/ingest", "--format", "sarif")
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+		}
+		if code != exitOK || !strings.Contains(errOut, "0 regressions") {
+			t.Fatalf("exit %d; stderr lacks the delta:\n%s", code, errOut)
+		}
+	})
 	t.Run("a missing baseline is a usage error", func(t *testing.T) {
 		if code, _, errOut := runCLI(t, "audit", "--url", guarded.URL, "--baseline", "/nonexistent.json"); code != exitUsage || !strings.Contains(errOut, "--baseline") {
 			t.Fatalf("exit %d: %s", code, errOut)

@@ -152,14 +152,17 @@ func (t *Target) ApplyDefaults() {
 	if t.Gateway.ConfigFile != "" && t.Gateway.Kind == "" {
 		t.Gateway.Kind = "ingestd"
 	}
+	// The default name is the host without its port: moving ingest from
+	// http://host:8080 to https://host:8443 is the hardening a delta
+	// measures, so both audits must name the same target.
 	if t.Name == "" && len(t.Ingest.URLs) > 0 {
 		if u, err := url.Parse(t.Ingest.URLs[0]); err == nil {
-			t.Name = u.Host
+			t.Name = u.Hostname()
 		}
 	}
 	if t.Name == "" && len(t.MQTT.URLs) > 0 {
 		if u, err := url.Parse(t.MQTT.URLs[0]); err == nil {
-			t.Name = u.Host
+			t.Name = u.Hostname()
 		}
 	}
 	if t.Name == "" && t.Gateway.ConfigFile != "" {

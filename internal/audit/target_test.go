@@ -30,6 +30,29 @@ func TestParseTargetRejectsBadSpecs(t *testing.T) {
 	}
 }
 
+func TestDefaultNameIsTheHostWithoutItsPort(t *testing.T) {
+	tests := []struct {
+		name   string
+		target Target
+		want   string
+	}{
+		{"the first ingest URL's host names the target", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1:8443/v1/ingest", "http://localhost:8080/v1/ingest"}}}, "127.0.0.1"},
+		{"a plaintext port and a TLS port give the same name", Target{Ingest: Ingest{URLs: []string{"http://127.0.0.1:8080/v1/ingest"}}}, "127.0.0.1"},
+		{"an IPv6 host loses its brackets and port", Target{Ingest: Ingest{URLs: []string{"https://[::1]:8443/v1/ingest"}}}, "::1"},
+		{"an MQTT-only target is named after the broker's host", Target{MQTT: MQTTSpec{URLs: []string{"mqtts://localhost:8883"}}}, "localhost"},
+		{"a config-only target is named after the file", Target{Gateway: Gateway{ConfigFile: "/etc/ingestd/ingestd.yaml"}}, "ingestd.yaml"},
+		{"an explicit name is kept", Target{Name: "plant-gateway", Ingest: Ingest{URLs: []string{"https://127.0.0.1:8443/"}}}, "plant-gateway"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.target.ApplyDefaults()
+			if tt.target.Name != tt.want {
+				t.Fatalf("name %q, want %q", tt.target.Name, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidateNamesTheFieldAndTheValue(t *testing.T) {
 	t.Setenv("HG_EMPTY", "")
 	tests := []struct {
