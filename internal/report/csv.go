@@ -9,9 +9,10 @@ import (
 // CSVHeader is the header row of the csv format.
 var CSVHeader = []string{"id", "control_id", "title", "priority", "severity", "domain", "owner", "acceptance_test"}
 
-// renderCSV writes the remediation backlog, one row per item, RFC 4180,
-// for import into a ticket system. Cells that a spreadsheet would run as
-// a formula are neutralised.
+// renderCSV writes the remediation backlog, RFC 4180, for import into a
+// ticket system: one row per item, each on one physical line (white space
+// runs inside a cell, line breaks included, become one space). Cells that a spreadsheet would run as a
+// formula are neutralised.
 func renderCSV(w io.Writer, res *Result, _ RenderOptions) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
@@ -20,7 +21,7 @@ func renderCSV(w io.Writer, res *Result, _ RenderOptions) error {
 	for _, b := range sortedBacklog(res) {
 		row := []string{b.ID, b.ControlID, b.Title, b.Priority, b.Severity, b.Domain, b.Owner, b.AcceptanceTest}
 		for i := range row {
-			row[i] = NeutraliseCell(row[i])
+			row[i] = NeutraliseCell(oneLine(row[i]))
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -122,11 +122,12 @@ func TestCSVNeutralisesFormulaCells(t *testing.T) {
 	res.Backlog[1].AcceptanceTest = "+1 returns 401"
 	res.Backlog[2].Owner = "@ops"
 	res.Backlog[3].Domain = "-cmd"
-	res.Backlog[3].Title = "title with, comma and \"quotes\"\nand a newline"
+	res.Backlog[3].Title = "title with, comma and \"quotes\"\nand a newline\r\nand a CRLF"
 	var buf bytes.Buffer
 	if err := report.Render(&buf, res, "csv", report.RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	out := buf.String()
 	rows, err := csv.NewReader(&buf).ReadAll()
 	if err != nil {
 		t.Fatalf("output is not RFC 4180 CSV: %v", err)
@@ -147,8 +148,11 @@ func TestCSVNeutralisesFormulaCells(t *testing.T) {
 			t.Errorf("neutralised cell %q missing", want)
 		}
 	}
-	if !strings.Contains(strings.Join(flatten(rows), "\n"), "title with, comma and \"quotes\"\nand a newline") {
-		t.Error("a cell with comma, quotes and newline did not round-trip")
+	if !strings.Contains(strings.Join(flatten(rows), "\n"), "title with, comma and \"quotes\" and a newline and a CRLF") {
+		t.Error("a cell with comma, quotes and line breaks did not come out as one line")
+	}
+	if lines := strings.Count(out, "\n"); lines != 1+len(res.Backlog) {
+		t.Errorf("%d physical lines, want header + one per backlog item (%d)", lines, 1+len(res.Backlog))
 	}
 }
 
