@@ -11,8 +11,8 @@ import (
 
 // SeverityWeights are the risk points one finding adds, by severity. The
 // risk score is their sum, capped at 100; it is 0 exactly when there are no
-// findings of severity low or above. Documented in docs/scoring.md.
-var SeverityWeights = map[string]int{"critical": 40, "high": 20, "medium": 10, "low": 3, "info": 0}
+// findings. Documented in docs/scoring.md.
+var SeverityWeights = map[string]int{"critical": 40, "high": 20, "medium": 10, "low": 3, "info": 1}
 
 // MaxRiskScore caps the risk score.
 const MaxRiskScore = 100
