@@ -142,7 +142,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
-	if err := report.Render(stdout, res, f.format, report.RenderOptions{Color: color}); err != nil {
+	if err := report.Render(stdout, res, f.format, renderOptions(color)); err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}

@@ -401,7 +401,7 @@ func historyShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "hardgate history show: %v\n", err)
 		return exitUsage
 	}
-	if err := report.Render(stdout, res, format, report.RenderOptions{}); err != nil {
+	if err := report.Render(stdout, res, format, renderOptions(false)); err != nil {
 		fmt.Fprintf(stderr, "hardgate history show: %v\n", err)
 		return exitUsage
 	}

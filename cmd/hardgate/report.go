@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/report"
 )
 
@@ -79,7 +80,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var buf bytes.Buffer
-	if err := report.Render(&buf, res, *format, report.RenderOptions{Color: useColor}); err != nil {
+	if err := report.Render(&buf, res, *format, renderOptions(useColor)); err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
 	}
@@ -88,6 +89,16 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// renderOptions are the report options of every command: colour, and the
+// catalog's reference text for SARIF rules of controls that did not fail.
+func renderOptions(color bool) report.RenderOptions {
+	opts := report.RenderOptions{Color: color}
+	if cat, err := catalog.Load(); err == nil {
+		opts.Docs = cat.Doc
+	}
+	return opts
 }
 
 // reportColor resolves a --color value; auto means terminal.

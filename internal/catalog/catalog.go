@@ -219,3 +219,13 @@ func (c *Control) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Doc returns the reference text of control id for report renderers
+// (report.RenderOptions.Docs).
+func (c *Catalog) Doc(id string) (report.ControlDoc, bool) {
+	ctl, ok := c.Get(id)
+	if !ok {
+		return report.ControlDoc{}, false
+	}
+	return report.ControlDoc{Risk: ctl.Risk, Remediation: ctl.Remediation, Verification: ctl.Verification, References: ctl.References}, true
+}

@@ -13,6 +13,18 @@ import (
 type RenderOptions struct {
 	// Color adds ANSI colours to the text format. Other formats ignore it.
 	Color bool
+	// Docs looks up a control's reference text in the catalog (nil: none).
+	// SARIF uses it so that every rule, not only the failed ones, carries
+	// its risk, remediation and framework references.
+	Docs func(id string) (ControlDoc, bool)
+}
+
+// ControlDoc is the reference text of a control, as the catalog holds it.
+type ControlDoc struct {
+	Risk         string
+	Remediation  Remediation
+	Verification Verification
+	References   References
 }
 
 // ErrUnknownFormat is returned by Render for a format it does not know.

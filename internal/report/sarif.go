@@ -147,7 +147,7 @@ func securitySeverity(severity string) string {
 // per finding (kind fail) and per undecided control (kind open). Config
 // evidence becomes a physical location with file and line; HTTP, TLS,
 // MQTT and TCP evidence a logical location named by its URL or address.
-func renderSARIF(w io.Writer, res *Result, _ RenderOptions) error {
+func renderSARIF(w io.Writer, res *Result, opts RenderOptions) error {
 	controls := sortedControls(res)
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{Name: nonEmpty(res.Tool.Name, "hardgate"), Version: res.Tool.Version, Rules: []sarifRule{}}},
@@ -188,6 +188,15 @@ func renderSARIF(w io.Writer, res *Result, _ RenderOptions) error {
 			},
 		}
 		rule.Help = sarifHelp{Text: "This control passed or did not apply in this audit; its remediation is in the controls reference (docs/controls.md)."}
+		if opts.Docs != nil {
+			if d, ok := opts.Docs(c.ID); ok {
+				if d.Risk != "" {
+					rule.FullDescription = sarifText{Text: oneLine(d.Risk)}
+				}
+				rule.Help = remediationHelp(Finding{Remediation: d.Remediation, Verification: d.Verification})
+				rule.Properties["references"] = d.References
+			}
+		}
 		if f, ok := findingFor(res, c.ID); ok {
 			if f.Risk != "" {
 				rule.FullDescription = sarifText{Text: oneLine(f.Risk)}

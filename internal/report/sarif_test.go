@@ -171,3 +171,62 @@ func TestSARIFContent(t *testing.T) {
 		}
 	}
 }
+
+func TestSARIFRulesOfPassingControlsCarryTheCatalogText(t *testing.T) {
+	res := reporttest.After()
+	docs := func(id string) (report.ControlDoc, bool) {
+		return report.ControlDoc{
+			Risk:         "risk of " + id,
+			Remediation:  report.Remediation{Text: "fix " + id, ConfigChange: "auth:\n  mode: bearer"},
+			Verification: report.Verification{Request: "POST /v1/ingest", Expected: "401"},
+		}, true
+	}
+	tests := []struct {
+		name     string
+		docs     func(string) (report.ControlDoc, bool)
+		wantHelp func(id string) string
+	}{
+		{"with the catalog every rule has its remediation", docs, func(id string) string { return "fix " + id }},
+		{"without it a rule points to the controls reference", nil, func(string) string { return "docs/controls.md" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Render(&buf, res, "sarif", report.RenderOptions{Docs: tt.docs}); err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Runs []struct {
+					Tool struct {
+						Driver struct {
+							Rules []struct {
+								ID              string `json:"id"`
+								FullDescription struct {
+									Text string `json:"text"`
+								} `json:"fullDescription"`
+								Help struct {
+									Text string `json:"text"`
+								} `json:"help"`
+							} `json:"rules"`
+						} `json:"driver"`
+					} `json:"tool"`
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			rules := doc.Runs[0].Tool.Driver.Rules
+			if len(rules) == 0 {
+				t.Fatal("no rules")
+			}
+			for _, r := range rules {
+				if !strings.Contains(r.Help.Text, tt.wantHelp(r.ID)) {
+					t.Errorf("rule %s help %q lacks %q", r.ID, r.Help.Text, tt.wantHelp(r.ID))
+				}
+				if tt.docs != nil && r.FullDescription.Text != "risk of "+r.ID {
+					t.Errorf("rule %s full description %q, want the catalog's risk", r.ID, r.FullDescription.Text)
+				}
+			}
+		})
+	}
+}
