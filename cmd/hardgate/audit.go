@@ -195,9 +195,43 @@ func (f *auditFlags) buildTarget() (*audit.Target, error) {
 		t.Timeouts.Audit = audit.Duration(f.deadline)
 	}
 	if err := t.Validate(); err != nil {
+		if f.target == "" {
+			err = nameQuickFlags(err)
+		}
 		return nil, fmt.Errorf("invalid target:\n%w", err)
 	}
 	return t, nil
+}
+
+// quickFlagFields maps target spec fields to the quick flags that set them.
+var quickFlagFields = []struct{ field, flag string }{
+	{"ingest.urls", "--url"}, {"ingest.health_url", "--health-url"}, {"ingest.ca_file", "--ca"},
+	{"ingest.token_env", "--token-env"}, {"gateway.config_file", "--gateway-config"},
+	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"},
+	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline"},
+}
+
+// nameQuickFlags prefixes each field error of a quick-flag target with the
+// flag the user typed ("--url: ingest.urls[0]: ...").
+func nameQuickFlags(err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		var fe *audit.FieldError
+		if errors.As(e, &fe) {
+			for _, q := range quickFlagFields {
+				if fe.Field == q.field || strings.HasPrefix(fe.Field, q.field+"[") {
+					e = fmt.Errorf("%s: %w", q.flag, e)
+					break
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 func dirOf(path string) string {
