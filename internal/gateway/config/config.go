@@ -166,7 +166,9 @@ type ForwardNATS struct {
 	URL string `yaml:"url" json:"url"`
 	// Subject receives the batches; "{device}" is replaced by the device id.
 	Subject string `yaml:"subject" json:"subject"`
-	// JetStream publishes with an acknowledgement from a stream.
+	// JetStream publishes with an acknowledgement from a stream (default
+	// true). false publishes on core NATS, which acknowledges nothing: the
+	// unsafe setting "forward_unacknowledged".
 	JetStream bool `yaml:"jetstream" json:"jetstream"`
 	// CAFile verifies the server's certificate.
 	CAFile string `yaml:"ca_file" json:"ca_file"`
@@ -232,7 +234,7 @@ func Default() Config {
 			BackoffMax:  Duration(30 * time.Second),
 			HTTP:        ForwardHTTP{Timeout: Duration(10 * time.Second)},
 			MQTT:        ForwardMQTT{Topic: "telemetry/{device}", ClientID: "ingestd"},
-			NATS:        ForwardNATS{Subject: "telemetry.{device}"},
+			NATS:        ForwardNATS{Subject: "telemetry.{device}", JetStream: true},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -132,6 +132,14 @@ func TestUnsafeSettingsAndGuardrails(t *testing.T) {
 		{"readable secret files are one setting per file", func(*Config) {}, mode(0o644),
 			[]string{UnsafeSecretFileReadable, UnsafeSecretFileReadable}, []string{UnsafeSecretFileReadable}},
 		{"TLS 1.1 is unsafe", func(c *Config) { c.TLS.MinVersion = "1.1" }, nil, []string{UnsafeTLSBelow12}, []string{UnsafeTLSBelow12}},
+		{"NATS forwarding defaults to JetStream and is safe", func(c *Config) { c.Forward.Kind, c.Forward.NATS.URL = "nats", "nats://127.0.0.1:4222" }, nil, nil, nil},
+		{"core NATS forwarding is unacknowledged and refused", func(c *Config) {
+			c.Forward.Kind, c.Forward.NATS.URL, c.Forward.NATS.JetStream = "nats", "nats://127.0.0.1:4222", false
+		}, nil, []string{UnsafeForwardUnacked}, []string{UnsafeForwardUnacked}},
+		{"core NATS forwarding starts when allowed by name", func(c *Config) {
+			c.Forward.Kind, c.Forward.NATS.URL, c.Forward.NATS.JetStream = "nats", "nats://127.0.0.1:4222", false
+			c.Guardrails.AllowUnsafe = []string{UnsafeForwardUnacked}
+		}, nil, []string{UnsafeForwardUnacked}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ const (
 	UnsafeNonLoopbackPlain    = "non_loopback_plaintext"
 	UnsafeSecretFileReadable  = "secret_file_readable"
 	UnsafeSilenceAnnouncement = "silence_unsafe"
+	UnsafeForwardUnacked      = "forward_unacknowledged"
 )
 
 // UnsafeSettingNames lists every unsafe setting name, sorted.
@@ -25,6 +26,7 @@ func UnsafeSettingNames() []string {
 	names := []string{
 		UnsafePlaintextListener, UnsafeAuthNone, UnsafeTLSBelow12,
 		UnsafeNonLoopbackPlain, UnsafeSecretFileReadable, UnsafeSilenceAnnouncement,
+		UnsafeForwardUnacked,
 	}
 	slices.Sort(names)
 	return names
@@ -94,6 +96,10 @@ func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
 					fmt.Sprintf("the secret file has mode %04o; it must not be readable by group or others (0600)", perm))
 			}
 		}
+	}
+	if c.Forward.Kind == "nats" && !c.Forward.NATS.JetStream {
+		add(UnsafeForwardUnacked, "forward.nats.jetstream", "false",
+			"core NATS acknowledges nothing: a batch leaves the queue once the server has read it and is lost when no subscriber is listening")
 	}
 	if c.Guardrails.LegacySilenceUnsafe {
 		add(UnsafeSilenceAnnouncement, "guardrails.legacy_silence_unsafe", "true",

@@ -50,11 +50,17 @@ type DispatchOptions struct {
 // sliding window: as deliveries finish it tops the window up with the
 // oldest batches not yet in it, so one slow batch holds up only its own
 // slot. It acks (deletes) only the batches the upstream acknowledged, in
-// groups that share one commit. After any failure it lets the window
-// drain, acks what succeeded, and waits an exponential backoff with full
-// jitter, capped at BackoffMax (an upstream's Retry-After can lengthen a
-// wait but never past BackoffMax); then it starts again from the oldest
-// batch, so failed batches are retried first.
+// groups that share one commit.
+//
+// Failures back off at two levels, each exponential with full jitter and
+// capped at BackoffMax (an upstream's Retry-After can lengthen a wait but
+// never past BackoffMax). A failed batch waits out its own backoff while
+// the others keep flowing, so one batch the upstream keeps refusing (an ACL
+// on one device's topic, a batch over the broker's size limit) stays queued
+// and retried without slowing the rest. When failures pile up with no
+// success between them (half a window in a row: the upstream is down), the
+// whole dispatcher pauses, longer with each pause, until a delivery
+// succeeds again.
 type Dispatcher struct {
 	q    *queue.Queue
 	f    Forwarder
@@ -67,9 +73,10 @@ type Dispatcher struct {
 }
 
 type dispatchMetrics struct {
-	total   *prometheus.CounterVec
-	latency *prometheus.HistogramVec
-	backoff *prometheus.GaugeVec
+	total    *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	backoff  *prometheus.GaugeVec
+	retrying *prometheus.GaugeVec
 }
 
 // NewDispatcher returns a dispatcher from q to f. It does not own either:
@@ -112,7 +119,11 @@ func newDispatchMetrics(r prometheus.Registerer) *dispatchMetrics {
 		}, []string{"upstream"})),
 		backoff: register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ingestd_forward_backoff_seconds",
-			Help: "Current retry delay after a failed delivery; 0 while deliveries succeed.",
+			Help: "Current pause of all deliveries after failures in a row; 0 while deliveries succeed.",
+		}, []string{"upstream"})),
+		retrying: register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ingestd_forward_retrying_batches",
+			Help: "Queued batches whose last delivery failed, each waiting out its own backoff.",
 		}, []string{"upstream"})),
 	}
 }
@@ -140,23 +151,33 @@ type outcome struct {
 	err error
 }
 
+// retry is the backoff state of a batch whose last delivery failed.
+type retry struct {
+	attempts int
+	next     time.Time
+}
+
 // Run delivers until ctx is done, then returns nil. It returns an error only
 // when the queue is closed under it. Batches delivered when ctx ends are
 // still acknowledged.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	name := d.f.Name()
 	backoffGauge := d.m.backoff.WithLabelValues(name)
+	retryingGauge := d.m.retrying.WithLabelValues(name)
 	backoffGauge.Set(0)
+	retryingGauge.Set(0)
+	// pauseAfter failures in a row, with no success between them, mean the
+	// upstream itself is failing rather than one batch.
+	pauseAfter := max(1, d.opts.MaxInFlight/2)
 	var (
-		busy     = map[string]struct{}{} // being delivered
-		done     = make(chan outcome, d.opts.MaxInFlight)
-		acked    []string // delivered, not yet deleted
-		attempt  int      // failed rounds in a row
-		streak   int      // successes since the last failure
-		failures int
-		firstErr error
-		retryAt  time.Duration
-		fatal    error
+		busy       = map[string]struct{}{} // being delivered
+		retrying   = map[string]*retry{}   // failed, waiting out their backoff
+		done       = make(chan outcome, d.opts.MaxInFlight)
+		acked      []string // delivered, not yet deleted
+		failStreak int      // failures since the last success
+		pauses     int      // pauses since the last success
+		pauseUntil time.Time
+		fatal      error
 	)
 	// ack deletes the delivered batches in one group. Its context is not
 	// tied to ctx, so that batches delivered just before shutdown are
@@ -178,23 +199,53 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		acked = acked[:0]
 	}
+	pause := func(now time.Time, retryAfter time.Duration, err error) {
+		pauses++
+		delay := d.delay(pauses, retryAfter)
+		pauseUntil = now.Add(delay)
+		failStreak = 0
+		backoffGauge.Set(delay.Seconds())
+		d.log.Warn("dispatch: deliveries failing; pausing all deliveries",
+			"pause", pauses, "retry_in", delay, "retrying_batches", len(retrying), "err", err)
+	}
 	// settle records one finished delivery.
 	settle := func(o outcome) {
 		delete(busy, o.id)
 		if o.err == nil {
 			acked = append(acked, o.id)
-			streak++
+			delete(retrying, o.id)
+			failStreak, pauses = 0, 0
+			if time.Now().After(pauseUntil) {
+				backoffGauge.Set(0)
+			}
+			retryingGauge.Set(float64(len(retrying)))
 			return
 		}
 		if ctx.Err() != nil {
 			return // shutdown, not an upstream verdict
 		}
-		streak = 0
-		failures++
-		if firstErr == nil {
-			firstErr = o.err
+		now := time.Now()
+		r := retrying[o.id]
+		if r == nil {
+			r = &retry{}
+			retrying[o.id] = r
 		}
-		retryAt = max(retryAt, RetryAfterOf(o.err))
+		r.attempts++
+		retryAfter := RetryAfterOf(o.err)
+		delay := d.delay(r.attempts, retryAfter)
+		r.next = now.Add(delay)
+		retryingGauge.Set(float64(len(retrying)))
+		if r.attempts&(r.attempts-1) == 0 { // 1, 2, 4, 8...: a refused batch stays visible without flooding the log
+			d.log.Warn("dispatch: delivery failed; the batch stays queued and is retried with backoff",
+				"batch", o.id, "attempt", r.attempts, "retry_in", delay, "err", o.err)
+		}
+		if now.Before(pauseUntil) {
+			return // already paused: the deliveries still in flight do not pause again
+		}
+		failStreak++
+		if failStreak >= pauseAfter {
+			pause(now, retryAfter, o.err)
+		}
 	}
 	// collect settles every delivery that has already finished.
 	collect := func() {
@@ -207,42 +258,47 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 	}
-	// drain waits for every delivery in flight, then acks.
-	drain := func() {
-		for len(busy) > 0 {
-			settle(<-done)
+	// skip is the set PeekExcept passes over: batches in flight and those
+	// still waiting out their backoff. It also returns the earliest time a
+	// waiting batch becomes due (zero when none waits).
+	skip := func(now time.Time) (map[string]struct{}, time.Time) {
+		var due time.Time
+		if len(retrying) == 0 {
+			return busy, due
 		}
-		ack()
+		out := make(map[string]struct{}, len(busy)+len(retrying))
+		for id := range busy {
+			out[id] = struct{}{}
+		}
+		for id, r := range retrying {
+			if r.next.After(now) {
+				out[id] = struct{}{}
+				if due.IsZero() || r.next.Before(due) {
+					due = r.next
+				}
+			}
+		}
+		return out, due
 	}
 
 	for {
 		if ctx.Err() != nil || fatal != nil {
-			drain()
+			for len(busy) > 0 {
+				settle(<-done)
+			}
+			ack()
 			return fatal
 		}
-		if failures > 0 {
-			// Let the window empty, keep what succeeded, then back off
-			// and start again from the oldest batch.
-			drain()
-			if fatal != nil {
-				return fatal
-			}
-			attempt++
-			delay := d.delay(attempt, retryAt)
-			backoffGauge.Set(delay.Seconds())
-			d.log.Warn("dispatch: delivery failed; retrying with backoff",
-				"failed", failures, "attempt", attempt, "retry_in", delay, "err", firstErr)
-			failures, firstErr, retryAt = 0, nil, 0
-			if !sleep(ctx, delay) {
-				return nil
-			}
-			continue
-		}
+		now := time.Now()
+		var due time.Time
+		paused := now.Before(pauseUntil)
 		// Top the window up once at least half of it is free (or it is
 		// empty), so that a busy upstream does not cost a query per batch.
 		free := d.opts.MaxInFlight - len(busy)
-		if len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2) {
-			batches, err := d.q.PeekExcept(ctx, free, busy)
+		if !paused && (len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2)) {
+			var except map[string]struct{}
+			except, due = skip(now)
+			batches, err := d.q.PeekExcept(ctx, free, except)
 			switch {
 			case errors.Is(err, queue.ErrClosed):
 				fatal = fmt.Errorf("dispatch to %s: %w", name, err)
@@ -251,15 +307,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				continue
 			case err != nil:
 				if len(busy) > 0 {
-					break // retry the read when a delivery finishes
+					break // read again when a delivery finishes
 				}
-				attempt++
-				delay := d.delay(attempt, 0)
-				d.log.Error("dispatch: reading the queue failed", "err", err, "attempt", attempt, "retry_in", delay)
-				backoffGauge.Set(delay.Seconds())
-				if !sleep(ctx, delay) {
-					return nil
-				}
+				d.log.Error("dispatch: reading the queue failed", "err", err)
+				pause(now, 0, err)
 				continue
 			}
 			for _, b := range batches {
@@ -272,12 +323,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			if fatal != nil {
 				continue
 			}
-			// Everything queued was delivered: the upstream is healthy.
-			attempt = 0
-			backoffGauge.Set(0)
+			// Idle: wake for new batches, the end of a pause, or the
+			// first batch whose own backoff ends.
+			wake := due
+			if paused {
+				wake = pauseUntil
+			}
+			var (
+				timer *time.Timer
+				tick  <-chan time.Time
+			)
+			if !wake.IsZero() {
+				timer = time.NewTimer(time.Until(wake))
+				tick = timer.C
+			}
 			select {
 			case <-ctx.Done():
 			case <-d.q.Notify():
+			case <-tick:
+			}
+			if timer != nil {
+				timer.Stop()
 			}
 			continue
 		}
@@ -291,14 +357,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		collect()
 		ack()
-		if attempt > 0 && streak >= d.opts.MaxInFlight {
-			// A full window delivered since the last failure: the
-			// upstream recovered, so the next failure backs off from
-			// the minimum again. (A single batch the upstream keeps
-			// refusing among healthy ones still backs off ever longer.)
-			attempt = 0
-			backoffGauge.Set(0)
-		}
 	}
 }
 

@@ -547,3 +547,94 @@ func TestDispatcherMetricsRegisterTwice(t *testing.T) {
 		t.Fatalf("second dispatcher's metrics are not the registered ones (got %v)", got)
 	}
 }
+
+func TestDispatchIsolatesARefusedBatch(t *testing.T) {
+	t.Run("a batch the upstream keeps refusing does not slow the others", func(t *testing.T) {
+		q := openQueue(t)
+		want := fill(t, q, 300)
+		var poison string
+		for id := range want {
+			if poison == "" || id < poison {
+				poison = id // the oldest: first in every window
+			}
+		}
+		g := &gateForwarder{verdict: func(b queue.Batch) error {
+			if b.ID == poison {
+				return errors.New("refused: not authorised for this topic")
+			}
+			return nil
+		}}
+		// A backoff of an hour, drawn at its maximum: were the refused
+		// batch to hold the others back, they would wait an hour.
+		d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 16})
+		d.randN = func(n int64) int64 { return n - 1 }
+		stop := runDispatcher(t, d)
+		waitFor(t, "the 299 deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		left, err := q.Peek(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 1 || left[0].ID != poison {
+			t.Fatalf("left in queue: %d batches, want only the refused one", len(left))
+		}
+		if n := g.calls.Load(); n != 300 {
+			t.Errorf("%d deliveries, want 300: the refused batch once, every other batch once", n)
+		}
+	})
+	t.Run("an upstream refusing everything pauses all deliveries", func(t *testing.T) {
+		q := openQueue(t)
+		fill(t, q, 100)
+		g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("503 upstream down") }}
+		reg := prometheus.NewRegistry()
+		d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 8, Registerer: reg})
+		d.randN = func(n int64) int64 { return n - 1 }
+		stop := runDispatcher(t, d)
+		waitFor(t, "the pause", func() bool {
+			return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
+		})
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		// One window (8) was in flight when half of it had failed; no
+		// further batch is tried during the pause.
+		if n := g.calls.Load(); n > 8 {
+			t.Errorf("%d deliveries tried against a failing upstream, want at most one window (8)", n)
+		}
+		if n := counterValue(t, reg, "ingestd_forward_retrying_batches", nil); n < 4 || n > 8 {
+			t.Errorf("ingestd_forward_retrying_batches = %v, want the failed window (4 to 8)", n)
+		}
+		if st := q.Stats(); st.Batches != 100 {
+			t.Errorf("%d batches queued, want all 100 kept", st.Batches)
+		}
+	})
+}
+
+func TestDispatchBoundsDeliveriesInFlight(t *testing.T) {
+	const window = 5
+	q := openQueue(t)
+	fill(t, q, 200)
+	var cur, peak atomic.Int64
+	g := &gateForwarder{verdict: func(queue.Batch) error {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		cur.Add(-1)
+		return nil
+	}}
+	stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{MaxInFlight: window}))
+	waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > window || p < 2 {
+		t.Fatalf("at most %d deliveries were in flight at once, want between 2 and max_in_flight (%d)", p, window)
+	}
+}

@@ -40,10 +40,11 @@ func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
 	fwd.Kind = "mqtt"
 	fwd.MQTT.URL = b.URL(false)
 	fwd.MQTT.ClientID = "ingestd-e2e"
-	want, refused := ingestThroughOutage(t, fwd, b.Stop, b.Start)
+	want, refused, reg := ingestThroughOutage(t, fwd, b.Stop, b.Start)
 	forward.WaitProgress(t, "every 202'd batch at the subscriber", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
-	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates", len(want), refused, dups)
+	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates; ingestd re-sent %d acknowledged batches",
+		len(want), refused, dups, resent(t, reg, len(want)))
 }
 
 // TestIngestdForwardsToNATSThroughServerOutage is the same test against an
@@ -55,16 +56,20 @@ func TestIngestdForwardsToNATSThroughServerOutage(t *testing.T) {
 	fwd.Kind = "nats"
 	fwd.NATS.URL = ns.URL()
 	fwd.NATS.JetStream = true
-	want, refused := ingestThroughOutage(t, fwd, ns.Stop, ns.Start)
+	want, refused, reg := ingestThroughOutage(t, fwd, ns.Stop, ns.Start)
 	dups := ns.StreamDuplicates(t, want)
-	t.Logf("ingestd → NATS JetStream: %d batches got a 202 (%d other answers), all in the stream, %d duplicates", len(want), refused, dups)
+	// JetStream drops a repeated Nats-Msg-Id, so the stream shows no
+	// duplicate; ingestd's own count shows how many it sent twice.
+	t.Logf("ingestd → NATS JetStream: %d batches got a 202 (%d other answers), all in the stream, %d duplicates in the stream; ingestd re-sent %d acknowledged batches",
+		len(want), refused, dups, resent(t, reg, len(want)))
 }
 
 // ingestThroughOutage runs ingestd in-process (HTTPS, bearer token) with
 // fwd, posts batches from 4 clients, calls stop, waits OutageLength, calls
 // start, waits until its queue has drained into the upstream, and returns
-// the batches that got a 202 (id → body) and the count of other answers.
-func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUpstream func()) (map[string]string, int64) {
+// the batches that got a 202 (id → body), the count of other answers and
+// ingestd's metrics registry.
+func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUpstream func()) (map[string]string, int64, *prometheus.Registry) {
 	t.Helper()
 	dir := t.TempDir()
 	pki, err := testcert.New(dir, time.Now())
@@ -174,7 +179,33 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 	forward.WaitUntil(t, "the upstream connection metric to come back", func() bool { return gauge(t, reg, "ingestd_forward_connected") == 1 })
 	// A batch leaves the queue only once the upstream acknowledged it.
 	forward.WaitProgress(t, "ingestd's queue to drain", len(want), func() int { return len(want) - int(gauge(t, reg, "ingestd_queue_batches")) })
-	return want, refused.Load()
+	return want, refused.Load(), reg
+}
+
+// resent is the number of acknowledged deliveries beyond one per accepted
+// batch (ingestd_forward_total{result="ok"} minus the batches): the
+// duplicates at-least-once delivery produced, whether or not the upstream
+// dropped them.
+func resent(t *testing.T, reg *prometheus.Registry, batches int) int {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0.0
+	for _, f := range families {
+		if f.GetName() != "ingestd_forward_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == forward.ResultOK {
+					ok += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return int(ok) - batches
 }
 
 // gauge returns the value of the single series of a gauge or counter (-1 when absent).
