@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,37 +221,123 @@ func TestWithoutATokenThePositiveControlIsNotApplicableAndSaidSo(t *testing.T) {
 	}
 }
 
-func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
+// silentGateway accepts connections on 127.0.0.1 and holds them open
+// without a byte until the test ends. The accepting goroutine makes no t
+// calls; the cleanup runs on the test goroutine's behalf.
+func silentGateway(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() }) // hold the connection open, say nothing
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 		}
-	}()
-	tgt := &Target{Ingest: Ingest{URLs: []string{"http://" + ln.Addr().String() + "/v1/ingest"}},
-		Timeouts: Timeouts{Request: Duration(200 * time.Millisecond), Audit: Duration(5 * time.Second)}}
-	done := make(chan *report.Result, 1)
-	go func() { done <- mustRun(t, tgt) }()
-	select {
-	case res := <-done:
-		if res.Summary.Status != report.AuditInconclusive || res.Summary.Posture != report.PostureUnknown {
-			t.Fatalf("summary = %s %s, want INCONCLUSIVE unknown", res.Summary.Status, res.Summary.Posture)
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
 		}
-		wantStatus(t, res, map[string]report.Status{
-			"ingest_auth.unauthenticated_ingest_allowed": report.StatusError,
-			"ingest_auth.insecure_transport":             report.StatusError,
-			"gateway_runtime.health_unavailable":         report.StatusError,
+	})
+	return ln.Addr().String()
+}
+
+func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
+	// slack is what the audit may take beyond its deadline (judging,
+	// scoring, a loaded -race runner); hangGuard only catches a hang.
+	const (
+		slack     = 3 * time.Second
+		hangGuard = 60 * time.Second
+	)
+	tests := []struct {
+		name     string
+		timeouts Timeouts
+		// paths are the ingest URLs' paths on the silent gateway; with the
+		// health probe, each costs one request deadline unless the audit
+		// deadline ends them first.
+		paths []string
+	}{
+		{
+			name:     "the request deadline ends each probe well inside the audit deadline",
+			timeouts: Timeouts{Request: Duration(200 * time.Millisecond), Audit: Duration(5 * time.Second)},
+			paths:    []string{"/v1/ingest"},
+		},
+		{
+			// Validate refuses a request deadline above the audit deadline,
+			// so this is the longest valid one: equal. Nine probes in a row
+			// would need 9s by their own deadlines; only the 1s audit
+			// deadline can end the audit inside the 4s bound.
+			name:     "only the audit deadline can end an audit whose probes would outlast it",
+			timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(time.Second)},
+			paths:    []string{"/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := silentGateway(t)
+			var urls []string
+			for _, p := range tt.paths {
+				urls = append(urls, "http://"+addr+p)
+			}
+			tgt := &Target{Ingest: Ingest{URLs: urls}, Timeouts: tt.timeouts}
+			if err := tgt.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			type outcome struct {
+				res *report.Result
+				err error
+			}
+			done := make(chan outcome, 1)
+			start := time.Now()
+			go func() {
+				// Only the function under test runs here; every t call
+				// stays on the test goroutine.
+				res, err := Run(context.Background(), tgt, testOptions())
+				done <- outcome{res, err}
+			}()
+			var out outcome
+			select {
+			case out = <-done:
+			case <-time.After(hangGuard):
+				t.Fatalf("the audit did not finish within %s", hangGuard)
+			}
+			elapsed := time.Since(start)
+			if out.err != nil {
+				t.Fatalf("Run: %v", out.err)
+			}
+			res := out.res
+			validateResult(t, res)
+			if res.Summary.Status == report.AuditPass {
+				t.Fatal("a gateway that never answers passed")
+			}
+			if res.Summary.Status != report.AuditInconclusive || res.Summary.Posture != report.PostureUnknown {
+				t.Errorf("summary = %s %s, want INCONCLUSIVE unknown", res.Summary.Status, res.Summary.Posture)
+			}
+			if bound := time.Duration(tt.timeouts.Audit) + slack; elapsed > bound {
+				t.Errorf("the audit took %s, want at most the %s audit deadline plus %s", elapsed, time.Duration(tt.timeouts.Audit), slack)
+			}
+			wantStatus(t, res, map[string]report.Status{
+				"ingest_auth.unauthenticated_ingest_allowed": report.StatusError,
+				"ingest_auth.insecure_transport":             report.StatusError,
+				"gateway_runtime.health_unavailable":         report.StatusError,
+			})
 		})
-	case <-time.After(30 * time.Second): // a hang bound, not a timing assertion
-		t.Fatal("the audit did not finish")
 	}
 }
 

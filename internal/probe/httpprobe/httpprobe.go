@@ -10,11 +10,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -70,6 +72,9 @@ type Options struct {
 type Prober struct {
 	opts   Options
 	client *http.Client
+	// hidden are the secrets and their encoded forms a gateway might echo
+	// (percent-encoded in a Location, base64 in a header), longest first.
+	hidden []string
 }
 
 // New returns a Prober. It never follows redirects and never reuses
@@ -87,6 +92,21 @@ func New(opts Options) *Prober {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "hardgate-audit"
 	}
+	var hidden []string
+	for _, secret := range opts.Secrets {
+		if secret == "" {
+			continue
+		}
+		hidden = append(hidden, secret, url.QueryEscape(secret), url.PathEscape(secret),
+			base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret)))
+	}
+	slices.SortFunc(hidden, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a) // longest first: an encoded form before the secret inside it
+		}
+		return strings.Compare(a, b)
+	})
+	hidden = slices.Compact(hidden)
 	tr := &http.Transport{
 		Proxy:                  nil, // probes go exactly where the target says
 		DialContext:            (&net.Dialer{Timeout: opts.Timeout}).DialContext,
@@ -101,7 +121,8 @@ func New(opts Options) *Prober {
 		},
 	}
 	return &Prober{
-		opts: opts,
+		opts:   opts,
+		hidden: hidden,
 		client: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -211,9 +232,10 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 		obs.Exchange.BodyTruncated = true
 	}
 	obs.Exchange.BodyExcerpt = p.excerpt(body)
-	if readErr != nil && !obs.Exchange.BodyTruncated {
+	if readErr != nil {
 		// The status line and headers arrived; a body cut short by the
-		// deadline is noted but the response still counts.
+		// deadline (not by the read cap, which ends without an error) is
+		// noted but the response still counts.
 		obs.Exchange.Error = "reading body: " + p.redact(readErr.Error())
 	}
 	return obs
@@ -234,10 +256,8 @@ func (p *Prober) excerpt(b []byte) string {
 }
 
 func (p *Prober) redact(s string) string {
-	for _, secret := range p.opts.Secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, redactedMarker)
-		}
+	for _, h := range p.hidden {
+		s = strings.ReplaceAll(s, h, redactedMarker)
 	}
 	return s
 }
