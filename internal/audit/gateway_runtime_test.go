@@ -1,0 +1,40 @@
+package audit
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/hardgate/hardgate/internal/probe/httpprobe"
+	"github.com/hardgate/hardgate/internal/report"
+)
+
+func TestEvalHealthDecidesOnlyWhatItSaw(t *testing.T) {
+	answered := func(code int) httpprobe.Observation { return httpprobe.Observation{StatusCode: code} }
+	failed := func(kind string) httpprobe.Observation {
+		return httpprobe.Observation{Err: errors.New(kind), ErrKind: kind}
+	}
+	ptr := func(o httpprobe.Observation) *httpprobe.Observation { return &o }
+	tests := []struct {
+		name   string
+		health *httpprobe.Observation
+		ingest []IngestObservation
+		want   report.Status
+	}{
+		{"no health URL is not applicable", nil, nil, report.StatusNotApplicable},
+		{"a 200 passes", ptr(answered(200)), nil, report.StatusPass},
+		{"a 503 fails", ptr(answered(503)), nil, report.StatusFail},
+		{"a redirect is not a healthy answer and fails", ptr(answered(302)), nil, report.StatusFail},
+		{"refused while the ingest path answered fails", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{Unauth: answered(401)}}, report.StatusFail},
+		{"refused while nothing answered cannot decide", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{Unauth: failed(httpprobe.ErrRefused)}}, report.StatusError},
+		{"refused with no ingest URL cannot decide", ptr(failed(httpprobe.ErrRefused)), nil, report.StatusError},
+		{"a timeout cannot decide", ptr(failed(httpprobe.ErrTimeout)), []IngestObservation{{Unauth: answered(401)}}, report.StatusError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Observations{Health: tt.health, HealthURL: "http://127.0.0.1:1/healthz", Ingest: tt.ingest}
+			if got := evalHealth(o, nil); got.Status != tt.want {
+				t.Fatalf("status %s (%s), want %s", got.Status, got.Reason, tt.want)
+			}
+		})
+	}
+}
