@@ -10,6 +10,7 @@ package interop
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -26,6 +27,13 @@ func Binary(tb testing.TB, program, debianPackage string) string {
 	path, err := exec.LookPath(program)
 	if err == nil {
 		return path
+	}
+	// Daemons such as nginx and mosquitto live in /usr/sbin, which is not
+	// on an ordinary user's PATH.
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		if p, err := exec.LookPath(filepath.Join(dir, program)); err == nil {
+			return p
+		}
 	}
 	msg := "interop test needs " + program + " (Debian package " + debianPackage + "): apt-get install " + debianPackage
 	if Required() {
