@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,13 @@ type MQTTSpec struct {
 	TopicPrefix string `yaml:"topic_prefix" json:"topic_prefix,omitempty"`
 	// ListenFor is how long the probe waits for messages after subscribing (default 2s).
 	ListenFor Duration `yaml:"listen_for" json:"listen_for,omitempty"`
+	// PlaintextPort is a port (1..65535; usually 1883) on the host of each
+	// mqtts:// URL where the probe tries a plaintext CONNECT, to find a
+	// plaintext listener beside the TLS one. 0 (the default) checks nothing,
+	// and without a mosquitto config plaintext_listener is then not
+	// applicable for an mqtts-only target. An mqtt:// URL is itself the
+	// plaintext listener and ignores it.
+	PlaintextPort int `yaml:"plaintext_port" json:"plaintext_port,omitempty"`
 }
 
 func (s *MQTTSpec) validate(add func(field, value, msg string)) {
@@ -84,10 +92,25 @@ func (s *MQTTSpec) validate(add func(field, value, msg string)) {
 	if s.ListenFor < 0 {
 		add("mqtt.listen_for", time.Duration(s.ListenFor).String(), "must not be negative")
 	}
-	if len(s.URLs) == 0 && (s.Username != "" || s.CAFile != "") {
+	if s.PlaintextPort != 0 {
+		hasTLS := slices.ContainsFunc(s.URLs, func(raw string) bool {
+			u, err := url.Parse(raw)
+			return err == nil && isMQTTS(u.Scheme)
+		})
+		switch {
+		case s.PlaintextPort < 1 || s.PlaintextPort > 65535:
+			add("mqtt.plaintext_port", strconv.Itoa(s.PlaintextPort), "must be a port from 1 to 65535 (0 or absent: no plaintext check)")
+		case len(s.URLs) > 0 && !hasTLS:
+			add("mqtt.plaintext_port", strconv.Itoa(s.PlaintextPort), "applies to mqtts:// URLs only, and mqtt.urls has none (an mqtt:// URL is itself the plaintext listener)")
+		}
+	}
+	if len(s.URLs) == 0 && (s.Username != "" || s.CAFile != "" || s.PlaintextPort != 0) {
 		add("mqtt.urls", "", "required when other mqtt settings are given")
 	}
 }
+
+// isMQTTS reports whether a broker URL scheme means MQTT over TLS.
+func isMQTTS(scheme string) bool { return scheme == "mqtts" || scheme == "ssl" || scheme == "tls" }
 
 // MQTTObservation is the probe of one broker URL.
 type MQTTObservation struct {
@@ -131,7 +154,7 @@ func collectMQTT(ctx context.Context, t *Target) []MQTTObservation {
 		spec := mqttprobe.Spec{
 			URL: raw, Version: version, Username: s.Username, RootCAs: roots,
 			TopicPrefix: s.TopicPrefix, StepTimeout: time.Duration(t.Timeouts.Request),
-			ListenFor: time.Duration(s.ListenFor),
+			ListenFor: time.Duration(s.ListenFor), PlaintextPort: s.PlaintextPort,
 		}
 		if s.PasswordEnv != "" {
 			spec.Password = os.Getenv(s.PasswordEnv)
@@ -389,8 +412,16 @@ func notTestedVerdict(t tally, o *Observations) Verdict {
 	return t.verdict(mqttNotApplicable)
 }
 
+// plaintextNotChecked is the not-applicable reason of plaintext_listener
+// when only TLS brokers were probed, no plaintext port was given and no
+// mosquitto config was read.
+const plaintextNotChecked = "no plaintext listener was looked for: the target names only mqtts:// brokers, " +
+	"no mqtt.plaintext_port to try a plaintext CONNECT on (usually 1883) and no mosquitto config (gateway.kind mosquitto); " +
+	"set mqtt.plaintext_port to check"
+
 func evalMQTTPlaintext(o *Observations, _ *catalog.Control) Verdict {
 	var t tally
+	var unchecked []string
 	eachBroker(o, &t, func(r *mqttprobe.Result) {
 		pl := r.PlaintextListener
 		ev := mqttEvidence(pl.Exchange, "CONNECT in plaintext to "+pl.Address)
@@ -400,7 +431,8 @@ func evalMQTTPlaintext(o *Observations, _ *catalog.Control) Verdict {
 		case mqttprobe.Refused:
 			t.pass(fmt.Sprintf("nothing listens in plaintext at %s (connection refused)", pl.Address), ev)
 		case mqttprobe.Skipped:
-			t.pass(fmt.Sprintf("%s is reached over TLS", r.Broker))
+			// A TLS broker says nothing about a plaintext port beside it.
+			unchecked = append(unchecked, r.Broker)
 		default:
 			t.undecide(fmt.Sprintf("plaintext check of %s: %s", pl.Address, pl.Detail), ev)
 		}
@@ -418,7 +450,15 @@ func evalMQTTPlaintext(o *Observations, _ *catalog.Control) Verdict {
 			t.fail(listenerName(p)+" is plaintext (no certfile) and reachable from the network", ev)
 		}
 	})
-	return t.verdict(mqttNotApplicable)
+	notApplicable := mqttNotApplicable
+	if len(unchecked) > 0 {
+		notApplicable = plaintextNotChecked
+	}
+	v := t.verdict(notApplicable)
+	if v.Status == report.StatusPass && len(unchecked) > 0 && mosquittoConfig(o) == nil {
+		v.Reason += fmt.Sprintf("; no plaintext port was tried beside %s (set mqtt.plaintext_port)", strings.Join(unchecked, ", "))
+	}
+	return v
 }
 
 // readMosquittoConfig reads the mosquitto.conf named by co (and its

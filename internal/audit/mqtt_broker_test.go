@@ -11,6 +11,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
+	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
 	"github.com/hardgate/hardgate/internal/report"
 )
 
@@ -150,19 +151,27 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		defer stop()
 
 		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
-		tgt := mqttTarget(b, b.URL(true), true)
-		tgt.MQTT.CAFile = pki.CAFile
-		tgt.MQTT.Username = "auditor"
-		tgt.MQTT.PasswordEnv = "HG_MQTT_AUDITOR_PASSWORD"
-		res := mustRun(t, tgt)
+		// The config has no plaintext listener: the plaintext CONNECT goes to
+		// a port where nothing listens, and is refused.
+		noPlaintext := mosquittotest.FreePort(t)
+		target := func(withConfig bool, plaintextPort int) *Target {
+			tgt := mqttTarget(b, b.URL(true), withConfig)
+			tgt.MQTT.CAFile = pki.CAFile
+			tgt.MQTT.Username = "auditor"
+			tgt.MQTT.PasswordEnv = "HG_MQTT_AUDITOR_PASSWORD"
+			tgt.MQTT.PlaintextPort = plaintextPort
+			return tgt
+		}
+		res := mustRun(t, target(true, noPlaintext))
 		logMQTT(t, res)
 		// Expected findings: none.
 		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusPass,
-			credentialID: report.StatusPass,
-			wildcardID:   report.StatusPass,
-			sysID:        report.StatusPass,
-			plaintextID:  report.StatusPass,
+			anonymousID:                           report.StatusPass,
+			credentialID:                          report.StatusPass,
+			wildcardID:                            report.StatusPass,
+			sysID:                                 report.StatusPass,
+			plaintextID:                           report.StatusPass,
+			"transport_tls.certificate_untrusted": report.StatusPass,
 		})
 		for _, c := range res.Controls {
 			for _, e := range c.Evidence {
@@ -173,6 +182,67 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		}
 		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "ACL") {
 			t.Errorf("wildcard reason = %s", got)
+		}
+		pl := control(t, res, plaintextID)
+		if want := "nothing listens in plaintext at 127.0.0.1:" + strconv.Itoa(noPlaintext); !strings.Contains(pl.Reason, want) || !strings.Contains(pl.Reason, "uses TLS") {
+			t.Errorf("plaintext reason = %s, want the refused port and the TLS listener", pl.Reason)
+		}
+
+		t.Run("without mqtt.plaintext_port and without the config, plaintext_listener is not applicable, never passed", func(t *testing.T) {
+			res := mustRun(t, target(false, 0))
+			logMQTT(t, res)
+			wantStatus(t, res, map[string]report.Status{
+				anonymousID: report.StatusPass,
+				plaintextID: report.StatusNotApplicable,
+			})
+			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "mqtt.plaintext_port") {
+				t.Errorf("reason does not say to set mqtt.plaintext_port: %s", got)
+			}
+		})
+		t.Run("without mqtt.plaintext_port the config's listeners decide", func(t *testing.T) {
+			res := mustRun(t, target(true, 0))
+			wantStatus(t, res, map[string]report.Status{plaintextID: report.StatusPass})
+			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "uses TLS") {
+				t.Errorf("reason = %s", got)
+			}
+		})
+	})
+
+	t.Run("(e) a plaintext listener beside the TLS one, probed over MQTT 5 with mqtt.plaintext_port: every control fails", func(t *testing.T) {
+		pki, err := testcert.New(t.TempDir(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		plainPort := mosquittotest.FreePort(t)
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "listener " + strconv.Itoa(port) + " 127.0.0.1\n" +
+				"certfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\n" +
+				"listener " + strconv.Itoa(plainPort) + " 127.0.0.1\n" +
+				"allow_anonymous true\n"
+		})
+		b.Start()
+		stop := publishTelemetry(t, b, "--cafile", pki.CAFile)
+		defer stop()
+		tgt := mqttTarget(b, b.URL(true), false)
+		tgt.MQTT.Version = "5"
+		tgt.MQTT.CAFile = pki.CAFile
+		tgt.MQTT.PlaintextPort = plainPort
+		res := mustRun(t, tgt)
+		logMQTT(t, res)
+		// Expected findings: all five, from the probe alone, over TLS.
+		wantStatus(t, res, map[string]report.Status{
+			anonymousID:                           report.StatusFail,
+			credentialID:                          report.StatusFail,
+			wildcardID:                            report.StatusFail,
+			sysID:                                 report.StatusFail,
+			plaintextID:                           report.StatusFail,
+			"transport_tls.certificate_untrusted": report.StatusPass,
+		})
+		if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "127.0.0.1:"+strconv.Itoa(plainPort)) {
+			t.Errorf("plaintext reason names no plaintext port: %s", got)
+		}
+		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "telemetry/device-1/temp") {
+			t.Errorf("wildcard reason names no foreign topic: %s", got)
 		}
 	})
 
@@ -263,6 +333,10 @@ func TestMQTTSpecValidationNamesTheField(t *testing.T) {
 		{"a wildcard probe prefix is refused", MQTTSpec{URLs: ok, TopicPrefix: "probe/#"}, "mqtt.topic_prefix"},
 		{"a missing CA file is refused", MQTTSpec{URLs: ok, CAFile: "/nonexistent/ca.pem"}, "mqtt.ca_file: cannot be read"},
 		{"settings without a URL are refused", MQTTSpec{Username: "u"}, "mqtt.urls: required"},
+		{"a negative plaintext port is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: -1}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "-1")`},
+		{"a plaintext port over 65535 is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: 65536}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "65536")`},
+		{"a plaintext port without an mqtts URL is refused", MQTTSpec{URLs: ok, PlaintextPort: 1883}, `mqtt.plaintext_port: applies to mqtts:// URLs only`},
+		{"a plaintext port without any URL is refused", MQTTSpec{PlaintextPort: 1883}, "mqtt.urls: required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,10 +353,47 @@ func TestMQTTSpecValidationNamesTheField(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("a plaintext port beside an mqtts URL is valid", func(t *testing.T) {
+		tgt := Target{MQTT: MQTTSpec{URLs: []string{"mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883"}, PlaintextPort: 1883}}
+		if err := tgt.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("the mqtt section parses strictly", func(t *testing.T) {
 		_, err := ParseTarget(strings.NewReader("mqtt:\n  urls: [mqtt://127.0.0.1:1883]\n  user: x\n"), "")
 		if err == nil || !strings.Contains(err.Error(), "field user not found") {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
+	tlsBroker := func(pl mqttprobe.Plaintext) MQTTObservation {
+		return MQTTObservation{URL: "mqtts://127.0.0.1:8883", Result: &mqttprobe.Result{Broker: "mqtts://127.0.0.1:8883", TLS: true, PlaintextListener: pl}}
+	}
+	notChecked := mqttprobe.Plaintext{Outcome: mqttprobe.Skipped, Detail: "no plaintext port given"}
+	refused := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Refused}
+	answered := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Accepted, Detail: "a broker answered CONNECT in plaintext (code 0)"}
+	tests := []struct {
+		name   string
+		mqtt   []MQTTObservation
+		want   report.Status
+		reason string
+	}{
+		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []MQTTObservation{tlsBroker(notChecked)}, report.StatusNotApplicable, "set mqtt.plaintext_port"},
+		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []MQTTObservation{tlsBroker(refused)}, report.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
+		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []MQTTObservation{tlsBroker(answered)}, report.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
+		{"a pass from another broker names the mqtts broker left unchecked", []MQTTObservation{
+			tlsBroker(notChecked),
+			{URL: "mqtt://127.0.0.2:1883", Result: &mqttprobe.Result{Broker: "mqtt://127.0.0.2:1883", PlaintextListener: mqttprobe.Plaintext{Checked: true, Address: "127.0.0.2:1883", Outcome: mqttprobe.Refused}}},
+		}, report.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := evalMQTTPlaintext(&Observations{Target: &Target{}, MQTT: tt.mqtt}, nil)
+			if v.Status != tt.want || !strings.Contains(v.Reason, tt.reason) {
+				t.Errorf("verdict %s (%s), want %s with %q", v.Status, v.Reason, tt.want, tt.reason)
+			}
+		})
+	}
 }

@@ -48,22 +48,33 @@ type TLSObservation struct {
 	// Address is host:port; ServerName the host checked against the certificate.
 	Address    string
 	ServerName string
+	// CAFile is the trust anchor the certificate was verified with (empty:
+	// the system roots): mqtt.ca_file for an mqtts broker, ingest.ca_file
+	// for the rest.
+	CAFile string
 	// Report is nil when the scan could not run at all (Err says why).
 	Report *tlsscan.Report
 	Err    error
 }
 
-// tlsEndpoints lists the https ingest URLs' host:port and tls.addresses,
-// without duplicates, in spec order.
+// tlsEndpoints lists the https ingest URLs' host:port, tls.addresses and
+// the mqtts brokers' host:port, without duplicates, in spec order, each
+// with the CA file that verifies it: ingest.ca_file for https URLs;
+// mqtt.ca_file (falling back to ingest.ca_file) for mqtts brokers, also
+// when a tls.addresses entry names the same endpoint; for the other
+// tls.addresses ingest.ca_file, or mqtt.ca_file when only that is given.
 func tlsEndpoints(t *Target) []TLSObservation {
 	var out []TLSObservation
-	seen := map[string]bool{}
-	add := func(addr, name string) {
-		if !seen[addr] {
-			seen[addr] = true
-			out = append(out, TLSObservation{Address: addr, ServerName: name})
+	index := map[string]int{}
+	add := func(addr, name, caFile string) int {
+		if i, ok := index[addr]; ok {
+			return i
 		}
+		index[addr] = len(out)
+		out = append(out, TLSObservation{Address: addr, ServerName: name, CAFile: caFile})
+		return len(out) - 1
 	}
+	fromIngest := map[string]bool{}
 	for _, raw := range t.Ingest.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme != "https" {
@@ -73,24 +84,53 @@ func tlsEndpoints(t *Target) []TLSObservation {
 		if port == "" {
 			port = "443"
 		}
-		add(net.JoinHostPort(u.Hostname(), port), u.Hostname())
+		addr := net.JoinHostPort(u.Hostname(), port)
+		add(addr, u.Hostname(), t.Ingest.CAFile)
+		fromIngest[addr] = true
+	}
+	other := t.Ingest.CAFile
+	if other == "" {
+		other = t.MQTT.CAFile // an MQTT-only target names its trust anchor there
 	}
 	for _, a := range t.TLS.Addresses {
 		host, _, _ := net.SplitHostPort(a)
-		add(a, host)
+		add(a, host, other)
+	}
+	mqttCA := t.MQTT.CAFile
+	if mqttCA == "" {
+		mqttCA = t.Ingest.CAFile
 	}
 	for _, raw := range t.MQTT.URLs {
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "mqtts" && u.Scheme != "ssl" && u.Scheme != "tls") {
+		if err != nil || !isMQTTS(u.Scheme) {
 			continue
 		}
 		port := u.Port()
 		if port == "" {
 			port = "8883"
 		}
-		add(net.JoinHostPort(u.Hostname(), port), u.Hostname())
+		addr := net.JoinHostPort(u.Hostname(), port)
+		if i := add(addr, u.Hostname(), mqttCA); !fromIngest[addr] {
+			out[i].CAFile = mqttCA // the broker's own trust anchor wins over a tls.addresses guess
+		}
 	}
 	return out
+}
+
+// loadRoots reads a PEM CA file into a pool; an empty name is the system roots (nil).
+func loadRoots(caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
+	}
+	return roots, nil
 }
 
 // collectTLS scans every TLS endpoint of the target concurrently.
@@ -99,24 +139,11 @@ func collectTLS(ctx context.Context, t *Target) []TLSObservation {
 	if len(eps) == 0 {
 		return nil
 	}
-	var roots *x509.CertPool
-	var rootsErr error
-	caFile := t.Ingest.CAFile
-	if caFile == "" {
-		caFile = t.MQTT.CAFile // an MQTT-only target names its trust anchor there
+	type pool struct {
+		roots *x509.CertPool
+		err   error
 	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		switch {
-		case err != nil:
-			rootsErr = fmt.Errorf("read CA file: %w", err)
-		default:
-			roots = x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(pem) {
-				rootsErr = fmt.Errorf("ca_file %s: no PEM certificate found", caFile)
-			}
-		}
-	}
+	pools := map[string]pool{}
 	days := t.TLS.ExpiryWarningDays
 	if days == 0 {
 		days = DefaultExpiryWarningDays
@@ -124,14 +151,19 @@ func collectTLS(ctx context.Context, t *Target) []TLSObservation {
 	var wg sync.WaitGroup
 	for i := range eps {
 		ep := &eps[i]
-		if rootsErr != nil {
-			ep.Err = rootsErr
+		p, ok := pools[ep.CAFile]
+		if !ok {
+			p.roots, p.err = loadRoots(ep.CAFile)
+			pools[ep.CAFile] = p
+		}
+		if p.err != nil {
+			ep.Err = p.err
 			continue
 		}
 		wg.Go(func() {
 			cfg := tlsscan.DefaultConfig(ep.Address)
 			cfg.ServerName = ep.ServerName
-			cfg.Roots = roots
+			cfg.Roots = p.roots
 			cfg.ExpiryWarning = time.Duration(days) * 24 * time.Hour
 			cfg.HandshakeTimeout = time.Duration(t.Timeouts.Request)
 			ep.Report, ep.Err = tlsscan.Scan(ctx, cfg)

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -281,6 +282,149 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 			}
 			if tt.want == report.StatusFail && (len(v.Evidence) == 0 || v.Evidence[0].TLS == nil || len(v.Evidence[0].TLS.Accepted) != 1 || v.Evidence[0].TLS.Accepted[0] != "TLSv1.2 DHE-RSA-AES128-GCM-SHA256") {
 				t.Errorf("evidence does not name exactly the failing pair: %+v", v.Evidence)
+			}
+		})
+	}
+}
+
+// handshakeServer serves TLS with leaf on a loopback port (handshakes only)
+// and returns its address.
+func handshakeServer(t *testing.T, leaf *pki.Leaf) string {
+	t.Helper()
+	cert, err := leaf.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				_ = c.(*tls.Conn).Handshake()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
+	now := time.Now()
+	dir := t.TempDir()
+	newCA := func(name string) (*pki.CA, string) {
+		t.Helper()
+		ca, err := pki.NewCA(name, now, 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".pem")
+		if err := os.WriteFile(file, ca.CertPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return ca, file
+	}
+	serve := func(ca *pki.CA) string {
+		t.Helper()
+		leaf, err := ca.Issue([]string{"127.0.0.1"}, now, 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return handshakeServer(t, leaf)
+	}
+	ingestCA, ingestCAFile := newCA("ingest-ca")
+	mqttCA, mqttCAFile := newCA("mqtt-ca")
+	httpsByIngestCA, httpsByMQTTCA := serve(ingestCA), serve(mqttCA)
+	brokerByMQTTCA, brokerByIngestCA := serve(mqttCA), serve(ingestCA)
+
+	tests := []struct {
+		name        string
+		target      Target
+		wantTrusted map[string]bool // endpoint address → certificate trusted
+		wantCA      map[string]string
+		want        report.Status
+	}{
+		{
+			name: "an mqtts broker signed by the MQTT CA only verifies against mqtt.ca_file, the https ingest against ingest.ca_file",
+			target: Target{
+				Ingest: Ingest{URLs: []string{"https://" + httpsByIngestCA + "/v1/ingest"}, CAFile: ingestCAFile},
+				MQTT:   MQTTSpec{URLs: []string{"mqtts://" + brokerByMQTTCA}, CAFile: mqttCAFile},
+			},
+			wantTrusted: map[string]bool{httpsByIngestCA: true, brokerByMQTTCA: true},
+			wantCA:      map[string]string{httpsByIngestCA: ingestCAFile, brokerByMQTTCA: mqttCAFile},
+			want:        report.StatusPass,
+		},
+		{
+			name: "an mqtts broker named in tls.addresses too is still verified against mqtt.ca_file",
+			target: Target{
+				Ingest: Ingest{CAFile: ingestCAFile},
+				TLS:    TLSSpec{Addresses: []string{brokerByMQTTCA}},
+				MQTT:   MQTTSpec{URLs: []string{"mqtts://" + brokerByMQTTCA}, CAFile: mqttCAFile},
+			},
+			wantTrusted: map[string]bool{brokerByMQTTCA: true},
+			wantCA:      map[string]string{brokerByMQTTCA: mqttCAFile},
+			want:        report.StatusPass,
+		},
+		{
+			name: "without mqtt.ca_file an mqtts broker is verified against ingest.ca_file",
+			target: Target{
+				Ingest: Ingest{URLs: []string{"https://" + httpsByIngestCA + "/v1/ingest"}, CAFile: ingestCAFile},
+				MQTT:   MQTTSpec{URLs: []string{"mqtts://" + brokerByIngestCA}},
+			},
+			wantTrusted: map[string]bool{httpsByIngestCA: true, brokerByIngestCA: true},
+			wantCA:      map[string]string{httpsByIngestCA: ingestCAFile, brokerByIngestCA: ingestCAFile},
+			want:        report.StatusPass,
+		},
+		{
+			name: "an https ingest endpoint signed by the MQTT CA is not trusted through mqtt.ca_file",
+			target: Target{
+				Ingest: Ingest{URLs: []string{"https://" + httpsByMQTTCA + "/v1/ingest"}, CAFile: ingestCAFile},
+				MQTT:   MQTTSpec{URLs: []string{"mqtts://" + brokerByMQTTCA}, CAFile: mqttCAFile},
+			},
+			wantTrusted: map[string]bool{httpsByMQTTCA: false, brokerByMQTTCA: true},
+			wantCA:      map[string]string{httpsByMQTTCA: ingestCAFile, brokerByMQTTCA: mqttCAFile},
+			want:        report.StatusFail,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tgt := tt.target
+			tgt.Timeouts.Request = Duration(3 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			obs := &Observations{Target: &tgt, TLS: collectTLS(ctx, &tgt)}
+			if len(obs.TLS) != len(tt.wantTrusted) {
+				t.Fatalf("%d endpoints scanned, want %d", len(obs.TLS), len(tt.wantTrusted))
+			}
+			for _, ep := range obs.TLS {
+				if ep.Report == nil {
+					t.Fatalf("%s: scan failed: %v", ep.Address, ep.Err)
+				}
+				if ep.CAFile != tt.wantCA[ep.Address] {
+					t.Errorf("%s verified with %q, want %q", ep.Address, ep.CAFile, tt.wantCA[ep.Address])
+				}
+				if got := ep.Report.Certificate.Trusted; got != tt.wantTrusted[ep.Address] {
+					t.Errorf("%s trusted = %v (%s), want %v", ep.Address, got, ep.Report.Certificate.VerifyError, tt.wantTrusted[ep.Address])
+				}
+			}
+			v := evalCertificateUntrusted(obs, nil)
+			if v.Status != tt.want {
+				t.Fatalf("certificate_untrusted = %s (%s), want %s", v.Status, v.Reason, tt.want)
+			}
+			for addr, trusted := range tt.wantTrusted {
+				if trusted && !strings.Contains(v.Reason, addr+": the chain verifies") && v.Status == report.StatusPass {
+					t.Errorf("reason does not say %s verifies: %s", addr, v.Reason)
+				}
+				if !trusted && !strings.Contains(v.Reason, addr+": the chain does not verify") {
+					t.Errorf("reason does not say %s fails: %s", addr, v.Reason)
+				}
 			}
 		})
 	}

@@ -216,8 +216,8 @@ func (r *reader) parse(rd io.Reader, name string, main bool) error {
 	return nil
 }
 
-// include follows include_dir: every *.conf file of the directory, in
-// byte order (mosquitto sorts case-sensitively, capitals first).
+// include follows include_dir: every file of the directory whose name is
+// longer than ".conf" and ends in ".conf", in the order of includeOrder.
 func (r *reader) include(d Directive, main bool) error {
 	r.dirs = append(r.dirs, d)
 	if d.Value == "" {
@@ -244,17 +244,43 @@ func (r *reader) include(d Directive, main bool) error {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".conf") {
-			names = append(names, e.Name())
+		if n := e.Name(); !e.IsDir() && len(n) > len(".conf") && strings.HasSuffix(n, ".conf") {
+			names = append(names, n)
 		}
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, includeOrder)
 	for _, n := range names {
 		if err := r.file(filepath.Join(dir, n), false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// includeOrder compares two include_dir file names the way Mosquitto 2's
+// config__get_dir_files sorts them (scmp_p in src/conf.c): character by
+// character, first ignoring ASCII case, and at the first position where
+// only the case differs, capitals first. So "A.conf" < "Ab.conf" <
+// "a.conf" < "B.conf", and "Z.conf" comes after "a.conf", unlike a byte
+// order. Bytes are compared unsigned, as on ARM; x86 builds of Mosquitto
+// compare bytes over 0x7f as negative, which only matters for non-ASCII names.
+func includeOrder(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if d := int(upperASCII(a[i])) - int(upperASCII(b[i])); d != 0 {
+			return d
+		}
+		if d := int(a[i]) - int(b[i]); d != 0 {
+			return d
+		}
+	}
+	return len(a) - len(b)
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
 }
 
 func (r *reader) build() (*Config, error) {

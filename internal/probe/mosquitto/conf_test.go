@@ -2,10 +2,17 @@ package mosquitto
 
 import (
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
 
 func TestPostures(t *testing.T) {
@@ -143,14 +150,17 @@ func TestLoadFollowsIncludeDir(t *testing.T) {
 	write(main, "per_listener_settings false\ninclude_dir conf.d\n")
 	write(filepath.Join(confd, "b.conf"), "listener 8883\ncertfile /c\n")
 	write(filepath.Join(confd, "a.conf"), "listener 1883 127.0.0.1\n\nallow_anonymous true\ninclude_dir /nowhere\n")
-	write(filepath.Join(confd, "Z.conf"), "password_file /p\n")
-	write(filepath.Join(confd, "ignored.txt"), "allow_anonymous false\n")
+	// Mosquitto reads Z.conf after a.conf (case-insensitive order), so its
+	// allow_anonymous false is the one in force.
+	write(filepath.Join(confd, "Z.conf"), "password_file /p\nallow_anonymous false\n")
+	write(filepath.Join(confd, "ignored.txt"), "allow_anonymous true\n")
+	write(filepath.Join(confd, ".conf"), "allow_anonymous true\n") // too short a name: mosquitto skips it
 
 	c, err := Load(main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFiles := []string{main, filepath.Join(confd, "Z.conf"), filepath.Join(confd, "a.conf"), filepath.Join(confd, "b.conf")}
+	wantFiles := []string{main, filepath.Join(confd, "a.conf"), filepath.Join(confd, "b.conf"), filepath.Join(confd, "Z.conf")}
 	if strings.Join(c.Files, ",") != strings.Join(wantFiles, ",") {
 		t.Errorf("files = %v, want %v", c.Files, wantFiles)
 	}
@@ -159,8 +169,8 @@ func TestLoadFollowsIncludeDir(t *testing.T) {
 		t.Fatalf("postures = %+v", ps)
 	}
 	a := ps[1].AllowAnonymous
-	if a == nil || a.File != filepath.Join(confd, "a.conf") || a.Line != 3 {
-		t.Errorf("allow_anonymous evidence = %+v, want a.conf:3", a)
+	if a == nil || a.File != filepath.Join(confd, "Z.conf") || a.Line != 2 || ps[1].AnonymousAllowed {
+		t.Errorf("allow_anonymous evidence = %+v (allowed %v), want Z.conf:2 false", a, ps[1].AnonymousAllowed)
 	}
 	if ps[1].PasswordFile == nil || ps[1].PasswordFile.File != filepath.Join(confd, "Z.conf") {
 		t.Errorf("password_file evidence = %+v", ps[1].PasswordFile)
@@ -174,6 +184,93 @@ func TestLoadFollowsIncludeDir(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.conf")); err == nil {
 		t.Error("a missing file loads")
 	}
+}
+
+func TestIncludeOrderMatchesMosquitto(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		want  []string
+	}{
+		{"letters sort ignoring case, so Z comes after a", []string{"Z.conf", "b.conf", "a.conf"}, []string{"a.conf", "b.conf", "Z.conf"}},
+		{"names equal but for case put the capital first", []string{"a.conf", "A.conf"}, []string{"A.conf", "a.conf"}},
+		{"case decides at the first position where only the case differs", []string{"ab.conf", "aB.conf", "a.conf", "Ab.conf", "A.conf"}, []string{"A.conf", "Ab.conf", "a.conf", "aB.conf", "ab.conf"}},
+		{"digits and dots come before letters, the underscore after them", []string{"_x.conf", "x.y.conf", "0.conf", ".x.conf"}, []string{".x.conf", "0.conf", "x.y.conf", "_x.conf"}},
+		{"a name that is a prefix of another comes first", []string{"ab.conf", "a.conf"}, []string{"a.conf", "ab.conf"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := slices.Clone(tc.names)
+			slices.SortFunc(got, includeOrder)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("order = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Interop: Debian's Mosquitto 2.0 logs "Loading config file" for each file
+// of include_dir; Load must read them in the same order.
+func TestIncludeOrderAgainstMosquitto(t *testing.T) {
+	names := []string{"a.conf", "A.conf", "_x.conf", "b.conf", "B.conf", "0.conf", "ab.conf", "aB.conf", "Ab.conf", "x.y.conf", "Z.conf"}
+	b := mosquittotest.New(t, func(port int, dir string) string {
+		return "listener " + strconv.Itoa(port) + " 127.0.0.1\ninclude_dir " + filepath.Join(dir, "conf.d") + "\n"
+	})
+	confd := filepath.Join(b.Dir, "conf.d")
+	if err := os.Mkdir(confd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		body := "# " + n + "\n"
+		switch n {
+		case "a.conf":
+			body = "allow_anonymous true\n"
+		case "Z.conf":
+			body = "allow_anonymous false\n"
+		}
+		if err := os.WriteFile(filepath.Join(confd, n), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Start()
+	var loaded []string
+	for _, line := range strings.Split(b.Log(), "\n") {
+		if _, f, ok := strings.Cut(line, "Loading config file "); ok {
+			loaded = append(loaded, strings.TrimSpace(f))
+		}
+	}
+	c, err := Load(b.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != len(names) || !slices.Equal(c.Files[1:], loaded) {
+		t.Fatalf("Load read %v, mosquitto loaded %v", c.Files[1:], loaded)
+	}
+
+	t.Run("the last file's allow_anonymous is in force, as the broker applies it", func(t *testing.T) {
+		ps := c.Postures()
+		if len(ps) != 1 || ps[0].AnonymousAllowed || ps[0].AllowAnonymous == nil || filepath.Base(ps[0].AllowAnonymous.File) != "Z.conf" {
+			t.Fatalf("postures = %+v", ps)
+		}
+		conn, err := net.DialTimeout("tcp", b.Addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		// MQTT 3.1.1 CONNECT, clean session, keep-alive 10 s, client id "hg".
+		connect := []byte{0x10, 14, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, 2, 'h', 'g'}
+		if _, err := conn.Write(connect); err != nil {
+			t.Fatal(err)
+		}
+		connack := make([]byte, 4)
+		if _, err := io.ReadFull(conn, connack); err != nil {
+			t.Fatal(err)
+		}
+		if connack[0] != 0x20 || connack[3] != 5 {
+			t.Errorf("CONNACK = % x, want return code 5 (not authorised): the broker applied another allow_anonymous", connack)
+		}
+	})
 }
 
 func FuzzParse(f *testing.F) {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/x509"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
@@ -232,22 +236,26 @@ func TestProbeOverTLS(t *testing.T) {
 			"listener " + itoa(plainPort) + " 127.0.0.1\nallow_anonymous true\n"
 	})
 	b.Start()
+	nothing := mosquittotest.FreePort(t)
 	tests := []struct {
 		name       string
+		version    int
 		roots      *x509.CertPool
 		plainPort  int
 		verifyErr  bool
 		plainCheck Outcome
 	}{
-		{"a broker whose certificate verifies is probed and the chain is recorded as verified", pki.Pool, 0, false, Skipped},
-		{"a certificate from another CA is recorded as a verify error and the access steps still run", other.Pool, 0, true, Skipped},
-		{"a plaintext listener beside the TLS one is found when its port is given", pki.Pool, plainPort, false, Accepted},
+		{"a broker whose certificate verifies is probed and the chain is recorded as verified", Version311, pki.Pool, 0, false, Skipped},
+		{"a certificate from another CA is recorded as a verify error and the access steps still run", Version311, other.Pool, 0, true, Skipped},
+		{"a plaintext listener beside the TLS one is found when its port is given", Version311, pki.Pool, plainPort, false, Accepted},
+		{"a given plaintext port where nothing listens is recorded as refused", Version311, pki.Pool, nothing, false, Refused},
+		{"MQTT 5 over TLS is probed the same way, plaintext listener included", Version5, pki.Pool, plainPort, false, Accepted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := Probe(ctx, Spec{URL: b.URL(true), RootCAs: tc.roots, PlaintextPort: tc.plainPort, ListenFor: 300 * time.Millisecond}, nil)
+			res, err := Probe(ctx, Spec{URL: b.URL(true), Version: tc.version, RootCAs: tc.roots, PlaintextPort: tc.plainPort, ListenFor: 300 * time.Millisecond}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,11 +265,101 @@ func TestProbeOverTLS(t *testing.T) {
 			if (res.TLSVerifyError != "") != tc.verifyErr {
 				t.Errorf("verify error %q, want error %v", res.TLSVerifyError, tc.verifyErr)
 			}
-			if res.Anonymous.Outcome != Accepted || res.Wildcard.Outcome != Accepted {
-				t.Errorf("anonymous %s, wildcard %s: want both accepted", res.Anonymous.Outcome, res.Wildcard.Outcome)
+			if res.Version != tc.version {
+				t.Errorf("version %d, want %d", res.Version, tc.version)
+			}
+			if res.Anonymous.Outcome != Accepted || res.Wildcard.Outcome != Accepted || res.Sys.Outcome != Accepted {
+				t.Errorf("anonymous %s, wildcard %s, $SYS %s: want all accepted", res.Anonymous.Outcome, res.Wildcard.Outcome, res.Sys.Outcome)
+			}
+			if !res.Wildcard.ProbeMessageSeen {
+				t.Errorf("the probe's marker message did not come back over TLS")
 			}
 			if res.PlaintextListener.Outcome != tc.plainCheck {
 				t.Errorf("plaintext check = %s (%s), want %s", res.PlaintextListener.Outcome, res.PlaintextListener.Detail, tc.plainCheck)
+			}
+		})
+	}
+}
+
+// watchTopics subscribes to "#" on addr with a separate MQTT 5 client
+// (paho.golang) and returns a function that reports every topic received so far.
+func watchTopics(t *testing.T, addr string) func() []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var topics []string
+	cli := paho.NewClient(paho.ClientConfig{
+		Conn: packets.NewThreadSafeConn(conn),
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			mu.Lock()
+			topics = append(topics, pr.Packet.Topic)
+			mu.Unlock()
+			return true, nil
+		}},
+	})
+	if _, err := cli.Connect(ctx, &paho.Connect{ClientID: "hardgate-test-watcher", KeepAlive: 30, CleanStart: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Disconnect(&paho.Disconnect{}) })
+	if _, err := cli.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#", QoS: 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(topics)
+	}
+}
+
+// Interop: a watcher subscribed to "#" on Debian's Mosquitto sees the probe
+// publish only under the configured topic prefix.
+func TestProbePublishesOnlyUnderItsTopicPrefix(t *testing.T) {
+	b := mosquittotest.New(t, func(port int, dir string) string {
+		return "listener " + itoa(port) + " 127.0.0.1\nallow_anonymous true\n"
+	})
+	b.Start()
+	tests := []struct {
+		name    string
+		version int
+		prefix  string
+		under   string
+	}{
+		{"over MQTT 3.1.1 the marker goes under a custom prefix and nowhere else", Version311, "site-7/audit/hardgate", "site-7/audit/hardgate/"},
+		{"over MQTT 5 the marker goes under a custom prefix and nowhere else", Version5, "site-7/audit/hardgate", "site-7/audit/hardgate/"},
+		{"a trailing slash in the prefix adds no empty level", Version311, "qa/probe/", "qa/probe/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := watchTopics(t, b.Addr())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := Probe(ctx, Spec{URL: b.URL(false), Version: tc.version, TopicPrefix: tc.prefix, ListenFor: 300 * time.Millisecond}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Wildcard.ProbeMessageSeen {
+				t.Fatalf("the probe's marker did not come back (wildcard %s: %s)", res.Wildcard.Outcome, res.Wildcard.Detail)
+			}
+			// The marker reached the probe's own "#" subscription; give the
+			// watcher the same chance before reading what it saw.
+			deadline := time.Now().Add(5 * time.Second)
+			for len(seen()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond)
+			got := seen()
+			if len(got) == 0 {
+				t.Fatal("the watcher saw no message at all, so the test proves nothing")
+			}
+			for _, topic := range got {
+				if !strings.HasPrefix(topic, tc.under) || strings.Contains(strings.TrimPrefix(topic, tc.under), "/") {
+					t.Errorf("the probe published on %q, outside one level under %q", topic, tc.under)
+				}
 			}
 		})
 	}
