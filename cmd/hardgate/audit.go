@@ -36,7 +36,7 @@ Examples:
       --gateway-kind ingestd --out after.json --format md
 
   # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext)
-  hardgate audit --mqtt-url mqtts://127.0.0.1:8883 --ca ca.pem \
+  hardgate audit --mqtt-url mqtts://127.0.0.1:8883 --ca ca.pem --mqtt-plaintext-port 1883 \
       --gateway-config /etc/mosquitto/mosquitto.conf --gateway-kind mosquitto
 
   # gate a release on a reference baseline (exit 1 on any regression)
@@ -64,6 +64,7 @@ type auditFlags struct {
 	urls                                                    stringList
 	mqttURLs                                                stringList
 	timeout, deadline                                       time.Duration
+	mqttPlainPort                                           int
 	out, format, failOn, baseline, color                    string
 	verbose, allowDifferent                                 bool
 }
@@ -76,6 +77,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
 	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
 	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
 	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
 	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
@@ -164,11 +166,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func (f *auditFlags) buildTarget() (*audit.Target, error) {
-	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
+	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
 	var t *audit.Target
 	switch {
 	case f.target != "" && quick:
-		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
+		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
 	case f.target != "":
 		data, err := os.ReadFile(f.target)
 		if err != nil {
@@ -183,7 +185,7 @@ func (f *auditFlags) buildTarget() (*audit.Target, error) {
 			Name:    f.name,
 			Ingest:  audit.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv},
 			Gateway: audit.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind},
-			MQTT:    audit.MQTTSpec{URLs: f.mqttURLs},
+			MQTT:    audit.MQTTSpec{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort},
 		}
 	default:
 		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
@@ -207,7 +209,7 @@ func (f *auditFlags) buildTarget() (*audit.Target, error) {
 var quickFlagFields = []struct{ field, flag string }{
 	{"ingest.urls", "--url"}, {"ingest.health_url", "--health-url"}, {"ingest.ca_file", "--ca"},
 	{"ingest.token_env", "--token-env"}, {"gateway.config_file", "--gateway-config"},
-	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"},
+	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"}, {"mqtt.plaintext_port", "--mqtt-plaintext-port"},
 	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline"},
 }
 

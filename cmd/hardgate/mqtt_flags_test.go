@@ -161,6 +161,8 @@ func TestAuditMQTTURLQuickFlagUsageErrors(t *testing.T) {
 		{"an http URL given to --mqtt-url names the flag and the field", []string{"--mqtt-url", "http://127.0.0.1:1883"}, "--mqtt-url: mqtt.urls[0]: scheme must be mqtt or mqtts"},
 		{"the second --mqtt-url is named by its index", []string{"--mqtt-url", "mqtt://127.0.0.1:1883", "--mqtt-url", "mqtt://"}, "--mqtt-url: mqtt.urls[1]: has no host"},
 		{"credentials in --mqtt-url are refused", []string{"--mqtt-url", "mqtt://u:p@127.0.0.1:1883"}, "--mqtt-url: mqtt.urls[0]: must not carry credentials"},
+		{"a plaintext port out of range names the flag", []string{"--mqtt-url", "mqtts://127.0.0.1:8883", "--mqtt-plaintext-port", "70000"}, "--mqtt-plaintext-port: mqtt.plaintext_port: must be a port from 1 to 65535"},
+		{"a plaintext port beside only plaintext URLs is refused", []string{"--mqtt-url", "mqtt://127.0.0.1:1883", "--mqtt-plaintext-port", "1883"}, "--mqtt-plaintext-port: mqtt.plaintext_port: applies to mqtts:// URLs only"},
 		{"--mqtt-url and --target exclude each other", []string{"--target", target, "--mqtt-url", "mqtt://127.0.0.1:1883"}, "exclude each other"},
 	}
 	for _, tc := range tests {
