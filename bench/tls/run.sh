@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # bench/tls/run.sh: scan ONE nginx endpoint on loopback with
 #   1. hardgate's TLS scan alone        (go run ./bench/tls/tlsscan, prebuilt)
-#   2. the full `hardgate audit`         (HTTP + full TLS + config families)
+#   2. the full `hardgate audit`         (HTTP + full TLS + gateway config families:
+#                                         the target names an ingestd config, written
+#                                         here, that describes the same listener)
 #   3. sslscan
 #   4. nmap --script ssl-enum-ciphers
 #   5. testssl.sh, default run
 # and print each wall time and the ratios. Traffic goes to 127.0.0.1 only.
+# A run whose exit code says the tool did not do its job fails the bench
+# (a tool that gives up at once would otherwise be timed as fast): tlsscan
+# must exit 0 (complete scan), the audit 0 or 1 (decided: pass or findings;
+# 3, inconclusive, fails), sslscan and nmap 0, testssl.sh below 242 (its
+# exit code counts findings; 242-255 are its own errors).
 #
 # Usage: bench/tls/run.sh [weak|strong] [runs]
 #   weak   (default) TLS 1.0-1.2, ALL:COMPLEMENTOFALL:@SECLEVEL=0 with the
@@ -15,6 +22,7 @@
 #          testssl.sh runs once (it takes about a minute).
 # Needs: go, nginx, openssl, sslscan, nmap, testssl (Debian: testssl.sh).
 set -euo pipefail
+shopt -s inherit_errexit
 profile=${1:-weak}
 runs=${2:-5}
 cd "$(dirname "$0")/../.."
@@ -93,39 +101,77 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && brea
 go build -o "$work/tlsscan" ./bench/tls/tlsscan
 have_audit=0
 if [ -d cmd/hardgate ] && go build -o "$work/hardgate" ./cmd/hardgate 2>"$work/build.log"; then have_audit=1; fi
+# An ingestd config describing the benchmarked listener, so that the full
+# audit also runs the gateway_config_guardrails family.
+min_version=1.2 allow_unsafe="[]"
+if [ "$profile" = weak ]; then min_version=1.0 allow_unsafe="[tls_below_1_2]"; fi
+install -m 600 /dev/null "$work/tokens"
+cat >"$work/ingestd.yaml" <<EOF
+listen:
+  https: $addr
+tls:
+  cert_file: $work/server.crt
+  key_file: $work/server.key
+  min_version: "$min_version"
+auth:
+  mode: bearer
+  tokens_file: $work/tokens
+store:
+  dir: $work/data
+guardrails:
+  allow_unsafe: $allow_unsafe
+EOF
 cat >"$work/target.yaml" <<EOF
 name: bench-$profile
 ingest:
   urls: [https://$addr/v1/ingest]
   ca_file: $work/ca.pem
+gateway:
+  config_file: $work/ingestd.yaml
+  kind: ingestd
 EOF
 
-# seconds of wall time of "$@", output discarded
-walltime() {
-  local t0 t1
+# seconds of wall time of "$@"; ok is a regular expression of the exit
+# codes that mean the tool did its job: any other code fails the bench.
+walltime() { # ok cmd...
+  local ok=$1 t0 t1 rc=0; shift
   t0=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || true
+  "$@" >"$work/last.out" 2>&1 || rc=$?
   t1=$(date +%s.%N)
+  if ! [[ $rc =~ ^($ok)$ ]]; then
+    echo "bench: '$*' exited $rc (want $ok): its time would mean nothing; output:" >&2
+    tail -20 "$work/last.out" >&2
+    return 1
+  fi
   echo "$t1 - $t0" | bc -l
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timed() { # name runs cmd...
-  local name=$1 n=$2; shift 2
+timed() { # ok runs cmd...
+  local ok=$1 n=$2 s; shift 2
   local samples=()
-  for _ in $(seq "$n"); do samples+=("$(walltime "$@")"); done
+  for _ in $(seq "$n"); do s=$(walltime "$ok" "$@") || exit 1; samples+=("$s"); done
   printf '%s\n' "${samples[@]}" | median
 }
 
 echo "bench: $profile nginx endpoint at $addr ($(nginx -v 2>&1 | sed 's/.*: //'), $(nproc) CPUs)"
 "$work/tlsscan" -addr "$addr" -ca "$work/ca.pem" | head -1 || true
-t_scan=$(timed scan "$runs" "$work/tlsscan" -addr "$addr" -ca "$work/ca.pem")
+t_scan=$(timed 0 "$runs" "$work/tlsscan" -addr "$addr" -ca "$work/ca.pem")
 t_audit=""
 if [ "$have_audit" = 1 ]; then
-  t_audit=$(timed audit "$runs" "$work/hardgate" audit --target "$work/target.yaml" --format json)
+  t_audit=$(timed '0|1' "$runs" "$work/hardgate" audit --target "$work/target.yaml" --format json)
+  "$work/hardgate" audit --target "$work/target.yaml" --format json >"$work/audit.json" || true
+  python3 - "$work/audit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["summary"]
+c = s["controls"]
+fams = sorted({x["id"].split(".")[0] for x in d["controls"] if x["status"] != "not_applicable"})
+print(f"audit: {s['status']}, {c['total']} controls ({c['pass']} pass, {c['fail']} fail, {c['error']} error); families run: {', '.join(fams)}")
+PY
 fi
-t_sslscan=$(timed sslscan "$runs" sslscan --no-colour "$addr")
-t_nmap=$(timed nmap "$runs" nmap -Pn -n --script ssl-enum-ciphers -p "$port" 127.0.0.1)
-t_testssl=$(walltime testssl --quiet --warnings off --color 0 "$addr")
+t_sslscan=$(timed 0 "$runs" sslscan --no-colour "$addr")
+t_nmap=$(timed 0 "$runs" nmap -Pn -n --script ssl-enum-ciphers -p "$port" 127.0.0.1)
+t_testssl=$(walltime '[0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-3][0-9]|24[01]' testssl --quiet --warnings off --color 0 "$addr")
 
 row() { printf '%-34s %9.3f s\n' "$1" "$2"; }
 echo

@@ -90,3 +90,15 @@ var signatureSchemes = []uint16{
 	0x0201, 0x0202, 0x0203, // sha1
 	0x0101, 0x0102, 0x0103, // md5
 }
+
+// GroupByName finds a group by the name GroupByID gives it (the curve
+// names in AcceptedSuite.Curve and GroupResult), with its size in Bits;
+// ok is false for a name the table lacks.
+func GroupByName(name string) (g Group, ok bool) {
+	for _, g := range groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Group{}, false
+}

@@ -29,10 +29,15 @@ const oakleyGroup2 = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A
 
 // nginxEndpoint is one nginx instance started by the test.
 type nginxEndpoint struct {
-	name    string
-	addr    string
-	caFile  string // empty: trust nothing extra
-	weak    bool
+	name   string
+	addr   string
+	caFile string // empty: trust nothing extra
+	weak   bool
+	// order is the cipher order hardgate must report for every version
+	// with two or more suites: "server" where the config says
+	// ssl_prefer_server_ciphers on, else "client" (nginx's default, off,
+	// lets OpenSSL take the client's first acceptable suite).
+	order   string
 	dir     string
 	process *exec.Cmd
 }
@@ -98,11 +103,12 @@ func startNginx(t *testing.T, nginx string, weak bool) *nginxEndpoint {
 	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ep := &nginxEndpoint{name: "strong", addr: freeLoopbackAddr(t), weak: weak, dir: dir}
+	ep := &nginxEndpoint{name: "strong", addr: freeLoopbackAddr(t), weak: weak, dir: dir, order: "server"}
 	tlsConf := strongTLS
 	var env []string
 	if weak {
 		ep.name = "weak"
+		ep.order = "client"
 		leaf := issue(t, nil, leafOpts{key: "rsa1024", sig: x509.SHA1WithRSA, cn: "weak.gateway.test", notAfter: time.Now().Add(5 * 24 * time.Hour)})
 		writePEM(t, dir, "server", leaf)
 		p, _ := new(big.Int).SetString(oakleyGroup2, 16)
@@ -248,7 +254,7 @@ func runTestSSL(t *testing.T, testssl string, ep *nginxEndpoint) map[string]test
 
 func TestInteropNginxMatchesSSLScanAndTestSSL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("interop test runs nginx, sslscan and testssl.sh")
+		interop.Skip(t, "-short given, and this test runs nginx, sslscan and testssl.sh for about a minute")
 	}
 	nginx := interop.Binary(t, "nginx", "nginx")
 	sslscan := interop.Binary(t, "sslscan", "sslscan")
@@ -289,6 +295,12 @@ func TestInteropNginxMatchesSSLScanAndTestSSL(t *testing.T) {
 					minus(ours, theirs), minus(theirs, ours))
 			}
 			t.Logf("%d accepted pairs, same as sslscan", len(ours))
+
+			for _, p := range rep.Protocols {
+				if len(p.Suites) >= 2 && p.Preference != ep.order {
+					t.Errorf("%v cipher order: hardgate %q, want %q (the nginx config decides it)", p.Version, p.Preference, ep.order)
+				}
+			}
 
 			ts := runTestSSL(t, testssl, ep)
 			compareWithTestSSL(t, rep, ts)
@@ -352,13 +364,21 @@ func compareWithTestSSL(t *testing.T, rep *Report, ts map[string]testsslFinding)
 		t.Errorf("forward-secret suites differ:\n only hardgate: %v\n only testssl:  %v", minus(fsOurs, fsTheirs), minus(fsTheirs, fsOurs))
 	}
 
-	// DH group size and ECDHE curves.
+	// DH group sizes: testssl names the group ("RFC2409/Oakley Group 2",
+	// "ffdhe2048 ffdhe3072", "Unknown DH group (1024 bits)"); hardgate has
+	// the prime size of every DHE suite and the FFDHE groups it enumerated.
+	ourDH := dhSizes(rep)
 	if f, ok := ts["DH_groups"]; ok {
-		if m := regexp.MustCompile(`(\d+) bits`).FindStringSubmatch(f.Finding); m != nil && m[1] != strconv.Itoa(rep.MinDHBits()) {
-			t.Errorf("DH group: hardgate %d bits, testssl %q", rep.MinDHBits(), f.Finding)
+		theirDH, err := testsslDHBits(f.Finding)
+		if err != nil {
+			t.Errorf("DH group: %v", err)
+		} else if !slices.Equal(ourDH, theirDH) {
+			t.Errorf("DH group sizes: hardgate %v bits, testssl %v bits (%q)", ourDH, theirDH, f.Finding)
+		} else {
+			t.Logf("DH group sizes %v bits, same as testssl's %q", ourDH, f.Finding)
 		}
-	} else if rep.MinDHBits() != 0 {
-		t.Errorf("DH group: hardgate %d bits, testssl reports none", rep.MinDHBits())
+	} else if len(ourDH) > 0 {
+		t.Errorf("DH group: hardgate %v bits, testssl reports none", ourDH)
 	}
 	opensslCurve := map[string]string{"prime256v1": "secp256r1", "X25519": "x25519", "X448": "x448"}
 	var curvesTheirs, curvesOurs []string
@@ -403,3 +423,106 @@ func compareWithTestSSL(t *testing.T, rep *Report, ts map[string]testsslFinding)
 }
 
 func okSeverity(s string) bool { return s == "OK" || s == "INFO" }
+
+// dhSizes lists, sorted and without repeats, the finite-field DH sizes the
+// server accepts: the prime of every DHE suite and every FFDHE group.
+func dhSizes(rep *Report) []int {
+	var out []int
+	for _, a := range rep.Accepted() {
+		if a.DHBits > 0 {
+			out = append(out, a.DHBits)
+		}
+	}
+	for _, g := range rep.Groups {
+		for _, grp := range g.Groups {
+			if strings.HasPrefix(grp.Name, "ffdhe") {
+				out = append(out, grp.Bits)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// testsslGroupBits maps the group names testssl.sh 3.0 prints in DH_groups
+// (etc/common-primes.txt and get_common_prime) to their prime sizes.
+var testsslGroupBits = map[string]int{
+	"RFC2409/Oakley Group 1":  768,
+	"RFC2409/Oakley Group 2":  1024,
+	"RFC3526/Oakley Group 5":  1536,
+	"RFC3526/Oakley Group 14": 2048,
+	"RFC3526/Oakley Group 15": 3072,
+	"RFC3526/Oakley Group 16": 4096,
+	"RFC3526/Oakley Group 17": 6144,
+	"RFC3526/Oakley Group 18": 8192,
+}
+
+// testsslDHBits reads testssl.sh's DH_groups finding as sorted prime sizes.
+// It is either one named group (a known prime, "<source>/<n>-bit ...", or
+// "Unknown DH group (<n> bits)") or a space-separated list of RFC 7919
+// groups ("ffdhe2048 ffdhe3072"); anything else is an error, so that a
+// comparison can never pass by not understanding the name.
+func testsslDHBits(finding string) ([]int, error) {
+	finding = strings.TrimSpace(finding)
+	if bits, ok := testsslGroupBits[finding]; ok {
+		return []int{bits}, nil
+	}
+	if m := regexp.MustCompile(`^Unknown DH group \((\d+) bits\)$`).FindStringSubmatch(finding); m != nil {
+		bits, err := strconv.Atoi(m[1])
+		return []int{bits}, err
+	}
+	if m := regexp.MustCompile(`^[^/]+/(\d+)-bit (MODP|DSA) group`).FindStringSubmatch(finding); m != nil {
+		bits, err := strconv.Atoi(m[1])
+		return []int{bits}, err
+	}
+	var out []int
+	for _, name := range strings.Fields(finding) {
+		m := regexp.MustCompile(`^(?:RFC7919/)?ffdhe(2048|3072|4096|6144|8192)$`).FindStringSubmatch(name)
+		if m == nil {
+			return nil, fmt.Errorf("testssl DH group %q not recognised: add it to testsslDHBits", finding)
+		}
+		bits, _ := strconv.Atoi(m[1])
+		out = append(out, bits)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("testssl DH group %q not recognised: add it to testsslDHBits", finding)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func TestTestSSLDHGroupNamesAreReadAsSizes(t *testing.T) {
+	tests := []struct {
+		name    string
+		finding string
+		want    []int
+	}{
+		{"RFC 2409 group 1 is 768 bits", "RFC2409/Oakley Group 1", []int{768}},
+		{"RFC 2409 group 2 is 1024 bits", "RFC2409/Oakley Group 2", []int{1024}},
+		{"RFC 3526 group 5 is 1536 bits", "RFC3526/Oakley Group 5", []int{1536}},
+		{"RFC 3526 group 14 is 2048 bits", "RFC3526/Oakley Group 14", []int{2048}},
+		{"RFC 3526 group 18 is 8192 bits", "RFC3526/Oakley Group 18", []int{8192}},
+		{"a single RFC 7919 group is its size", "RFC7919/ffdhe2048", []int{2048}},
+		{"a list of RFC 7919 groups is every size", "ffdhe3072 ffdhe2048 ffdhe8192", []int{2048, 3072, 8192}},
+		{"a known prime of a program carries its size in the name", "openssl/1024-bit MODP group with safe prime modulus", []int{1024}},
+		{"an RFC 5114 DSA group carries its size in the name", "RFC5114/2048-bit DSA group with 224-bit prime order subgroup", []int{2048}},
+		{"an unknown group carries its size in parentheses", "Unknown DH group (1536 bits)", []int{1536}},
+		{"a name without a size is not recognised", "Postfix", nil},
+		{"an unknown RFC 7919 size is not recognised", "ffdhe1024", nil},
+		{"an empty finding is not recognised", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := testsslDHBits(tt.finding)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("testsslDHBits(%q) = %v, want an error", tt.finding, got)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("testsslDHBits(%q) = %v, %v; want %v", tt.finding, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,10 +40,9 @@ func TestScanAgainstCryptoTLSServers(t *testing.T) {
 	ca := newTestCA(t)
 	leaf := issue(t, ca, leafOpts{ips: []net.IP{net.IPv4(127, 0, 0, 1)}, dnsNames: []string{"localhost"}})
 	tests := []struct {
-		name      string
-		cfg       *tls.Config
-		want      []string
-		wantOrder string // preference for TLS 1.2
+		name string
+		cfg  *tls.Config
+		want []string
 	}{
 		{
 			name: "an ingestd-like server accepts exactly TLS 1.2 ECDHE AEAD suites and TLS 1.3",
@@ -130,10 +130,16 @@ func TestScanReadsGroupsAndServerOrder(t *testing.T) {
 	if rep.Certificate.KeyType != "RSA" || rep.Certificate.KeyBits != 2048 {
 		t.Errorf("key %s-%d, want RSA-2048", rep.Certificate.KeyType, rep.Certificate.KeyBits)
 	}
-	// crypto/tls servers follow their own order unless the client lacks AES
-	// hardware; either answer is fine, but it must be decided.
-	if p := rep.Protocol(VersionTLS12); p.Preference == "" {
-		t.Errorf("TLS 1.2 preference undecided: %+v", p)
+	// A crypto/tls server picks from its own preference list. Which list
+	// depends on AES hardware and on whether the client's first suite is
+	// AES-GCM, but with only AES-GCM suites configured both lists agree:
+	// AES-128-GCM before AES-256-GCM, whatever order the client offers.
+	p := rep.Protocol(VersionTLS12)
+	if p.Preference != "server" {
+		t.Errorf("TLS 1.2 preference %q, want \"server\" (crypto/tls enforces its own order)", p.Preference)
+	}
+	if got, want := rep.AcceptedWhere(nil), []string{"TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384"}; !slices.Equal(got, want) {
+		t.Errorf("TLS 1.2 suites in the server's order: got %q, want %q", got, want)
 	}
 }
 
@@ -191,8 +197,13 @@ func TestScanHostileServersEndInError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := startRawServer(t, tt.handle)
 			cfg := scanConfig(addr, nil)
-			cfg.HandshakeTimeout = 300 * time.Millisecond
-			rep := mustScan(t, cfg)
+			cfg.HandshakeTimeout = time.Second
+			bound := hostileScanBound(t, cfg)
+			start := time.Now()
+			rep := scanWithHangGuard(t, cfg)
+			if elapsed := time.Since(start); elapsed > bound {
+				t.Errorf("scan took %v, want at most %v (handshake timeout %v)", elapsed, bound, cfg.HandshakeTimeout)
+			}
 			for _, p := range rep.Protocols {
 				if p.Error == "" || p.Supported || len(p.Suites) > 0 {
 					t.Errorf("%v: want an error and nothing accepted, got %+v", p.Version, p)
@@ -214,6 +225,137 @@ func TestScanHostileServersEndInError(t *testing.T) {
 			if !errors.Is(perr, tt.want) {
 				t.Errorf("probe error = %v, want %v", perr, tt.want)
 			}
+		})
+	}
+}
+
+// hostileScanBound is the longest a scan of a server that never decides
+// may take, derived from how Scan works: the enumeration of every version
+// and the certificate fetch start at once (the test requires enough
+// Parallelism that none waits for a slot); each stops at its first
+// undecided handshake, which ends at HandshakeTimeout and is retried once
+// only when the server closed the connection (probeRetry); no order, group
+// or second fetch follows. So the longest path is two handshake deadlines.
+// The 2 s slack covers a loaded CI machine under the race detector; it is
+// twice the timeout the test uses, so a scanner that serialised the six
+// tasks or waited a deadline per suite would still fail.
+func hostileScanBound(t *testing.T, cfg Config) time.Duration {
+	t.Helper()
+	if tasks := len(AllVersions) + 1; cfg.Parallelism < tasks {
+		t.Fatalf("parallelism %d < %d concurrent tasks: the bound assumes no task waits for a slot", cfg.Parallelism, tasks)
+	}
+	const handshakesOnLongestPath = 2 // the probe and its one retry after a close
+	return handshakesOnLongestPath*cfg.HandshakeTimeout + 2*time.Second
+}
+
+// scanWithHangGuard scans like mustScan and, should Scan ignore its
+// context, fails the test after a minute instead of hanging it.
+func scanWithHangGuard(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rep, err := Scan(ctx, cfg)
+		done <- result{rep, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("Scan: %v", r.err)
+		}
+		return r.rep
+	case <-time.After(time.Minute):
+		t.Fatal("Scan did not return within a minute although its context expires after 30 s")
+		return nil
+	}
+}
+
+// connCounter wraps a Dial and records how many connections are open at
+// once (dialled and not yet closed) and the peak.
+type connCounter struct {
+	mu         sync.Mutex
+	open, peak int
+	total      int
+}
+
+func (c *connCounter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.open++
+	c.total++
+	c.peak = max(c.peak, c.open)
+	c.mu.Unlock()
+	return &countedConn{Conn: conn, c: c}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	c    *connCounter
+	once sync.Once
+}
+
+func (cc *countedConn) Close() error {
+	cc.once.Do(func() {
+		cc.c.mu.Lock()
+		cc.c.open--
+		cc.c.mu.Unlock()
+	})
+	return cc.Conn.Close()
+}
+
+func TestScanNeverOpensMoreConnectionsThanParallelism(t *testing.T) {
+	ca := newTestCA(t)
+	leaf := issue(t, ca, leafOpts{key: "rsa2048", ips: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	var suites []uint16
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		suites = append(suites, cs.ID)
+	}
+	// TLS 1.0 to 1.3 with every suite crypto/tls has: four enumerations of
+	// a dozen handshakes or more, which could all run at once. A peak of 3
+	// proves the versions are enumerated in parallel (one enumeration and
+	// the certificate fetch make only 2).
+	addr := startTLSServer(t, &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS10, CipherSuites: suites})
+	tests := []struct {
+		name        string
+		parallelism int
+		wantMinPeak int
+	}{
+		{"a parallelism of 1 runs one handshake at a time", 1, 1},
+		{"a parallelism of 2 runs two handshakes at once and never more", 2, 2},
+		{"a parallelism of 3 runs three handshakes at once and never more", 3, 3},
+		{"the default parallelism runs versions in parallel and never more than 8 handshakes", DefaultConfig(addr).Parallelism, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cc connCounter
+			cfg := scanConfig(addr, ca)
+			cfg.Parallelism = tt.parallelism
+			cfg.Dial = cc.dial
+			rep := mustScan(t, cfg)
+			if err := rep.Complete(); err != nil {
+				t.Fatalf("scan incomplete: %v", err)
+			}
+			if n := len(rep.Accepted()); n < 20 {
+				t.Fatalf("only %d accepted pairs: the endpoint does not need many handshakes", n)
+			}
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			if cc.open != 0 {
+				t.Errorf("%d connections still open after the scan", cc.open)
+			}
+			if cc.peak > tt.parallelism || cc.peak < tt.wantMinPeak {
+				t.Errorf("peak of %d concurrent connections over %d handshakes, want %d to %d", cc.peak, cc.total, tt.wantMinPeak, tt.parallelism)
+			}
+			t.Logf("peak %d concurrent connections over %d handshakes", cc.peak, cc.total)
 		})
 	}
 }
@@ -414,5 +556,146 @@ func TestScanReadsWhatCryptoTLSCannotNegotiate(t *testing.T) {
 	c := rep.Certificate
 	if !c.Trusted || c.KeyType != "RSA" || c.KeyBits != 2048 || len(c.Chain) != 1 || !c.HostnameMatch {
 		t.Errorf("certificate read from the raw handshake: %+v", c)
+	}
+}
+
+// legacyServerOpts describes a raw server that speaks one version <= TLS 1.2.
+type legacyServerOpts struct {
+	version Version
+	suites  []uint16 // accepted, in the server's preference order
+	// clientOrder takes the client's first acceptable suite instead of the
+	// server's.
+	clientOrder bool
+	der         []byte // certificate sent in the flight
+}
+
+// legacyServer speaks just enough SSLv3 or TLS 1.0-1.2 to accept static RSA
+// suites at exactly one version, like an old appliance: a ClientHello at
+// that version or above gets a ServerHello at its version (the client then
+// decides whether it speaks it), Certificate and ServerHelloDone; a lower
+// one gets a protocol_version alert, no common suite a handshake_failure.
+// Debian's OpenSSL 3 has no SSLv3, so this is the only SSLv3 peer.
+func legacyServer(t *testing.T, o legacyServerOpts) string {
+	t.Helper()
+	return startRawServer(t, func(c net.Conn, _ <-chan struct{}) {
+		hr := &handshakeReader{r: c}
+		msg, err := hr.next()
+		if err != nil || msg.typ != msgClientHello {
+			return
+		}
+		cur := cursor{b: msg.body}
+		clientVersion := Version(cur.u16())
+		cur.bytes(32)
+		cur.bytes(int(cur.u8()))
+		list := cursor{b: cur.bytes(int(cur.u16()))}
+		var offered []uint16
+		for !list.empty() {
+			offered = append(offered, list.u16())
+		}
+		alert := func(desc byte) {
+			_, _ = c.Write([]byte{recordAlert, byte(o.version >> 8), byte(o.version), 0, 2, 2, desc})
+		}
+		if cur.err != nil || list.err != nil {
+			alert(50) // decode_error
+			return
+		}
+		if clientVersion < o.version {
+			alert(70) // protocol_version
+			return
+		}
+		first, second := o.suites, offered
+		if o.clientOrder {
+			first, second = offered, o.suites
+		}
+		i := slices.IndexFunc(first, func(id uint16) bool { return slices.Contains(second, id) })
+		if i < 0 {
+			alert(40) // handshake_failure
+			return
+		}
+		var flight []byte
+		addMsg := func(typ byte, body []byte) {
+			flight = append(flight, typ, byte(len(body)>>16), byte(len(body)>>8), byte(len(body)))
+			flight = append(flight, body...)
+		}
+		addMsg(msgServerHello, serverHelloBody(uint16(o.version), nil, first[i]))
+		certs := []byte{byte(len(o.der) >> 16), byte(len(o.der) >> 8), byte(len(o.der))}
+		certs = append(certs, o.der...)
+		addMsg(msgCertificate, append([]byte{byte(len(certs) >> 16), byte(len(certs) >> 8), byte(len(certs))}, certs...))
+		addMsg(msgServerHelloDone, nil)
+		_, _ = c.Write(append([]byte{recordHandshake, byte(o.version >> 8), byte(o.version), byte(len(flight) >> 8), byte(len(flight))}, flight...))
+	})
+}
+
+func TestScanOfLegacyRawServers(t *testing.T) {
+	ca := newTestCA(t)
+	leaf := issue(t, ca, leafOpts{key: "rsa2048", ips: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	serverList := []uint16{0x000A, 0x0035, 0x002F} // DES-CBC3-SHA, AES256-SHA, AES128-SHA
+	tests := []struct {
+		name        string
+		opts        legacyServerOpts
+		wantOrder   string
+		wantSuites  []string // in the order the server chose them; nil: only the set is checked
+		wantVersion Version
+	}{
+		{
+			name:        "an SSLv3 server is reported as accepting SSLv3 and nothing else, in its own order",
+			opts:        legacyServerOpts{version: VersionSSL30, suites: serverList},
+			wantOrder:   "server",
+			wantSuites:  []string{"SSLv3 DES-CBC3-SHA", "SSLv3 AES256-SHA", "SSLv3 AES128-SHA"},
+			wantVersion: VersionSSL30,
+		},
+		{
+			name:        "a TLS 1.2 server that picks from its own list is reported as enforcing server order",
+			opts:        legacyServerOpts{version: VersionTLS12, suites: serverList},
+			wantOrder:   "server",
+			wantSuites:  []string{"TLSv1.2 DES-CBC3-SHA", "TLSv1.2 AES256-SHA", "TLSv1.2 AES128-SHA"},
+			wantVersion: VersionTLS12,
+		},
+		{
+			name:        "a TLS 1.2 server that takes the client's first acceptable suite is reported as client order",
+			opts:        legacyServerOpts{version: VersionTLS12, suites: serverList, clientOrder: true},
+			wantOrder:   "client",
+			wantVersion: VersionTLS12,
+		},
+		{
+			name:        "a TLS 1.0 server that takes the client's first acceptable suite is reported as client order",
+			opts:        legacyServerOpts{version: VersionTLS10, suites: serverList, clientOrder: true},
+			wantOrder:   "client",
+			wantVersion: VersionTLS10,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.der = leaf.Certificate[0]
+			addr := legacyServer(t, tt.opts)
+			rep := mustScan(t, scanConfig(addr, ca))
+			if err := rep.Complete(); err != nil {
+				t.Fatalf("scan incomplete: %v", err)
+			}
+			for _, p := range rep.Protocols {
+				if p.Supported != (p.Version == tt.wantVersion) {
+					t.Errorf("%v supported = %v, want it only for %v", p.Version, p.Supported, tt.wantVersion)
+				}
+			}
+			got := rep.AcceptedWhere(nil)
+			want := tt.wantSuites
+			if want == nil {
+				for _, id := range serverList {
+					s, _ := SuiteByID(id)
+					want = append(want, tt.wantVersion.String()+" "+s.Name())
+				}
+				got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("accepted %q, want %q", got, want)
+			}
+			if p := rep.Protocol(tt.wantVersion); p.Preference != tt.wantOrder {
+				t.Errorf("%v preference %q, want %q", tt.wantVersion, p.Preference, tt.wantOrder)
+			}
+			c := rep.Certificate
+			if !c.Trusted || c.KeyType != "RSA" || c.KeyBits != 2048 || !c.HostnameMatch {
+				t.Errorf("certificate read from the raw %v handshake: %+v", tt.wantVersion, c)
+			}
+		})
 	}
 }

@@ -180,3 +180,36 @@ func FuzzServerFlight(f *testing.F) {
 		_ = readFlight(hr, hello, &res)
 	})
 }
+
+func TestGroupByNameGivesEveryGroupItsSize(t *testing.T) {
+	tests := []struct {
+		name   string
+		group  string
+		want   int
+		wantOK bool
+	}{
+		{"x25519 is 253 bits", "x25519", 253, true},
+		{"secp256r1 is 256 bits", "secp256r1", 256, true},
+		{"the weakest binary curve sect163r1 is 163 bits", "sect163r1", 163, true},
+		{"sect163r2 is 163 bits", "sect163r2", 163, true},
+		{"sect193r1 is 193 bits", "sect193r1", 193, true},
+		{"sect193r2 is 193 bits", "sect193r2", 193, true},
+		{"secp160r2 is 160 bits", "secp160r2", 160, true},
+		{"ffdhe2048 is 2048 bits", "ffdhe2048", 2048, true},
+		{"an unknown code point's placeholder name is not in the table", "group-0x1234", 0, false},
+		{"OpenSSL's alias prime256v1 is not a table name", "prime256v1", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, ok := GroupByName(tt.group)
+			if ok != tt.wantOK || g.Bits != tt.want {
+				t.Errorf("GroupByName(%q) = %+v, %v; want %d bits, %v", tt.group, g, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+	for _, g := range groups {
+		if got, ok := GroupByName(g.Name); !ok || got != g {
+			t.Errorf("GroupByName(%q) = %+v, %v; want %+v", g.Name, got, ok, g)
+		}
+	}
+}
