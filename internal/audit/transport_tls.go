@@ -282,16 +282,31 @@ func evalWeakDHGroup(o *Observations, _ *catalog.Control) Verdict {
 					weak = append(weak, fmt.Sprintf("%s (DH %d bits)", a, a.DHBits))
 				}
 			case a.Curve != "":
-				if g := curveBits(a.Curve); g > 0 && g < 224 {
-					weak = append(weak, fmt.Sprintf("%s (curve %s)", a, a.Curve))
+				if g, ok := tlsscan.GroupByName(a.Curve); ok && weakGroup(g) {
+					weak = append(weak, fmt.Sprintf("%s (curve %s, %d bits)", a, a.Curve, g.Bits))
+				}
+			}
+		}
+		// Groups the server accepts but did not pick for a suite above
+		// are weak all the same: a client that offers only them gets them.
+		var weakOffered []string
+		for _, gr := range ep.Report.Groups {
+			if gr.Error != "" {
+				unread = append(unread, fmt.Sprintf("%s groups: %s", gr.Version, gr.Error))
+				continue
+			}
+			for _, g := range gr.Groups {
+				if weakGroup(g) {
+					weakOffered = append(weakOffered, fmt.Sprintf("%s accepts group %s (%d bits)", gr.Version, g.Name, g.Bits))
 				}
 			}
 		}
 		errs := ep.Report.ProtocolErrors()
 		switch {
-		case len(weak) > 0:
-			t.fail(fmt.Sprintf("%s: %d accepted pairs use a weak group: %s", ep.Address, len(weak), brief(weak)),
-				tlsEvidence(ep, "pairs with a weak key exchange group", pairsOf(weak), strings.Join(weak, "; ")))
+		case len(weak) > 0 || len(weakOffered) > 0:
+			all := append(slices.Clone(weak), weakOffered...)
+			t.fail(fmt.Sprintf("%s: weak key exchange groups: %s", ep.Address, brief(all)),
+				tlsEvidence(ep, "weak key exchange groups", pairsOf(weak), strings.Join(all, "; ")))
 		case len(unread) > 0 || len(errs) > 0:
 			t.undecide(fmt.Sprintf("%s: %s", ep.Address, strings.Join(append(unread, errs...), "; ")),
 				tlsEvidence(ep, "key exchange parameters not read", nil, strings.Join(append(unread, errs...), "; ")))
@@ -325,13 +340,13 @@ func pairsOf(annotated []string) []string {
 	return slices.Compact(out)
 }
 
-func curveBits(name string) int {
-	for _, id := range []uint16{0x0001, 0x0013, 0x0015, 0x0017, 0x0018, 0x0019, 0x001d, 0x001e, 0x000f, 0x0010, 0x0011, 0x0012, 0x0014, 0x0016} {
-		if g := tlsscan.GroupByID(id); g.Name == name {
-			return g.Bits
-		}
+// weakGroup reports whether a key exchange group is below the bar: a
+// finite-field group under 2048 bits, or an elliptic curve under 224 bits.
+func weakGroup(g tlsscan.Group) bool {
+	if strings.HasPrefix(g.Name, "ffdhe") {
+		return g.Bits < 2048
 	}
-	return 0
+	return g.Bits > 0 && g.Bits < 224
 }
 
 // certControl judges a certificate fact on every endpoint.

@@ -429,3 +429,36 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 		})
 	}
 }
+
+func TestWeakDHGroupJudgesEveryCurveAndOfferedGroup(t *testing.T) {
+	grp := func(name string) tlsscan.Group { g, _ := tlsscan.GroupByName(name); return g }
+	tests := []struct {
+		name string
+		mod  func(r *tlsscan.Report)
+		want report.Status
+	}{
+		{"x25519 and P-256 pass", func(r *tlsscan.Report) {
+			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Groups: []tlsscan.Group{grp("x25519"), grp("secp256r1")}}}
+		}, report.StatusPass},
+		{"a suite negotiated on a 163-bit binary curve fails", func(r *tlsscan.Report) {
+			r.Protocol(tlsscan.VersionTLS12).Suites[0].Curve = "sect163k1"
+		}, report.StatusFail},
+		{"a weak curve the server accepts but did not pick still fails", func(r *tlsscan.Report) {
+			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Groups: []tlsscan.Group{grp("x25519"), grp("secp192r1")}}}
+		}, report.StatusFail},
+		{"ffdhe2048 offered in TLS 1.3 passes", func(r *tlsscan.Report) {
+			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS13, Groups: []tlsscan.Group{grp("x25519"), grp("ffdhe2048")}}}
+		}, report.StatusPass},
+		{"groups the scan could not read make it an error", func(r *tlsscan.Report) {
+			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Error: "read ServerHello: timeout"}}
+		}, report.StatusError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := evalWeakDHGroup(synthetic(tt.mod), nil)
+			if v.Status != tt.want {
+				t.Fatalf("status %s (%s), want %s", v.Status, v.Reason, tt.want)
+			}
+		})
+	}
+}
