@@ -18,7 +18,7 @@ func TestDiffCommand(t *testing.T) {
 		wantErr  string
 	}{
 		{"the worked example improves 4 controls with 0 regressions", []string{"diff", files.before, files.after}, exitOK,
-			[]string{"Improved:         4", "Regressed:        0", "Reference point: audit-0002-after"}, "gate passed"},
+			[]string{"Improved:         4", "Regressed:        0", "Reference point: hg-0000000000000002"}, "gate passed"},
 		{"the reverse comparison regresses and fails the default gate", []string{"diff", files.after, files.before}, exitFindings,
 			[]string{"Regressed:        4", "(pass -> fail)"}, "gate failed (--fail-on regression): 4 regressed"},
 		{"--fail-on none reports regressions without failing", []string{"diff", files.after, files.before, "--fail-on", "none"}, exitOK,
@@ -74,7 +74,7 @@ func TestDiffCommandJSONAndOut(t *testing.T) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Improved) != 4 || d.Regressed == nil || len(d.Regressed) != 0 || d.Reference.AuditID != "audit-0002-after" || d.Risk.Change != -31 {
+	if len(d.Improved) != 4 || d.Regressed == nil || len(d.Regressed) != 0 || d.Reference.AuditID != "hg-0000000000000002" || d.Risk.Change != -70 {
 		t.Errorf("delta = %+v", d)
 	}
 }

@@ -46,8 +46,8 @@ func newHistoryFixture(t *testing.T) historyFixture {
 	return historyFixture{
 		dir:    dir,
 		db:     filepath.Join(dir, "history.db"),
-		before: writeResult(t, dir, "before.json", reporttest.Before()),
-		after:  writeResult(t, dir, "after.json", reporttest.After()),
+		before: writeResult(t, dir, "before.json", reporttest.WorkedExampleBefore()),
+		after:  writeResult(t, dir, "after.json", reporttest.WorkedExampleAfter()),
 	}
 }
 
@@ -118,9 +118,9 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("add: exit %d\n%s", code, stderr)
 	}
-	// reporttest.Before has risk score 31.
-	wantAdd := "added  audit-0002-after   edge-gw-01  PASS  green  risk 0   0 findings  " + f.after + "\n" +
-		"added  audit-0001-before  edge-gw-01  FAIL  red    risk 31  4 findings  " + f.before + "\n" +
+	// The worked example before the sprint has risk score 70.
+	wantAdd := "added  hg-0000000000000002  plant-gateway  PASS  green  risk 0   0 findings  " + f.after + "\n" +
+		"added  hg-0000000000000001  plant-gateway  FAIL  red    risk 70  4 findings  " + f.before + "\n" +
 		"history: " + f.db + "\n"
 	if stdout != wantAdd {
 		t.Errorf("add printed\n%s\nwant\n%s", stdout, wantAdd)
@@ -132,16 +132,16 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 		want string
 	}{
 		{"list prints posture over time newest first", []string{"list", "--db", f.db},
-			"STARTED (UTC)         TARGET      AUDIT ID           STATUS  POSTURE  RISK  FINDINGS\n" +
-				"2026-01-18 09:00:00Z  edge-gw-01  audit-0002-after   PASS    green    0     0\n" +
-				"2026-01-15 09:00:00Z  edge-gw-01  audit-0001-before  FAIL    red      " + padRisk(reporttest.Before().Summary.RiskScore) + "4\n"},
+			"STARTED (UTC)         TARGET         AUDIT ID             STATUS  POSTURE  RISK  FINDINGS\n" +
+				"2026-01-18 09:00:00Z  plant-gateway  hg-0000000000000002  PASS    green    0     0\n" +
+				"2026-01-15 09:00:00Z  plant-gateway  hg-0000000000000001  FAIL    red      " + padRisk(reporttest.WorkedExampleBefore().Summary.RiskScore) + "4\n"},
 		{"list with a limit keeps the newest", []string{"list", "--db", f.db, "--limit", "1"},
-			"STARTED (UTC)         TARGET      AUDIT ID          STATUS  POSTURE  RISK  FINDINGS\n" +
-				"2026-01-18 09:00:00Z  edge-gw-01  audit-0002-after  PASS    green    0     0\n"},
+			"STARTED (UTC)         TARGET         AUDIT ID             STATUS  POSTURE  RISK  FINDINGS\n" +
+				"2026-01-18 09:00:00Z  plant-gateway  hg-0000000000000002  PASS    green    0     0\n"},
 		{"list of an unknown target says so", []string{"list", "--db", f.db, "--target", "edge-gw-99"},
 			"No audits of target edge-gw-99 in " + f.db + ".\n"},
 		{"re-adding the same results changes nothing", []string{"add", "--db", f.db, f.before},
-			"unchanged  audit-0001-before  edge-gw-01  FAIL  red  risk " + itoa(reporttest.Before().Summary.RiskScore) + "  4 findings  " + f.before + "\nhistory: " + f.db + "\n"},
+			"unchanged  hg-0000000000000001  plant-gateway  FAIL  red  risk " + itoa(reporttest.WorkedExampleBefore().Summary.RiskScore) + "  4 findings  " + f.before + "\nhistory: " + f.db + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +161,7 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
-		if !strings.HasPrefix(stdout, "added      audit-0002-after") || !strings.Contains(stdout, "\nunchanged  audit-0002-after") {
+		if !strings.HasPrefix(stdout, "added      hg-0000000000000002") || !strings.Contains(stdout, "\nunchanged  hg-0000000000000002") {
 			t.Errorf("add printed\n%s", stdout)
 		}
 		if got := storedIDs(t, db); len(got) != 1 {
@@ -178,13 +178,13 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &entries); err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != 2 || entries[0].AuditID != "audit-0002-after" || entries[1].Posture != report.PostureRed || entries[1].Findings != 4 {
+		if len(entries) != 2 || entries[0].AuditID != "hg-0000000000000002" || entries[1].Posture != report.PostureRed || entries[1].Findings != 4 {
 			t.Errorf("entries %+v", entries)
 		}
 	})
 
 	t.Run("show prints the stored result JSON as the file had it", func(t *testing.T) {
-		code, stdout, stderr := runHistoryCLI(t, "show", "audit-0002-after", "--db", f.db)
+		code, stdout, stderr := runHistoryCLI(t, "show", "hg-0000000000000002", "--db", f.db)
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
@@ -195,49 +195,49 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 	})
 
 	t.Run("show renders other report formats", func(t *testing.T) {
-		code, stdout, stderr := runHistoryCLI(t, "show", "--format", "md", "--db", f.db, "audit-0001-before")
+		code, stdout, stderr := runHistoryCLI(t, "show", "--format", "md", "--db", f.db, "hg-0000000000000001")
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
 		var want bytes.Buffer
-		report.Render(&want, reporttest.Before(), "md", report.RenderOptions{})
+		report.Render(&want, reporttest.WorkedExampleBefore(), "md", renderOptions(false))
 		if stdout != want.String() {
 			t.Error("show --format md differs from the md report of the result")
 		}
 	})
 
 	t.Run("show of an unknown id exits 2 with a hint", func(t *testing.T) {
-		code, _, stderr := runHistoryCLI(t, "show", "audit-9999", "--db", f.db)
+		code, _, stderr := runHistoryCLI(t, "show", "hg-0000000000009999", "--db", f.db)
 		if code != exitUsage || !strings.Contains(stderr, "audit not found") || !strings.Contains(stderr, "history list") {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
 	})
 
 	t.Run("trend shows the target's posture oldest first", func(t *testing.T) {
-		code, stdout, stderr := runHistoryCLI(t, "trend", "--db", f.db, "--target", reporttest.TargetName)
+		code, stdout, stderr := runHistoryCLI(t, "trend", "--db", f.db, "--target", reporttest.WorkedExampleBefore().Target.Name)
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
-		risk := reporttest.Before().Summary.RiskScore
+		risk := reporttest.WorkedExampleBefore().Summary.RiskScore
 		for _, want := range []string{
-			"Posture of edge-gw-01 over 2 audits:",
-			"audit-0001-before  FAIL    red",
+			"Posture of plant-gateway over 2 audits:",
+			"hg-0000000000000001  FAIL    red",
 			"0/3/1/0/0",
 			"first audit",
 			"red→green, risk -" + itoa(risk) + ", findings -4",
-			"edge-gw-01: red → green, risk " + itoa(risk) + " → 0, findings 4 → 0.",
+			"plant-gateway: red → green, risk " + itoa(risk) + " → 0, findings 4 → 0.",
 		} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("trend lacks %q:\n%s", want, stdout)
 			}
 		}
-		if strings.Index(stdout, "audit-0001-before") > strings.Index(stdout, "audit-0002-after") {
+		if strings.Index(stdout, "hg-0000000000000001") > strings.Index(stdout, "hg-0000000000000002") {
 			t.Errorf("trend is not oldest first:\n%s", stdout)
 		}
 	})
 
 	t.Run("trend as JSON counts failed controls by severity", func(t *testing.T) {
-		code, stdout, stderr := runHistoryCLI(t, "trend", "--db", f.db, "--target", reporttest.TargetName, "--format", "json")
+		code, stdout, stderr := runHistoryCLI(t, "trend", "--db", f.db, "--target", reporttest.WorkedExampleBefore().Target.Name, "--format", "json")
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
@@ -245,7 +245,7 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &points); err != nil {
 			t.Fatal(err)
 		}
-		if len(points) != 2 || points[0].FailedBySeverity["high"] != 3 || points[0].FailedBySeverity["medium"] != 1 || points[1].Controls.Pass != 7 {
+		if len(points) != 2 || points[0].FailedBySeverity["high"] != 3 || points[0].FailedBySeverity["medium"] != 1 || points[1].Controls.Pass != 19 {
 			t.Errorf("points %+v", points)
 		}
 	})
@@ -257,12 +257,12 @@ func TestHistoryAddRefusesBadInput(t *testing.T) {
 	truncated := filepath.Join(f.dir, "truncated.json")
 	os.WriteFile(truncated, full[:len(full)/2], 0o600)
 	var wrong bytes.Buffer
-	report.Encode(&wrong, reporttest.Before())
+	report.Encode(&wrong, reporttest.WorkedExampleBefore())
 	wrongSchema := filepath.Join(f.dir, "wrong-schema.json")
 	os.WriteFile(wrongSchema, bytes.Replace(wrong.Bytes(), []byte(`"schema_version": "1.0"`), []byte(`"schema_version": "2.0"`), 1), 0o600)
 	unknownField := filepath.Join(f.dir, "unknown-field.json")
 	os.WriteFile(unknownField, bytes.Replace(wrong.Bytes(), []byte(`"audit_id"`), []byte(`"auditor": "x", "audit_id"`), 1), 0o600)
-	changed := reporttest.After()
+	changed := reporttest.WorkedExampleAfter()
 	changed.Summary.Headline = "edited by hand"
 	conflicting := writeResult(t, f.dir, "conflicting.json", changed)
 	notADB := filepath.Join(f.dir, "notes.txt")
@@ -289,7 +289,7 @@ func TestHistoryAddRefusesBadInput(t *testing.T) {
 			if code != exitUsage || !strings.Contains(stderr, tt.wantErr) || !strings.Contains(stderr, "nothing was stored") {
 				t.Fatalf("exit %d, want 2 with %q\nstdout:\n%s\nstderr:\n%s", code, tt.wantErr, stdout, stderr)
 			}
-			if got := storedIDs(t, db); strings.Join(got, ",") != "audit-0002-after" {
+			if got := storedIDs(t, db); strings.Join(got, ",") != "hg-0000000000000002" {
 				t.Errorf("stored %v, want only the seed", got)
 			}
 		})
@@ -297,7 +297,7 @@ func TestHistoryAddRefusesBadInput(t *testing.T) {
 
 	t.Run("a file that is not a history database is refused with a clear error", func(t *testing.T) {
 		before, _ := os.ReadFile(notADB)
-		for _, args := range [][]string{{"add", f.before}, {"list"}, {"show", "audit-0001-before"}, {"trend", "--target", "x"}} {
+		for _, args := range [][]string{{"add", f.before}, {"list"}, {"show", "hg-0000000000000001"}, {"trend", "--target", "x"}} {
 			code, _, stderr := runHistoryCLI(t, append(args, "--db", notADB)...)
 			if code != exitUsage || !strings.Contains(stderr, "not a hardgate history database") || !strings.Contains(stderr, notADB) {
 				t.Errorf("%s: exit %d\n%s", args[0], code, stderr)
@@ -369,7 +369,7 @@ func TestParseInterleaved(t *testing.T) {
 
 func TestCellQuotesUnsafeText(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"a plain id is printed as is", "audit-0001", "audit-0001"},
+		{"a plain id is printed as is", "hg-0000000000000001", "hg-0000000000000001"},
 		{"an empty value is shown as empty quotes", "", `""`},
 		{"a value with a space is quoted", "edge gw", `"edge gw"`},
 		{"a terminal escape is quoted", "x\x1b[2Jy", `"x\x1b[2Jy"`},

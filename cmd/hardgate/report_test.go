@@ -42,13 +42,13 @@ func writeResultFiles(t *testing.T) resultFiles {
 		}
 		return p
 	}
-	before := enc(reporttest.Before())
-	other := reporttest.After()
+	before := enc(reporttest.WorkedExampleBefore())
+	other := reporttest.WorkedExampleAfter()
 	other.Target.Name = "another-gateway"
 	return resultFiles{
 		dir:          dir,
 		before:       put("before.json", before),
-		after:        put("after.json", enc(reporttest.After())),
+		after:        put("after.json", enc(reporttest.WorkedExampleAfter())),
 		truncated:    put("truncated.json", before[:len(before)/2]),
 		wrongVersion: put("v2.json", bytes.Replace(before, []byte(`"schema_version": "1.0"`), []byte(`"schema_version": "2.0"`), 1)),
 		otherTarget:  put("other.json", enc(other)),
@@ -66,7 +66,7 @@ func TestReportCommandRendersEveryFormat(t *testing.T) {
 				t.Fatalf("exit %d, stderr %s", code, errOut)
 			}
 			var want bytes.Buffer
-			if err := report.Render(&want, reporttest.Before(), format, report.RenderOptions{}); err != nil {
+			if err := report.Render(&want, reporttest.WorkedExampleBefore(), format, renderOptions(false)); err != nil {
 				t.Fatal(err)
 			}
 			if out != want.String() {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hardgate/hardgate/internal/delta"
 	"github.com/hardgate/hardgate/internal/report"
@@ -21,9 +22,11 @@ func golden(t *testing.T, name string, got []byte) {
 	reporttest.Golden(t, name, got, *update)
 }
 
+// workedExample compares the real audits of the worked example (see
+// reporttest.WorkedExampleBefore).
 func workedExample(t *testing.T) *delta.Delta {
 	t.Helper()
-	d, err := delta.Compare(reporttest.Before(), reporttest.After(), delta.Options{})
+	d, err := delta.Compare(reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), delta.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,9 +35,23 @@ func workedExample(t *testing.T) *delta.Delta {
 
 func TestWorkedExampleDelta(t *testing.T) {
 	d := workedExample(t)
-	wantImproved := []string{reporttest.AuthEnforcementDisabled, reporttest.UnsafeDefaultsNotObserved,
+	wantImproved := []string{reporttest.AuthEnforcementDisabled, reporttest.UnsafeDefaultsNotObservable,
 		reporttest.InsecureTransport, reporttest.UnauthenticatedIngest}
 	slices.Sort(wantImproved)
+	// Passing before and after: two; not applicable over plaintext HTTP and
+	// passing once TLS and tokens are in place: the positive and negative
+	// token checks and every TLS check.
+	wantStillPassing := []string{
+		reporttest.TLSMinimumBelow12, reporttest.HealthUnavailable,
+		reporttest.AuthenticatedIngestRejected, "ingest_auth.invalid_token_accepted",
+		"transport_tls.certificate_expired", "transport_tls.certificate_expiring_soon", "transport_tls.certificate_untrusted",
+		"transport_tls.hostname_mismatch", "transport_tls.legacy_protocol_enabled", "transport_tls.no_forward_secrecy",
+		reporttest.TLS13NotSupported, reporttest.WeakCipherSuites, "transport_tls.weak_dh_group",
+		"transport_tls.weak_key", "transport_tls.weak_signature",
+	}
+	slices.Sort(wantStillPassing)
+	wantNotApplicable := []string{reporttest.MQTTAnonymousAccessAllowed, "mqtt_broker.credentials_not_verified",
+		"mqtt_broker.plaintext_listener", "mqtt_broker.sys_topics_exposed", "mqtt_broker.wildcard_subscribe_allowed"}
 	checks := []struct {
 		name string
 		got  []string
@@ -43,9 +60,8 @@ func TestWorkedExampleDelta(t *testing.T) {
 		{"the four findings improved", d.Improved, wantImproved},
 		{"nothing regressed", d.Regressed, []string{}},
 		{"nothing still fails", d.StillFailing, []string{}},
-		{"the passing and newly applicable controls still pass", d.StillPassing,
-			[]string{reporttest.ValidTokenAccepted, reporttest.HealthEndpointAvailable, reporttest.TLSModernProtocols}},
-		{"MQTT stays not applicable", d.NotApplicable, []string{reporttest.MQTTAnonymousAccessBlocked}},
+		{"the passing and newly applicable controls still pass", d.StillPassing, wantStillPassing},
+		{"MQTT stays not applicable", d.NotApplicable, wantNotApplicable},
 		{"no control is new", d.New, []string{}},
 		{"no control was removed", d.Removed, []string{}},
 	}
@@ -59,10 +75,10 @@ func TestWorkedExampleDelta(t *testing.T) {
 	if d.Posture.Before != "red" || d.Posture.After != "green" || d.Posture.Direction != "better" {
 		t.Errorf("posture = %+v", d.Posture)
 	}
-	if d.Risk.Before != 31 || d.Risk.After != 0 || d.Risk.Change != -31 {
+	if d.Risk.Before != 70 || d.Risk.After != 0 || d.Risk.Change != -70 {
 		t.Errorf("risk = %+v", d.Risk)
 	}
-	if d.Reference.AuditID != "audit-0002-after" {
+	if d.Reference.AuditID != reporttest.WorkedExampleAfter().AuditID {
 		t.Errorf("reference = %q, want the after audit", d.Reference.AuditID)
 	}
 	if failed, reason, err := delta.Gate(d, ""); err != nil || failed {
@@ -90,7 +106,7 @@ func TestDeltaGoldenFiles(t *testing.T) {
 		})
 	}
 	t.Run("a regression renders as text", func(t *testing.T) {
-		d, err := delta.Compare(reporttest.After(), reporttest.Before(), delta.Options{})
+		d, err := delta.Compare(reporttest.WorkedExampleAfter(), reporttest.WorkedExampleBefore(), delta.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,27 +118,35 @@ func TestDeltaGoldenFiles(t *testing.T) {
 	})
 }
 
-// mixedDelta compares the before fixture with an after result that has a
-// fix, a pass turned undecided, a failure left failing, a removed control and
-// a new failing one.
+// mixedDelta compares the worked example's before result with a synthetic
+// after result derived from it: a fix (auth enforced), a pass turned
+// undecided (health), a failure turned undecided (transport), a removed
+// control (MQTT anonymous access) and a new failing one (weak cipher
+// suites, absent from the before result as if its catalog predated it).
 func mixedDelta(t *testing.T) *delta.Delta {
 	t.Helper()
-	after := reporttest.Before()
-	after.AuditID = "audit-0003-mixed"
+	before := reporttest.WorkedExampleBefore()
+	before.Controls = slices.DeleteFunc(before.Controls, func(c report.ControlResult) bool { return c.ID == reporttest.WeakCipherSuites })
+	before.Summary.Controls.Total--
+	before.Summary.Controls.NotApplicable--
+	after := reporttest.WorkedExampleBefore()
+	after.AuditID = "hg-0000000000000003"
+	after.StartedAt, after.FinishedAt = after.StartedAt.Add(72*time.Hour), after.FinishedAt.Add(72*time.Hour)
 	for i := range after.Controls {
 		switch after.Controls[i].ID {
 		case reporttest.AuthEnforcementDisabled:
 			after.Controls[i].Status = report.StatusPass
-		case reporttest.ValidTokenAccepted:
+		case reporttest.HealthUnavailable:
 			after.Controls[i].Status = report.StatusError
 			after.Controls[i].Reason = "connection refused"
 		case reporttest.InsecureTransport:
 			after.Controls[i].Status = report.StatusError
+		case reporttest.WeakCipherSuites:
+			after.Controls[i].Status = report.StatusFail
 		}
 	}
-	after.Controls = slices.DeleteFunc(after.Controls, func(c report.ControlResult) bool { return c.ID == reporttest.MQTTAnonymousAccessBlocked })
-	after.Controls = append(after.Controls, report.ControlResult{ID: "transport_tls.weak_cipher_suites", Title: "No weak cipher suite is accepted", Severity: "high", Status: report.StatusFail})
-	d, err := delta.Compare(reporttest.Before(), after, delta.Options{})
+	after.Controls = slices.DeleteFunc(after.Controls, func(c report.ControlResult) bool { return c.ID == reporttest.MQTTAnonymousAccessAllowed })
+	d, err := delta.Compare(before, after, delta.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,17 +157,17 @@ func TestMixedDelta(t *testing.T) {
 	d := mixedDelta(t)
 	checks := map[string][2][]string{
 		"improved":      {d.Improved, {reporttest.AuthEnforcementDisabled}},
-		"regressed":     {d.Regressed, {reporttest.ValidTokenAccepted}},
-		"still_failing": {d.StillFailing, {reporttest.UnsafeDefaultsNotObserved, reporttest.InsecureTransport, reporttest.UnauthenticatedIngest}},
-		"new_failing":   {d.NewFailing, {"transport_tls.weak_cipher_suites"}},
-		"removed":       {d.Removed, {reporttest.MQTTAnonymousAccessBlocked}},
+		"regressed":     {d.Regressed, {reporttest.HealthUnavailable}},
+		"still_failing": {d.StillFailing, {reporttest.UnsafeDefaultsNotObservable, reporttest.InsecureTransport, reporttest.UnauthenticatedIngest}},
+		"new_failing":   {d.NewFailing, {reporttest.WeakCipherSuites}},
+		"removed":       {d.Removed, {reporttest.MQTTAnonymousAccessAllowed}},
 	}
 	for name, c := range checks {
 		if !slices.Equal(c[0], c[1]) {
 			t.Errorf("%s = %v, want %v", name, c[0], c[1])
 		}
 	}
-	if failed, why, _ := delta.Gate(d, delta.FailOnRegression); !failed || !strings.Contains(why, reporttest.ValidTokenAccepted) {
+	if failed, why, _ := delta.Gate(d, delta.FailOnRegression); !failed || !strings.Contains(why, reporttest.HealthUnavailable) {
 		t.Errorf("a pass that became undecided must fail the gate: %t %s", failed, why)
 	}
 }
@@ -217,9 +241,9 @@ func TestCompareTargets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			after := reporttest.After()
+			after := reporttest.WorkedExampleAfter()
 			tc.mutate(after)
-			d, err := delta.Compare(reporttest.Before(), after, delta.Options{AllowDifferentTargets: tc.allow})
+			d, err := delta.Compare(reporttest.WorkedExampleBefore(), after, delta.Options{AllowDifferentTargets: tc.allow})
 			if tc.wantErr {
 				if !errors.Is(err, delta.ErrDifferentTargets) {
 					t.Fatalf("err = %v, want ErrDifferentTargets", err)
@@ -237,21 +261,26 @@ func TestCompareTargets(t *testing.T) {
 }
 
 func TestNewAndRemovedControls(t *testing.T) {
-	before := reporttest.After()
-	after := reporttest.After()
-	before.Controls = before.Controls[1:]                                                                                                                        // first control is new in after
-	after.Controls = append(after.Controls[:len(after.Controls)-1:len(after.Controls)-1], report.ControlResult{ID: "zz.new_failing", Status: report.StatusFail}) // last removed, one new failing
+	drop := func(res *report.Result, ids ...string) {
+		res.Controls = slices.DeleteFunc(res.Controls, func(c report.ControlResult) bool { return slices.Contains(ids, c.ID) })
+	}
+	// As if the catalog gained two controls and lost one between the audits.
+	before := reporttest.WorkedExampleAfter()
+	drop(before, reporttest.AuthEnforcementDisabled, reporttest.WeakCipherSuites)
+	after := reporttest.WorkedExampleAfter()
+	drop(after, reporttest.MQTTAnonymousAccessAllowed)
+	reporttest.Control(after, reporttest.WeakCipherSuites).Status = report.StatusFail
 	d, err := delta.Compare(before, after, delta.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(d.New, []string{reporttest.AuthEnforcementDisabled, "zz.new_failing"}) {
+	if !slices.Equal(d.New, []string{reporttest.AuthEnforcementDisabled, reporttest.WeakCipherSuites}) {
 		t.Errorf("new = %v", d.New)
 	}
-	if !slices.Equal(d.NewFailing, []string{"zz.new_failing"}) {
+	if !slices.Equal(d.NewFailing, []string{reporttest.WeakCipherSuites}) {
 		t.Errorf("new_failing = %v", d.NewFailing)
 	}
-	if !slices.Equal(d.Removed, []string{reporttest.MQTTAnonymousAccessBlocked}) {
+	if !slices.Equal(d.Removed, []string{reporttest.MQTTAnonymousAccessAllowed}) {
 		t.Errorf("removed = %v", d.Removed)
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 func TestHTMLDeltaInChromium(t *testing.T) {
 	forward := workedExample(t)
-	backward, err := delta.Compare(reporttest.After(), reporttest.Before(), delta.Options{})
+	backward, err := delta.Compare(reporttest.WorkedExampleAfter(), reporttest.WorkedExampleBefore(), delta.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

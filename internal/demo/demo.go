@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,17 @@ type Options struct {
 	Out io.Writer
 	// Logger receives ingestd's logs; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock of both audits (the generated certificates always
+	// use the real clock, so TLS verification works); nil is time.Now. Tests
+	// inject a fixed clock for deterministic results.
+	Now func() time.Time
+	// NewID returns the audit ids, called once per audit (before, then
+	// after); nil is audit.NewAuditID.
+	NewID func() string
+	// WorkDir receives the generated configs, certificates, device tokens
+	// and stores, and is kept afterwards; empty means a temporary directory
+	// that is removed at the end.
+	WorkDir string
 }
 
 // Outcome is what the demo produced, for callers and tests.
@@ -60,14 +73,23 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output dir: %w", err)
 	}
-	work, err := os.MkdirTemp("", "hardgate-demo-")
-	if err != nil {
+	work := opts.WorkDir
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "hardgate-demo-")
+		if err != nil {
+			return nil, fmt.Errorf("create work dir: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	} else if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	defer os.RemoveAll(work)
 	p := &printer{w: opts.Out}
 	out := &Outcome{}
 
@@ -177,7 +199,7 @@ func runAudit(ctx context.Context, t *audit.Target, opts Options) (*report.Resul
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("demo target: %w", err)
 	}
-	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: opts.ToolVersion})
+	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: opts.ToolVersion, Now: opts.Now, NewID: opts.NewID})
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -227,8 +249,10 @@ func writeConfig(work, name string, example []byte, set map[string]string) (stri
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return "", fmt.Errorf("example %s config is not a mapping", name)
 	}
-	for key, value := range set {
-		setKey(root.Content[0], strings.Split(key, "."), value)
+	// Sorted, so keys the example lacks are appended in the same order on
+	// every run and the file (and its sha256 in the result) is stable.
+	for _, key := range slices.Sorted(maps.Keys(set)) {
+		setKey(root.Content[0], strings.Split(key, "."), set[key])
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -22,7 +22,7 @@ func encoded(t testing.TB, res *report.Result) []byte {
 }
 
 func TestDecodeRejectsBadInput(t *testing.T) {
-	good := encoded(t, reporttest.Before())
+	good := encoded(t, reporttest.WorkedExampleBefore())
 	tests := []struct {
 		name    string
 		input   string
@@ -59,12 +59,32 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	})
 }
 
+// withTCPAndMQTTEvidence is the real before result with the two evidence
+// kinds the worked example does not produce (tcp and mqtt) added to its
+// plaintext-transport control and finding, so that the fuzzer starts from
+// every kind of evidence a result can hold.
+func withTCPAndMQTTEvidence() *report.Result {
+	res := reporttest.WorkedExampleBefore()
+	extra := []report.Evidence{
+		{Kind: "tcp", Summary: "plaintext port open", TCP: &report.TCPDial{Address: "127.0.0.1:8080", Connected: true}},
+		{Kind: "mqtt", Summary: "anonymous CONNECT to tcp://127.0.0.1:1883 → 0", MQTT: &report.MQTTExchange{Broker: "tcp://127.0.0.1:1883", Action: "connect", ReasonCode: 0, Outcome: "accepted"}},
+	}
+	c := reporttest.Control(res, reporttest.InsecureTransport)
+	c.Evidence = append(c.Evidence, extra...)
+	fd := reporttest.Finding(res, reporttest.InsecureTransport)
+	fd.Evidence = append(fd.Evidence, extra...)
+	return res
+}
+
 // FuzzDecode feeds arbitrary bytes to Decode, the parser of result files a
 // user hands to hardgate report and hardgate diff. A document it accepts must
 // re-encode to a document it accepts again, and every renderer must handle it.
 func FuzzDecode(f *testing.F) {
-	for _, res := range []*report.Result{reporttest.Before(), reporttest.After()} {
+	for _, res := range []*report.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), withTCPAndMQTTEvidence()} {
 		b := encoded(f, res)
+		if _, err := report.Decode(bytes.NewReader(b)); err != nil {
+			f.Fatalf("seed %s does not decode: %v", res.AuditID, err)
+		}
 		f.Add(b)
 		f.Add(b[:len(b)/3])
 	}

@@ -44,18 +44,19 @@ func compileSARIFSchema(t *testing.T) *jsonschema.Schema {
 
 func TestSARIFValidatesAgainstTheOfficialSchema(t *testing.T) {
 	sch := compileSARIFSchema(t)
-	withError := reporttest.Before()
-	withError.Controls[5].Status = report.StatusError
-	withError.Controls[5].Reason = "dial tcp 127.0.0.1:8080: connection refused"
-	withAbsPath := reporttest.Before()
-	withAbsPath.Findings[0].Evidence[0].Config.File = "/etc/ingestd/ingest d.yaml"
+	withError := reporttest.WorkedExampleBefore()
+	health := reporttest.Control(withError, reporttest.HealthUnavailable)
+	health.Status = report.StatusError
+	health.Reason = "dial tcp 127.0.0.1:8080: connection refused"
+	withAbsPath := reporttest.WorkedExampleBefore()
+	reporttest.Finding(withAbsPath, reporttest.AuthEnforcementDisabled).Evidence[0].Config.File = "/etc/ingestd/ingest d.yaml"
 	withAbsPath.Target.ConfigFiles[0].Path = "/etc/ingestd/ingest d.yaml"
 	tests := []struct {
 		name string
 		res  *report.Result
 	}{
-		{"the before result with four findings", reporttest.Before()},
-		{"the after result with no findings", reporttest.After()},
+		{"the worked example's before result with four findings", reporttest.WorkedExampleBefore()},
+		{"the worked example's after result with no findings", reporttest.WorkedExampleAfter()},
 		{"a result with an undecided control", withError},
 		{"a result whose config file has an absolute path with a space", withAbsPath},
 	}
@@ -131,8 +132,9 @@ type sarifDoc struct {
 }
 
 func TestSARIFContent(t *testing.T) {
+	res := reporttest.WorkedExampleBefore()
 	var buf bytes.Buffer
-	if err := report.Render(&buf, reporttest.Before(), "sarif", report.RenderOptions{}); err != nil {
+	if err := report.Render(&buf, res, "sarif", report.RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var doc sarifDoc
@@ -140,8 +142,8 @@ func TestSARIFContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := doc.Runs[0]
-	if got := len(run.Tool.Driver.Rules); got != 8 {
-		t.Errorf("rules = %d, want one per control (8)", got)
+	if got := len(run.Tool.Driver.Rules); got != len(res.Controls) {
+		t.Errorf("rules = %d, want one per control (%d)", got, len(res.Controls))
 	}
 	if got := len(run.Results); got != 4 {
 		t.Errorf("results = %d, want one per finding (4)", got)
@@ -149,19 +151,20 @@ func TestSARIFContent(t *testing.T) {
 	levels := map[string]string{}
 	for _, r := range run.Tool.Driver.Rules {
 		levels[r.ID] = r.DefaultConfiguration.Level
-		if r.ID == reporttest.AuthEnforcementDisabled && !strings.Contains(r.Help.Text, "Require bearer-token authentication") {
+		if r.ID == reporttest.AuthEnforcementDisabled && !strings.Contains(r.Help.Text, "Set auth.mode to bearer") {
 			t.Errorf("rule help %q does not carry the remediation", r.Help.Text)
 		}
 	}
-	if levels[reporttest.InsecureTransport] != "error" || levels[reporttest.UnsafeDefaultsNotObserved] != "warning" || levels[reporttest.HealthEndpointAvailable] != "note" {
+	if levels[reporttest.InsecureTransport] != "error" || levels[reporttest.UnsafeDefaultsNotObservable] != "warning" || levels[reporttest.TLS13NotSupported] != "note" {
 		t.Errorf("severity → level mapping wrong: %v", levels)
 	}
+	cfg := reporttest.Finding(res, reporttest.AuthEnforcementDisabled).Evidence[0].Config
 	for _, r := range run.Results {
 		switch r.RuleID {
 		case reporttest.AuthEnforcementDisabled:
 			pl := r.Locations[0].PhysicalLocation
-			if pl == nil || pl.ArtifactLocation.URI != "examples/gateway-hardening/before/ingestd.yaml" || pl.Region == nil || pl.Region.StartLine != 14 {
-				t.Errorf("config finding location = %+v, want the file at line 14", pl)
+			if pl == nil || pl.ArtifactLocation.URI != "file://"+cfg.File || pl.Region == nil || pl.Region.StartLine != cfg.Line {
+				t.Errorf("config finding location = %+v, want %s at line %d", pl, cfg.File, cfg.Line)
 			}
 		case reporttest.UnauthenticatedIngest:
 			ll := r.Locations[0].LogicalLocations
@@ -173,7 +176,7 @@ func TestSARIFContent(t *testing.T) {
 }
 
 func TestSARIFRulesOfPassingControlsCarryTheCatalogText(t *testing.T) {
-	res := reporttest.After()
+	res := reporttest.WorkedExampleAfter()
 	docs := func(id string) (report.ControlDoc, bool) {
 		return report.ControlDoc{
 			Risk:         "risk of " + id,

@@ -20,9 +20,9 @@ import (
 // otherTarget is a second gateway, audited between the worked example's
 // before and after.
 func otherTarget() *report.Result {
-	r := reporttest.After()
-	r.AuditID = "audit-0003-other"
-	r.Target.Name = "edge-gw-02"
+	r := reporttest.WorkedExampleAfter()
+	r.AuditID = "hg-0000000000000003"
+	r.Target.Name = "substation-gateway"
 	r.StartedAt = r.StartedAt.Add(-24 * time.Hour)
 	r.FinishedAt = r.FinishedAt.Add(-24 * time.Hour)
 	return r
@@ -59,14 +59,14 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	// Added out of time order on purpose: the store orders by time.
-	if err := s.Add(ctx, reporttest.After()); err != nil {
+	if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
 		t.Fatalf("Add after: %v", err)
 	}
-	added, err := s.AddAll(ctx, []*report.Result{reporttest.Before(), otherTarget()})
+	added, err := s.AddAll(ctx, []*report.Result{reporttest.WorkedExampleBefore(), otherTarget()})
 	if err != nil {
 		t.Fatalf("AddAll: %v", err)
 	}
-	if got := strings.Join(added, ","); got != "audit-0001-before,audit-0003-other" {
+	if got := strings.Join(added, ","); got != "hg-0000000000000001,hg-0000000000000003" {
 		t.Errorf("AddAll added %s", got)
 	}
 
@@ -75,7 +75,7 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "audit-0002-after,audit-0003-other,audit-0001-before"; strings.Join(ids(got), ",") != want {
+		if want := "hg-0000000000000002,hg-0000000000000003,hg-0000000000000001"; strings.Join(ids(got), ",") != want {
 			t.Errorf("order %v, want %s", ids(got), want)
 		}
 	})
@@ -85,9 +85,9 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 		filter Filter
 		want   string
 	}{
-		{"a target filter keeps that target's audits", Filter{Target: reporttest.TargetName}, "audit-0002-after,audit-0001-before"},
-		{"a limit keeps the newest audits", Filter{Limit: 2}, "audit-0002-after,audit-0003-other"},
-		{"a target filter and a limit combine", Filter{Target: reporttest.TargetName, Limit: 1}, "audit-0002-after"},
+		{"a target filter keeps that target's audits", Filter{Target: reporttest.WorkedExampleBefore().Target.Name}, "hg-0000000000000002,hg-0000000000000001"},
+		{"a limit keeps the newest audits", Filter{Limit: 2}, "hg-0000000000000002,hg-0000000000000003"},
+		{"a target filter and a limit combine", Filter{Target: reporttest.WorkedExampleBefore().Target.Name, Limit: 1}, "hg-0000000000000002"},
 		{"an unknown target lists nothing", Filter{Target: "nope"}, ""},
 	}
 	for _, tt := range listTests {
@@ -109,12 +109,12 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	})
 
 	t.Run("list entries carry the summary", func(t *testing.T) {
-		got, err := s.List(ctx, Filter{Target: reporttest.TargetName})
+		got, err := s.List(ctx, Filter{Target: reporttest.WorkedExampleBefore().Target.Name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := reporttest.Before()
-		want := Entry{AuditID: before.AuditID, Target: reporttest.TargetName, StartedAt: before.StartedAt, FinishedAt: before.FinishedAt,
+		before := reporttest.WorkedExampleBefore()
+		want := Entry{AuditID: before.AuditID, Target: reporttest.WorkedExampleBefore().Target.Name, StartedAt: before.StartedAt, FinishedAt: before.FinishedAt,
 			Status: report.AuditFail, Posture: report.PostureRed, RiskScore: before.Summary.RiskScore, Findings: 4, ToolVersion: "0.1.0-test"}
 		if got[1] != want {
 			t.Errorf("entry\n got %+v\nwant %+v", got[1], want)
@@ -122,7 +122,7 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	})
 
 	t.Run("get returns the stored result unchanged", func(t *testing.T) {
-		for _, want := range []*report.Result{reporttest.Before(), reporttest.After(), otherTarget()} {
+		for _, want := range []*report.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), otherTarget()} {
 			got, err := s.Get(ctx, want.AuditID)
 			if err != nil {
 				t.Fatal(err)
@@ -134,14 +134,14 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	})
 
 	t.Run("get of an unknown id is ErrNotFound", func(t *testing.T) {
-		_, err := s.Get(ctx, "audit-9999")
+		_, err := s.Get(ctx, "hg-0000000000009999")
 		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "history list") {
 			t.Fatalf("err = %v, want ErrNotFound with a hint", err)
 		}
 	})
 
 	t.Run("trend shows posture over time oldest first", func(t *testing.T) {
-		got, err := s.Trend(ctx, reporttest.TargetName)
+		got, err := s.Trend(ctx, reporttest.WorkedExampleBefore().Target.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,20 +149,20 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 			t.Fatalf("got %d points, want 2", len(got))
 		}
 		b, a := got[0], got[1]
-		if b.AuditID != "audit-0001-before" || b.Posture != report.PostureRed || b.Findings != 4 {
+		if b.AuditID != "hg-0000000000000001" || b.Posture != report.PostureRed || b.Findings != 4 {
 			t.Errorf("first point %+v", b)
 		}
 		wantSev := map[string]int{"critical": 0, "high": 3, "medium": 1, "low": 0, "info": 0}
 		if mustJSON(t, b.FailedBySeverity) != mustJSON(t, wantSev) {
 			t.Errorf("before failed by severity %v, want %v", b.FailedBySeverity, wantSev)
 		}
-		if want := (report.ControlCounts{Total: 8, Pass: 2, Fail: 4, NotApplicable: 2}); b.Controls != want {
+		if want := (report.ControlCounts{Total: 24, Pass: 2, Fail: 4, NotApplicable: 18}); b.Controls != want {
 			t.Errorf("before controls %+v, want %+v", b.Controls, want)
 		}
-		if a.AuditID != "audit-0002-after" || a.Posture != report.PostureGreen || a.RiskScore != 0 || a.Findings != 0 {
+		if a.AuditID != "hg-0000000000000002" || a.Posture != report.PostureGreen || a.RiskScore != 0 || a.Findings != 0 {
 			t.Errorf("second point %+v", a)
 		}
-		if want := (report.ControlCounts{Total: 8, Pass: 7, NotApplicable: 1}); a.Controls != want {
+		if want := (report.ControlCounts{Total: 24, Pass: 19, NotApplicable: 5}); a.Controls != want {
 			t.Errorf("after controls %+v, want %+v", a.Controls, want)
 		}
 	})
@@ -175,7 +175,7 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 }
 
 func TestReAdding(t *testing.T) {
-	changed := reporttest.After()
+	changed := reporttest.WorkedExampleAfter()
 	changed.Summary.Headline = "edited by hand"
 
 	tests := []struct {
@@ -184,16 +184,16 @@ func TestReAdding(t *testing.T) {
 		wantErr error
 		added   int
 	}{
-		{"adding the same audit twice is a no-op", []*report.Result{reporttest.After()}, nil, 0},
-		{"adding the same audit twice beside a new one adds only the new one", []*report.Result{reporttest.After(), reporttest.Before()}, nil, 1},
+		{"adding the same audit twice is a no-op", []*report.Result{reporttest.WorkedExampleAfter()}, nil, 0},
+		{"adding the same audit twice beside a new one adds only the new one", []*report.Result{reporttest.WorkedExampleAfter(), reporttest.WorkedExampleBefore()}, nil, 1},
 		{"the same id with other content is a conflict", []*report.Result{changed}, ErrConflict, 0},
-		{"a conflict rolls back the whole batch", []*report.Result{reporttest.Before(), changed}, ErrConflict, 0},
+		{"a conflict rolls back the whole batch", []*report.Result{reporttest.WorkedExampleBefore(), changed}, ErrConflict, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openTemp(t)
-			if err := s.Add(ctx, reporttest.After()); err != nil {
+			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
 				t.Fatal(err)
 			}
 			added, err := s.AddAll(ctx, tt.second)
@@ -210,11 +210,11 @@ func TestReAdding(t *testing.T) {
 			if len(all) != 1+tt.added {
 				t.Errorf("stored %v, want %d audits", ids(all), 1+tt.added)
 			}
-			got, err := s.Get(ctx, "audit-0002-after")
+			got, err := s.Get(ctx, "hg-0000000000000002")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mustJSON(t, got) != mustJSON(t, reporttest.After()) {
+			if mustJSON(t, got) != mustJSON(t, reporttest.WorkedExampleAfter()) {
 				t.Error("the stored result changed")
 			}
 		})
@@ -222,11 +222,11 @@ func TestReAdding(t *testing.T) {
 }
 
 func TestAddRefusesInvalidResults(t *testing.T) {
-	dup := reporttest.After()
+	dup := reporttest.WorkedExampleAfter()
 	dup.Controls = append(dup.Controls, dup.Controls[0])
-	blank := reporttest.After()
+	blank := reporttest.WorkedExampleAfter()
 	blank.AuditID = "  "
-	farFuture := reporttest.After()
+	farFuture := reporttest.WorkedExampleAfter()
 	farFuture.StartedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	tests := []struct {
@@ -276,7 +276,7 @@ func TestOpenRefusesFilesThatAreNotItsHistory(t *testing.T) {
 		}, ErrNotHistory, "not a SQLite database"},
 		{"a result JSON given by mistake is not a database", func(t *testing.T, path string) {
 			var buf bytes.Buffer
-			report.Encode(&buf, reporttest.Before())
+			report.Encode(&buf, reporttest.WorkedExampleBefore())
 			os.WriteFile(path, buf.Bytes(), 0o600)
 		}, ErrNotHistory, "not a SQLite database"},
 		{"another program's database is refused", func(t *testing.T, path string) {
@@ -353,7 +353,7 @@ func TestOpenCreatesAndReopensAHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Add(ctx, reporttest.Before()); err != nil {
+			if err := s.Add(ctx, reporttest.WorkedExampleBefore()); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -371,7 +371,7 @@ func TestOpenCreatesAndReopensAHistory(t *testing.T) {
 				t.Fatalf("reopen: %v", err)
 			}
 			defer s.Close()
-			if _, err := s.Get(ctx, "audit-0001-before"); err != nil {
+			if _, err := s.Get(ctx, "hg-0000000000000001"); err != nil {
 				t.Fatalf("after reopen: %v", err)
 			}
 			var appID, version int
@@ -406,7 +406,7 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 				return
 			}
 			defer s.Close()
-			r := reporttest.Before()
+			r := reporttest.WorkedExampleBefore()
 			r.AuditID = "audit-concurrent-" + string(rune('a'+i))
 			r.StartedAt = r.StartedAt.Add(time.Duration(i) * time.Hour)
 			if err := s.Add(ctx, r); err != nil {
@@ -414,7 +414,7 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 				return
 			}
 			// Everyone also adds the same shared audit: exactly one stores it.
-			if err := s.Add(ctx, reporttest.After()); err != nil {
+			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
 				errs <- err
 			}
 		}()
@@ -445,7 +445,7 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 //
 //	go test -run '^$' -fuzz FuzzAddGet -fuzztime 10s -fuzzminimizetime 2s ./internal/store/
 func FuzzAddGet(f *testing.F) {
-	for _, r := range []*report.Result{reporttest.Before(), reporttest.After()} {
+	for _, r := range []*report.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter()} {
 		var buf bytes.Buffer
 		report.Encode(&buf, r)
 		f.Add(buf.Bytes())
