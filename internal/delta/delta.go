@@ -8,8 +8,13 @@
 //	before \ after   pass           fail           error          not_applicable
 //	pass             still_passing  regressed      regressed      not_applicable
 //	fail             improved       still_failing  still_failing  not_applicable
-//	error            still_passing  regressed      inconclusive   not_applicable
-//	not_applicable   still_passing  regressed      regressed      not_applicable
+//	error            newly_passing  regressed      inconclusive   not_applicable
+//	not_applicable   newly_passing  regressed      regressed      not_applicable
+//
+// newly_passing controls pass now but were not evaluated (or could not be
+// decided) before, for example the TLS controls once ingest moved to
+// HTTPS: they are not counted as still passing, since nothing showed them
+// passing before.
 //
 // A control that could not be decided after a pass counts as regressed, so
 // an error can never hide a regression; a failing control that could not be
@@ -38,6 +43,7 @@ const (
 	Regressed     = "regressed"
 	StillFailing  = "still_failing"
 	StillPassing  = "still_passing"
+	NewlyPassing  = "newly_passing"
 	NotApplicable = "not_applicable"
 	Inconclusive  = "inconclusive"
 	New           = "new"
@@ -69,6 +75,7 @@ type Delta struct {
 	Regressed     []string `json:"regressed"`
 	StillFailing  []string `json:"still_failing"`
 	StillPassing  []string `json:"still_passing"`
+	NewlyPassing  []string `json:"newly_passing"`
 	New           []string `json:"new"`
 	NewFailing    []string `json:"new_failing"`
 	Removed       []string `json:"removed"`
@@ -191,10 +198,13 @@ func Classify(before, after report.Status) string {
 	case report.StatusNotApplicable:
 		return NotApplicable
 	case report.StatusPass:
-		if before == report.StatusFail {
+		switch before {
+		case report.StatusFail:
 			return Improved
+		case report.StatusPass:
+			return StillPassing
 		}
-		return StillPassing
+		return NewlyPassing
 	case report.StatusFail:
 		if before == report.StatusFail {
 			return StillFailing
@@ -221,6 +231,8 @@ func (d *Delta) bucket(name string) *[]string {
 		return &d.StillFailing
 	case StillPassing:
 		return &d.StillPassing
+	case NewlyPassing:
+		return &d.NewlyPassing
 	case New:
 		return &d.New
 	case Removed:
@@ -234,7 +246,7 @@ func (d *Delta) bucket(name string) *[]string {
 // fillEmpty makes every list an empty array rather than null in JSON, so a
 // zero reads as plainly as a non-zero.
 func (d *Delta) fillEmpty() {
-	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.New,
+	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.NewlyPassing, &d.New,
 		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive} {
 		if *p == nil {
 			*p = []string{}

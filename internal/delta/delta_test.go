@@ -41,8 +41,9 @@ func TestWorkedExampleDelta(t *testing.T) {
 	// Passing before and after: two; not applicable over plaintext HTTP and
 	// passing once TLS and tokens are in place: the positive and negative
 	// token checks and every TLS check.
-	wantStillPassing := []string{
-		reporttest.TLSMinimumBelow12, reporttest.HealthUnavailable,
+	wantStillPassing := []string{reporttest.TLSMinimumBelow12, reporttest.HealthUnavailable}
+	// Not applicable before (no token, no TLS endpoint), passing after.
+	wantNewlyPassing := []string{
 		reporttest.AuthenticatedIngestRejected, "ingest_auth.invalid_token_accepted",
 		"transport_tls.certificate_expired", "transport_tls.certificate_expiring_soon", "transport_tls.certificate_untrusted",
 		"transport_tls.hostname_mismatch", "transport_tls.legacy_protocol_enabled", "transport_tls.no_forward_secrecy",
@@ -50,6 +51,7 @@ func TestWorkedExampleDelta(t *testing.T) {
 		"transport_tls.weak_key", "transport_tls.weak_signature",
 	}
 	slices.Sort(wantStillPassing)
+	slices.Sort(wantNewlyPassing)
 	wantNotApplicable := []string{reporttest.MQTTAnonymousAccessAllowed, "mqtt_broker.credentials_not_verified",
 		"mqtt_broker.plaintext_listener", "mqtt_broker.sys_topics_exposed", "mqtt_broker.wildcard_subscribe_allowed"}
 	checks := []struct {
@@ -60,7 +62,8 @@ func TestWorkedExampleDelta(t *testing.T) {
 		{"the four findings improved", d.Improved, wantImproved},
 		{"nothing regressed", d.Regressed, []string{}},
 		{"nothing still fails", d.StillFailing, []string{}},
-		{"the passing and newly applicable controls still pass", d.StillPassing, wantStillPassing},
+		{"the two controls that passed before still pass", d.StillPassing, wantStillPassing},
+		{"the controls that became applicable pass and are newly passing", d.NewlyPassing, wantNewlyPassing},
 		{"MQTT stays not applicable", d.NotApplicable, wantNotApplicable},
 		{"no control is new", d.New, []string{}},
 		{"no control was removed", d.Removed, []string{}},
@@ -209,12 +212,12 @@ func TestClassify(t *testing.T) {
 		{"a failure that can no longer be decided still fails", fail, erro, delta.StillFailing},
 		{"a failure that still fails still fails", fail, fail, delta.StillFailing},
 		{"a pass that still passes still passes", pass, pass, delta.StillPassing},
-		{"an undecided control that now passes passes", erro, pass, delta.StillPassing},
+		{"an undecided control that now passes is newly passing", erro, pass, delta.NewlyPassing},
 		{"an undecided control that now fails regressed", erro, fail, delta.Regressed},
 		{"an undecided control that stays undecided is inconclusive", erro, erro, delta.Inconclusive},
 		{"a control that became applicable and fails regressed", na, fail, delta.Regressed},
 		{"a control that became applicable and errors regressed", na, erro, delta.Regressed},
-		{"a control that became applicable and passes passes", na, pass, delta.StillPassing},
+		{"a control that became applicable and passes is newly passing", na, pass, delta.NewlyPassing},
 		{"a control no longer applicable is not applicable", pass, na, delta.NotApplicable},
 		{"an unknown status after a pass regressed", pass, report.Status("weird"), delta.Regressed},
 	}

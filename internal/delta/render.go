@@ -75,6 +75,7 @@ func (d *Delta) rows() []countRow {
 		{"new_failing", "New and failing", d.NewFailing, true},
 		{Inconclusive, "Still undecided", d.Inconclusive, true},
 		{StillPassing, "Still passing", d.StillPassing, false},
+		{NewlyPassing, "Newly passing", d.NewlyPassing, false},
 		{New, "New controls", d.New, false},
 		{Removed, "Removed controls", d.Removed, false},
 		{NotApplicable, "Not applicable", d.NotApplicable, false},
@@ -138,7 +139,7 @@ func renderText(w io.Writer, d *Delta, opts RenderOptions) error {
 		fmt.Fprintf(&b, "%-17s %s\n", r.Label+":", n)
 	}
 	for _, r := range d.rows() {
-		if len(r.IDs) == 0 || r.Key == StillPassing || r.Key == NotApplicable {
+		if len(r.IDs) == 0 || r.Key == StillPassing || r.Key == NewlyPassing || r.Key == NotApplicable {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s:\n", r.Label)
@@ -177,7 +178,7 @@ func renderMarkdown(w io.Writer, d *Delta) error {
 		fmt.Fprintf(&b, "| %s | %d |\n", r.Label, len(r.IDs))
 	}
 	for _, r := range d.rows() {
-		if r.Key == StillPassing || r.Key == NotApplicable {
+		if r.Key == StillPassing || r.Key == NewlyPassing || r.Key == NotApplicable {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s (%d)\n\n", r.Label, len(r.IDs))
