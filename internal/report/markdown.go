@@ -45,7 +45,7 @@ func renderMarkdown(w io.Writer, res *Result, _ RenderOptions) error {
 	b.WriteString("\n## Findings\n\n")
 	findings := sortedFindings(res)
 	if len(findings) == 0 {
-		b.WriteString("No findings.\n")
+		b.WriteString("No findings.\n\n")
 	}
 	for i, f := range findings {
 		fmt.Fprintf(&b, "### %d. [%s] %s\n\n", i+1, strings.ToUpper(mdText(f.Severity)), code(f.ID))
