@@ -111,3 +111,39 @@ func FuzzParseTarget(f *testing.F) {
 		_ = tgt.Validate() // must not panic, whatever it says
 	})
 }
+
+// TestExampleTargetSpecsParse keeps the target specs under examples/ in
+// step with the schema: each must decode strictly and name what it audits.
+func TestExampleTargetSpecsParse(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "target*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("..", "..", "examples", "targets", "*.yaml"))
+	paths = append(paths, more...)
+	if len(paths) < 3 {
+		t.Fatalf("found %d example target specs, want at least 3 (examples/targets/*.yaml, examples/mqtt/target.yaml)", len(paths))
+	}
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			tg, err := ParseTarget(f, filepath.Dir(p))
+			if err != nil {
+				t.Fatalf("%s does not parse: %v", p, err)
+			}
+			tg.ApplyDefaults()
+			if tg.Name == "" || (len(tg.Ingest.URLs) == 0 && len(tg.MQTT.URLs) == 0 && tg.Gateway.ConfigFile == "") {
+				t.Errorf("%s names nothing to audit: %+v", p, tg)
+			}
+			for _, u := range append(append([]string{}, tg.Ingest.URLs...), tg.MQTT.URLs...) {
+				if !strings.Contains(u, "127.0.0.1") && !strings.Contains(u, "localhost") && !strings.Contains(u, "[::1]") {
+					t.Errorf("%s: example URL %s is not on loopback", p, u)
+				}
+			}
+		})
+	}
+}
