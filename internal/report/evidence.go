@@ -124,6 +124,12 @@ func EvidenceDetail(e Evidence) string {
 				fmt.Fprintf(&b, "  SANs: %s\n", strings.Join(append(slices.Clone(c.DNSNames), c.IPAddresses...), ", "))
 			}
 		}
+		if len(t.ServerOrder) > 0 {
+			fmt.Fprintf(&b, "cipher order: %s\n", strings.Join(t.ServerOrder, "; "))
+		}
+		for _, g := range t.Groups {
+			fmt.Fprintf(&b, "groups %s\n", g)
+		}
 		if t.VerifyError != "" {
 			fmt.Fprintf(&b, "verify error: %s\n", t.VerifyError)
 		}

@@ -236,7 +236,13 @@ type TLSEvidence struct {
 	Accepted     []string   `json:"accepted,omitempty"` // "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256"
 	Certificates []CertInfo `json:"certificates,omitempty"`
 	VerifyError  string     `json:"verify_error,omitempty"`
-	Detail       string     `json:"detail,omitempty"`
+	// ServerOrder says per version whose cipher suite order wins:
+	// "TLSv1.2: server" (the server enforces its own) or "TLSv1.2: client".
+	ServerOrder []string `json:"server_order,omitempty"`
+	// Groups lists per version the key exchange groups the server accepts,
+	// with their size: "TLSv1.3: x25519 (253), secp256r1 (256)".
+	Groups []string `json:"groups,omitempty"`
+	Detail string   `json:"detail,omitempty"`
 }
 
 // CertInfo summarises one certificate of a chain.

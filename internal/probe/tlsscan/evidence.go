@@ -97,6 +97,21 @@ func (r *Report) Evidence(accepted []string, detail string) report.TLSEvidence {
 		ev.Version = h.Version.String()
 		ev.CipherSuite = h.Suite.Name()
 	}
+	for _, p := range r.Protocols {
+		if p.Supported && p.Preference != "" {
+			ev.ServerOrder = append(ev.ServerOrder, p.Version.String()+": "+p.Preference)
+		}
+	}
+	for _, g := range r.Groups {
+		if len(g.Groups) == 0 {
+			continue
+		}
+		names := make([]string, 0, len(g.Groups))
+		for _, x := range g.Groups {
+			names = append(names, fmt.Sprintf("%s (%d)", x.Name, x.Bits))
+		}
+		ev.Groups = append(ev.Groups, g.Version.String()+": "+strings.Join(names, ", "))
+	}
 	ev.Certificates = CertInfos(r.Certificate.Chain)
 	ev.VerifyError = r.Certificate.VerifyError
 	if ev.VerifyError == "" && r.Certificate.Error != "" {
