@@ -372,13 +372,7 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		left, err := q.Peek(context.Background(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(left) != 1 || left[0].ID != poison {
-			t.Fatalf("left in queue: %v, want only %s", left, poison)
-		}
+		onlyLeft(t, q, poison)
 	})
 	t.Run("one slow batch does not hold back the batches behind it", func(t *testing.T) {
 		q := openQueue(t)
@@ -573,13 +567,7 @@ func TestDispatchIsolatesARefusedBatch(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		left, err := q.Peek(context.Background(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(left) != 1 || left[0].ID != poison {
-			t.Fatalf("left in queue: %d batches, want only the refused one", len(left))
-		}
+		onlyLeft(t, q, poison)
 		if n := g.calls.Load(); n != 300 {
 			t.Errorf("%d deliveries, want 300: the refused batch once, every other batch once", n)
 		}
@@ -636,5 +624,17 @@ func TestDispatchBoundsDeliveriesInFlight(t *testing.T) {
 	}
 	if p := peak.Load(); p > window || p < 2 {
 		t.Fatalf("at most %d deliveries were in flight at once, want between 2 and max_in_flight (%d)", p, window)
+	}
+}
+
+// onlyLeft fails t unless the queue holds exactly the batch id.
+func onlyLeft(t *testing.T, q *queue.Queue, id string) {
+	t.Helper()
+	left, err := q.Peek(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].ID != id {
+		t.Fatalf("left in queue: %d batches, want only %s", len(left), id)
 	}
 }
