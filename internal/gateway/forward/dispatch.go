@@ -170,14 +170,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// upstream itself is failing rather than one batch.
 	pauseAfter := max(1, d.opts.MaxInFlight/2)
 	var (
-		busy       = map[string]struct{}{} // being delivered
-		retrying   = map[string]*retry{}   // failed, waiting out their backoff
-		done       = make(chan outcome, d.opts.MaxInFlight)
-		acked      []string // delivered, not yet deleted
-		failStreak int      // failures since the last success
-		pauses     int      // pauses since the last success
-		pauseUntil time.Time
-		fatal      error
+		busy        = map[string]struct{}{} // being delivered
+		retrying    = map[string]*retry{}   // failed, waiting out their backoff
+		done        = make(chan outcome, d.opts.MaxInFlight)
+		acked       []string // delivered, not yet deleted
+		failStreak  int      // failures since the last success
+		pauses      int      // pauses since the last success
+		pauseUntil  time.Time
+		pausedShown bool // the backoff gauge shows a pause
+		fatal       error
 	)
 	// ack deletes the delivered batches in one group. Its context is not
 	// tied to ctx, so that batches delivered just before shutdown are
@@ -205,6 +206,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		pauseUntil = now.Add(delay)
 		failStreak = 0
 		backoffGauge.Set(delay.Seconds())
+		pausedShown = true
 		d.log.Warn("dispatch: deliveries failing; pausing all deliveries",
 			"pause", pauses, "retry_in", delay, "retrying_batches", len(retrying), "err", err)
 	}
@@ -292,6 +294,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		now := time.Now()
 		var due time.Time
 		paused := now.Before(pauseUntil)
+		if !paused && pausedShown {
+			backoffGauge.Set(0) // the pause is over
+			pausedShown = false
+		}
 		// Top the window up once at least half of it is free (or it is
 		// empty), so that a busy upstream does not cost a query per batch.
 		free := d.opts.MaxInFlight - len(busy)
@@ -323,40 +329,53 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			if fatal != nil {
 				continue
 			}
-			// Idle: wake for new batches, the end of a pause, or the
-			// first batch whose own backoff ends.
-			wake := due
-			if paused {
-				wake = pauseUntil
-			}
-			var (
-				timer *time.Timer
-				tick  <-chan time.Time
-			)
-			if !wake.IsZero() {
-				timer = time.NewTimer(time.Until(wake))
-				tick = timer.C
-			}
-			select {
-			case <-ctx.Done():
-			case <-d.q.Notify():
-			case <-tick:
-			}
-			if timer != nil {
-				timer.Stop()
-			}
-			continue
 		}
-		// Wait for a delivery to finish, take every other one that has,
-		// and delete them in one commit while the rest are in flight.
+		// Wait for whichever comes first: a delivery finishing; new
+		// batches or the first retry falling due, while the window has
+		// room to take them (so a slow delivery holds only its own slot);
+		// the end of a pause; shutdown.
+		free = d.opts.MaxInFlight - len(busy)
+		var (
+			finished <-chan outcome
+			appended <-chan struct{}
+			wake     time.Time
+		)
+		if len(busy) > 0 {
+			finished = done
+		}
+		switch {
+		case paused:
+			// New batches wait for the pause to end; the channel is
+			// still watched so that a closing queue ends Run at once.
+			appended, wake = d.q.Notify(), pauseUntil
+		case len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2):
+			appended, wake = d.q.Notify(), due
+		}
+		var (
+			timer *time.Timer
+			tick  <-chan time.Time
+		)
+		if !wake.IsZero() {
+			timer = time.NewTimer(time.Until(wake))
+			tick = timer.C
+		}
 		select {
-		case o := <-done:
+		case o := <-finished:
+			// Take every other delivery that has finished too, and
+			// delete them in one commit while the rest are in flight.
 			settle(o)
+			collect()
+			ack()
+		case _, ok := <-appended:
+			if !ok {
+				fatal = fmt.Errorf("dispatch to %s: %w", name, queue.ErrClosed)
+			}
+		case <-tick:
 		case <-ctx.Done():
-			continue
 		}
-		collect()
-		ack()
+		if timer != nil {
+			timer.Stop()
+		}
 	}
 }
 

@@ -638,3 +638,91 @@ func onlyLeft(t *testing.T, q *queue.Queue, id string) {
 		t.Fatalf("left in queue: %d batches, want only %s", len(left), id)
 	}
 }
+
+func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
+	t.Run("a batch appended while another hangs is delivered at once", func(t *testing.T) {
+		q := openQueue(t)
+		want := fill(t, q, 1)
+		var slow string
+		for id := range want {
+			slow = id
+		}
+		release := make(chan struct{})
+		g := &gateForwarder{verdict: func(b queue.Batch) error {
+			if b.ID == slow {
+				<-release
+			}
+			return nil
+		}}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
+		waitFor(t, "the slow delivery to start", func() bool { return g.calls.Load() == 1 })
+		fill(t, q, 1)
+		waitFor(t, "the new batch to be delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
+		close(release)
+		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a failed batch is retried when due while another hangs", func(t *testing.T) {
+		q := openQueue(t)
+		want := fill(t, q, 2)
+		var slow string // the older one; the other fails once
+		for id := range want {
+			if slow == "" || id < slow {
+				slow = id
+			}
+		}
+		release := make(chan struct{})
+		var flakyCalls atomic.Int64
+		g := &gateForwarder{verdict: func(b queue.Batch) error {
+			switch {
+			case b.ID == slow:
+				<-release
+			case flakyCalls.Add(1) == 1:
+				return errors.New("503 once")
+			}
+			return nil
+		}}
+		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
+		waitFor(t, "the flaky batch to be retried and delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
+		close(release)
+		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if n := flakyCalls.Load(); n != 2 {
+			t.Errorf("the flaky batch was sent %d times, want 2", n)
+		}
+	})
+}
+
+func TestDispatchStopsWhenTheQueueClosesDuringAPause(t *testing.T) {
+	q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, q, 4)
+	g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("503 upstream down") }}
+	reg := prometheus.NewRegistry()
+	// An hour's pause: were the closed queue noticed only when the pause
+	// ends, the test would hit its hang guard.
+	d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 2, Registerer: reg})
+	d.randN = func(n int64) int64 { return n - 1 }
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background()) }()
+	waitFor(t, "the pause", func() bool {
+		return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
+	})
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, queue.ErrClosed) {
+			t.Fatalf("Run returned %v, want ErrClosed", err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("Run kept going after the queue closed during a pause")
+	}
+}
