@@ -210,7 +210,7 @@ var quickFlagFields = []struct{ field, flag string }{
 	{"ingest.urls", "--url"}, {"ingest.health_url", "--health-url"}, {"ingest.ca_file", "--ca"},
 	{"ingest.token_env", "--token-env"}, {"gateway.config_file", "--gateway-config"},
 	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"}, {"mqtt.plaintext_port", "--mqtt-plaintext-port"},
-	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline"},
+	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline/--timeout"},
 }
 
 // nameQuickFlags prefixes each field error of a quick-flag target with the

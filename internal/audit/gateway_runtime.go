@@ -2,6 +2,8 @@ package audit
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
@@ -30,12 +32,34 @@ func evalHealth(o *Observations, _ *catalog.Control) Verdict {
 	}
 }
 
-// ingestAnswered reports whether any ingest URL gave an HTTP answer.
+// ingestAnswered reports whether the gateway is up: an ingest URL on the
+// health URL's own host and port answered, or, when no ingest URL shares
+// it (a separate health listener), any ingest URL answered. So a TLS
+// listener that is down is not blamed on the health endpoint because the
+// plaintext one answered.
 func ingestAnswered(o *Observations) bool {
+	hostPort := func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return ""
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		return net.JoinHostPort(u.Hostname(), port)
+	}
+	health := hostPort(o.HealthURL)
+	shared, answered := false, false
 	for _, in := range o.Ingest {
+		same := health != "" && hostPort(in.URL) == health
+		shared = shared || same
 		if in.Unauth.Responded() {
-			return true
+			answered = true
+			if same {
+				return true
+			}
 		}
 	}
-	return false
+	return !shared && answered
 }

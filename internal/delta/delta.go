@@ -26,16 +26,20 @@ package delta
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hardgate/hardgate/internal/report"
 )
 
-// SchemaVersion is the version of the delta document.
-const SchemaVersion = "1.0"
+// SchemaVersion is the version of the delta document. 1.1 added the
+// newly_passing bucket (controls that pass now and were not applicable or
+// undecided before; 1.0 counted them as still_passing).
+const SchemaVersion = "1.1"
 
 // Buckets a control can land in.
 const (
@@ -272,7 +276,7 @@ func side(r *report.Result) Side {
 // http://host:8080 to https://host:8443 is the hardening being measured.
 // The reason explains a mismatch.
 func SameTarget(a, b report.Target) (bool, string) {
-	if a.Name != b.Name {
+	if targetName(a.Name) != targetName(b.Name) {
 		return false, fmt.Sprintf("target %q is not target %q", a.Name, b.Name)
 	}
 	if len(a.IngestURLs) == 0 || len(b.IngestURLs) == 0 {
@@ -286,6 +290,20 @@ func SameTarget(a, b report.Target) (bool, string) {
 	}
 	return false, fmt.Sprintf("target %q: ingest URLs %s and %s share no host", a.Name,
 		strings.Join(a.IngestURLs, ", "), strings.Join(b.IngestURLs, ", "))
+}
+
+// targetName drops the port of a name that is host:port: results written
+// before the default name became the bare host still compare with newer
+// ones ("127.0.0.1:8443" is "127.0.0.1").
+func targetName(name string) string {
+	host, port, err := net.SplitHostPort(name)
+	if err != nil || host == "" {
+		return name
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return name
+	}
+	return host
 }
 
 func hosts(urls []string) map[string]bool {

@@ -329,3 +329,26 @@ func TestRenderRejectsUnknownFormat(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestSameTargetNames(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"equal names are the same target", "plant-gateway", "plant-gateway", true},
+		{"an old host:port default name matches the bare host", "127.0.0.1:8080", "127.0.0.1", true},
+		{"two old defaults on other ports of one host match", "127.0.0.1:8080", "127.0.0.1:8443", true},
+		{"an IPv6 host:port matches its host", "[::1]:8443", "::1", true},
+		{"another host is another target", "127.0.0.1:8080", "localhost", false},
+		{"a name with a colon that is not host:port is kept whole", "plant:gw", "plant", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			same, why := delta.SameTarget(report.Target{Name: tt.a}, report.Target{Name: tt.b})
+			if same != tt.same {
+				t.Fatalf("SameTarget(%q, %q) = %v (%s), want %v", tt.a, tt.b, same, why, tt.same)
+			}
+		})
+	}
+}

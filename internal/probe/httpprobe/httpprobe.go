@@ -72,8 +72,10 @@ type Options struct {
 type Prober struct {
 	opts   Options
 	client *http.Client
-	// hidden are the secrets and their encoded forms a gateway might echo
-	// (percent-encoded in a Location, base64 in a header), longest first.
+	// hidden are the secrets and the encoded forms a gateway might echo
+	// them in (percent-encoded in a Location, the secret alone in base64),
+	// longest first. A secret base64-encoded together with other bytes
+	// (user:secret in Basic auth) does not match; the audit sends none.
 	hidden []string
 }
 
