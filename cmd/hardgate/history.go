@@ -38,10 +38,10 @@ Commands:
 Examples:
   hardgate audit --target after.yaml --out after.json
   hardgate history add before.json after.json
-  hardgate history list --target edge-gw-01 --limit 10
-  hardgate history trend --target edge-gw-01
-  hardgate history show audit-0002-after > after.json
-  hardgate history show audit-0002-after --format html > after.html
+  hardgate history list --target plant-gateway --limit 10
+  hardgate history trend --target plant-gateway
+  hardgate history show hg-30fcda7e75f00a4c > after.json
+  hardgate history show hg-30fcda7e75f00a4c --format html > after.html
   HARDGATE_HISTORY=/var/lib/hardgate/history.db hardgate history list --format json
 
 Exit codes: 0 ok, 2 usage or input error (unreadable result, conflicting
@@ -203,7 +203,7 @@ Lists stored audits, newest first (by start time, then audit id): start time
 
 Examples:
   hardgate history list
-  hardgate history list --target edge-gw-01 --limit 5
+  hardgate history list --target plant-gateway --limit 5
   hardgate history list --format json | jq '.[0].posture'
 
 Flags:
@@ -273,8 +273,8 @@ controls by severity (critical, high, medium, low, info), controls that could
 not decide, and what changed since the audit before.
 
 Examples:
-  hardgate history trend --target edge-gw-01
-  hardgate history trend --target edge-gw-01 --format json
+  hardgate history trend --target plant-gateway
+  hardgate history trend --target plant-gateway --format json
 
 Flags:
 `
@@ -367,9 +367,9 @@ Prints a stored result: the result JSON by default (the same document
 hardgate audit --out writes), or any report format.
 
 Examples:
-  hardgate history show audit-0002-after > after.json
-  hardgate history show audit-0001-before --format md
-  hardgate history show audit-0001-before --format html > before.html
+  hardgate history show hg-30fcda7e75f00a4c > after.json
+  hardgate history show hg-c718ebccf481b583 --format md
+  hardgate history show hg-c718ebccf481b583 --format html > before.html
 
 Flags:
 `
