@@ -36,11 +36,22 @@ func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
 	})
 	b.Start()
 	sink := mosquittotest.Subscribe(t, mosquittotest.SinkOptions{Addr: b.Addr(), Filter: "telemetry/#", IDProperty: forward.MQTTPropBatchID})
+	// ingestd reaches the broker through a gate that opens only once the
+	// subscriber is back after the restart (see mosquittotest.Gate).
+	gate := mosquittotest.NewGate(t, b.Addr())
+	gate.Open()
 	fwd := config.Default().Forward
 	fwd.Kind = "mqtt"
-	fwd.MQTT.URL = b.URL(false)
+	fwd.MQTT.URL = "mqtt://" + gate.Addr()
 	fwd.MQTT.ClientID = "ingestd-e2e"
-	want, refused, reg := ingestThroughOutage(t, fwd, b.Stop, b.Start)
+	stop := func() { gate.Shut(); b.Stop() }
+	start := func() {
+		n := sink.Subscriptions()
+		b.Start()
+		forward.WaitUntil(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > n })
+		gate.Open()
+	}
+	want, refused, reg := ingestThroughOutage(t, fwd, stop, start)
 	forward.WaitProgress(t, "every 202'd batch at the subscriber", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
 	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates; ingestd re-sent %d acknowledged batches",

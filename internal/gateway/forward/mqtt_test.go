@@ -164,7 +164,11 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	})
 	b.Start()
 	sink := mosquittotest.Subscribe(t, mosquittotest.SinkOptions{Addr: b.Addr(), Filter: "telemetry/#", IDProperty: MQTTPropBatchID})
-	f, err := NewMQTT(config.ForwardMQTT{URL: b.URL(false), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil)
+	// The forwarder reaches the broker through a gate that opens only once
+	// the subscriber is back after the restart (see mosquittotest.Gate).
+	gate := mosquittotest.NewGate(t, b.Addr())
+	gate.Open()
+	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + gate.Addr(), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,11 +178,15 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	p := startProducer(t, q, 5*time.Millisecond)
 
 	waitUntil(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
+	gate.Shut()
 	b.Stop()
 	stoppedAt := p.n.Load()
 	time.Sleep(outageLength())
 	t.Logf("broker down for %s; %d batches accepted during the outage, %d queued", outageLength(), p.n.Load()-stoppedAt, q.Stats().Batches)
+	subs := sink.Subscriptions()
 	b.Start()
+	waitUntil(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > subs })
+	gate.Open()
 	time.Sleep(time.Second)
 	p.stop()
 	want := p.accepted()
