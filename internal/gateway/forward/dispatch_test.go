@@ -419,23 +419,52 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 }
 
 func TestDispatchStopsWhenQueueCloses(t *testing.T) {
-	q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		// setup prepares the queue and the dispatcher and returns once
+		// Run is in the state under test.
+		setup func(t *testing.T, q *queue.Queue) (*Dispatcher, func())
+	}{
+		{"an idle dispatcher returns ErrClosed", func(t *testing.T, q *queue.Queue) (*Dispatcher, func()) {
+			return NewDispatcher(q, &gateForwarder{}, DispatchOptions{}), func() {}
+		}},
+		{"a dispatcher in an hour's pause returns ErrClosed at once", func(t *testing.T, q *queue.Queue) (*Dispatcher, func()) {
+			// Were the closed queue noticed only when the pause ends, the
+			// test would hit its hang guard.
+			fill(t, q, 4)
+			g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("503 upstream down") }}
+			reg := prometheus.NewRegistry()
+			d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 2, Registerer: reg})
+			d.randN = func(n int64) int64 { return n - 1 }
+			return d, func() {
+				waitFor(t, "the pause", func() bool {
+					return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
+				})
+			}
+		}},
 	}
-	d := NewDispatcher(q, &gateForwarder{}, DispatchOptions{})
-	done := make(chan error, 1)
-	go func() { done <- d.Run(context.Background()) }()
-	if err := q.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, queue.ErrClosed) {
-			t.Fatalf("Run returned %v, want ErrClosed", err)
-		}
-	case <-time.After(testDeadline):
-		t.Fatal("Run kept going after the queue closed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, ready := tt.setup(t, q)
+			done := make(chan error, 1)
+			go func() { done <- d.Run(context.Background()) }()
+			ready()
+			if err := q.Close(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, queue.ErrClosed) {
+					t.Fatalf("Run returned %v, want ErrClosed", err)
+				}
+			case <-time.After(testDeadline):
+				t.Fatal("Run kept going after the queue closed")
+			}
+		})
 	}
 }
 
@@ -695,34 +724,4 @@ func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
 			t.Errorf("the flaky batch was sent %d times, want 2", n)
 		}
 	})
-}
-
-func TestDispatchStopsWhenTheQueueClosesDuringAPause(t *testing.T) {
-	q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fill(t, q, 4)
-	g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("503 upstream down") }}
-	reg := prometheus.NewRegistry()
-	// An hour's pause: were the closed queue noticed only when the pause
-	// ends, the test would hit its hang guard.
-	d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 2, Registerer: reg})
-	d.randN = func(n int64) int64 { return n - 1 }
-	done := make(chan error, 1)
-	go func() { done <- d.Run(context.Background()) }()
-	waitFor(t, "the pause", func() bool {
-		return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
-	})
-	if err := q.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, queue.ErrClosed) {
-			t.Fatalf("Run returned %v, want ErrClosed", err)
-		}
-	case <-time.After(testDeadline):
-		t.Fatal("Run kept going after the queue closed during a pause")
-	}
 }
