@@ -13,22 +13,10 @@ import (
 	"github.com/hardgate/hardgate/internal/interop"
 )
 
-// RequireFUSE skips (fails under HARDGATE_REQUIRE_INTEROP=1) a test that
-// cannot mount a FUSE filesystem here: it needs root and /dev/fuse.
-func RequireFUSE(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		interop.Skip(tb, "the lazyfs power-cut tests mount a FUSE filesystem: run as root")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		interop.Skip(tb, "the lazyfs power-cut tests need /dev/fuse (modprobe fuse; apt-get install fuse3): "+err.Error())
-	}
-}
-
 // mount mounts a lazy view of backing on a new directory.
 func mount(t *testing.T, backing string, hook func(Event)) (*FS, string) {
 	t.Helper()
-	RequireFUSE(t)
+	Require(t)
 	mnt := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(mnt, 0o700); err != nil {
 		t.Fatal(err)
@@ -338,7 +326,7 @@ func TestFreezeFailsEveryLaterOperation(t *testing.T) {
 }
 
 func TestMountRefusesALeftoverTrashDirectory(t *testing.T) {
-	RequireFUSE(t)
+	Require(t)
 	dir := t.TempDir()
 	must(t, os.Mkdir(filepath.Join(dir, "backing"), 0o700))
 	must(t, os.Mkdir(filepath.Join(dir, ".backing.lazyfs-trash"), 0o700))

@@ -63,7 +63,7 @@ func lockStore(dir string) (*os.File, error) {
 // connection for the committer.
 func openDB(ctx context.Context, path string) (*sql.DB, *sql.Conn, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
+		"?_pragma=busy_timeout(5000)&_pragma=synchronous(" + synchronous + ")&_pragma=foreign_keys(OFF)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open queue %s: %w", path, err)
