@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,7 +86,11 @@ func buildTagged(t *testing.T, tag string) string {
 		t.Skip("builds and runs the ingestd binary")
 	}
 	bin := filepath.Join(t.TempDir(), "ingestd-"+tag)
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-tags", tag, "-o", bin, ".")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the mutant build needs the go command on PATH: %v", err)
+	}
+	cmd := exec.Command(gobin, "build", "-tags", tag, "-o", bin, ".")
 	cmd.Env = append(withoutRace(os.Environ()), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags %s: %v\n%s", tag, err, out)
