@@ -200,6 +200,7 @@ func verifyAfterRestart(t *testing.T, bin, cfgPath, backing, mnt string, client 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _, _ = fsys.Cut() })
 	c := startChild(t, bin, cfgPath)
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(metrics(t, client, c.addr), "ingestd_queue_batches 0\n") {

@@ -245,6 +245,7 @@ func (r *powerRound) play(res *powerResult) {
 		t.Fatalf("round %d: %v", r.index, err)
 	}
 	r.fs = fsys
+	t.Cleanup(func() { _, _ = fsys.Cut() })  // after a failure; nothing after the round's own cut
 	c := startChild(t, r.run.bin, r.cfgPath) // its start opens the store: integrity check, no repair
 	var ckpt *checkpointer
 	if r.run.checkpointer {

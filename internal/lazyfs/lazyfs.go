@@ -103,6 +103,7 @@ type FS struct {
 	// and Unmount, so that those see no operation half done.
 	mu      sync.RWMutex
 	frozen  atomic.Bool
+	done    bool // unmounted by Cut or Unmount; guarded by mu
 	journal *journal
 
 	statesMu sync.Mutex
@@ -172,11 +173,17 @@ func (f *FS) Freeze() { f.frozen.Store(true) }
 // Cut simulates a power cut: it freezes the filesystem, waits for the
 // operations in flight, discards every unsynced write, size change and
 // directory change, and unmounts. Kill the processes that use the mount
-// first. The returned Stats tell what was lost.
+// first. The returned Stats tell what was lost. Cut and Unmount after the
+// first of them do nothing.
 func (f *FS) Cut() (Stats, error) {
 	f.Freeze()
 	f.mu.Lock()
 	st := f.Stats()
+	if f.done {
+		f.mu.Unlock()
+		return st, nil
+	}
+	f.done = true
 	f.statesMu.Lock()
 	var errs []error
 	for _, s := range f.states {
@@ -202,6 +209,11 @@ func (f *FS) Cut() (Stats, error) {
 // every file on the mount first.
 func (f *FS) Unmount() error {
 	f.mu.Lock()
+	if f.done {
+		f.mu.Unlock()
+		return nil
+	}
+	f.done = true
 	var errs []error
 	f.statesMu.Lock()
 	for _, s := range f.states {
