@@ -40,7 +40,7 @@ func init() {
 // process, as the sqlite3 shell would be) and checkpoints the WAL in turn
 // in every mode, printing a line per completed checkpoint, until killed.
 func runCheckpointer(path string) int {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(1000)")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(50)")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
