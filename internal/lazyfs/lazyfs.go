@@ -1,3 +1,5 @@
+//go:build linux && !arm && !386
+
 // Package lazyfs is a FUSE filesystem for power-loss tests, in the way of
 // Jepsen's LazyFS: it passes through to a backing directory but keeps
 // every write since the last fsync in memory, so that a simulated power
