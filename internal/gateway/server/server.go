@@ -71,6 +71,8 @@ type Server struct {
 	httpsLn  net.Listener
 	httpLn   net.Listener
 	fwd      *forwarding
+	stopAuth context.CancelFunc // ends persistAuth; nil without tokens
+	authDone chan struct{}
 	errc     chan error
 	draining atomic.Bool
 	closed   bool
@@ -117,7 +119,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		s.tlsConf = tc
 	}
 	if cfg.Auth.Mode == config.AuthBearer {
-		a, err := auth.NewAuthenticator(cfg.Auth.TokensFile)
+		a, err := auth.New(cfg.Auth.TokensFile, auth.Options{Now: s.now})
 		if err != nil {
 			return nil, fmt.Errorf("auth.tokens_file: %w (create it with \"ingestd token add --config FILE --device ID\")", err)
 		}
@@ -195,6 +197,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.q.Store(q)
 	s.fwd = fwd
 	s.started = true
+	if s.auth != nil {
+		var actx context.Context
+		actx, s.stopAuth = context.WithCancel(context.WithoutCancel(ctx))
+		s.authDone = make(chan struct{})
+		go s.persistAuth(actx, s.authDone)
+	}
 	if !s.cfg.Guardrails.LegacySilenceUnsafe {
 		for _, u := range s.unsafe {
 			s.log.Warn("unsafe setting in force", "setting", u.Name, "field", u.Field, "value", u.Value, "detail", u.Detail)
@@ -271,21 +279,6 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// ReloadTokens reloads auth.tokens_file (SIGHUP). On error the tokens in
-// force stay unchanged.
-func (s *Server) ReloadTokens() error {
-	if s.auth == nil {
-		return nil
-	}
-	if err := s.auth.Reload(); err != nil {
-		s.log.Error("token reload failed; keeping the previous tokens", "err", err)
-		return err
-	}
-	s.metrics.tokens.Set(float64(s.auth.Len()))
-	s.log.Info("tokens reloaded", "tokens", s.auth.Len(), "devices", s.auth.Devices())
-	return nil
-}
-
 // Shutdown stops accepting connections, waits for in-flight requests until
 // ctx ends, stops the dispatcher and closes the queue.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -299,7 +292,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	servers, fwd := s.servers, s.fwd
+	servers, fwd, stopAuth, authDone := s.servers, s.fwd, s.stopAuth, s.authDone
 	s.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup
@@ -315,6 +308,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	if stopAuth != nil {
+		stopAuth()
+		<-authDone
+	}
 	if err := fwd.stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop forwarding: %w", err))
 	}

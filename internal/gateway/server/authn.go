@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/gateway/config"
+)
+
+// persistInterval is how often verified legacy tokens are rewritten as
+// SHA-256 and last uses saved; Shutdown saves once more.
+const persistInterval = 10 * time.Second
+
+// retryAfterThrottled is the Retry-After of a throttled slow verification.
+const retryAfterThrottled = "10"
+
+// authenticate returns the device of r, or answers 401 (429 for a legacy
+// token id whose slow verifications are throttled) and returns false.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	switch s.cfg.Auth.Mode {
+	case config.AuthNone:
+		return AnonymousDevice, true
+	case config.AuthMTLS:
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+			if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; auth.ValidDevice(cn) {
+				return cn, true
+			}
+		}
+		s.unauthorized(w, r, "", "a verified client certificate whose common name is the device id is required")
+		return "", false
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		s.unauthorized(w, r, "", "send Authorization: Bearer <token>")
+		return "", false
+	}
+	res, err := s.auth.Verify(r.Context(), token)
+	switch {
+	case err == nil:
+		return res.Device, true
+	case errors.Is(err, auth.ErrThrottled):
+		w.Header().Set("Retry-After", retryAfterThrottled)
+		s.writeError(w, r, "ingest", http.StatusTooManyRequests, "rate_limited",
+			"too many verifications for this token; retry later", err)
+	case errors.Is(err, auth.ErrInvalidToken):
+		s.unauthorized(w, r, `, error="invalid_token"`, "the token is not valid")
+	default: // the request ended while its verification waited
+		s.writeError(w, r, "ingest", http.StatusServiceUnavailable, "unavailable", "retry later", err)
+	}
+	return "", false
+}
+
+// ReloadTokens reloads auth.tokens_file (SIGHUP). On error the tokens in
+// force stay unchanged.
+func (s *Server) ReloadTokens() error {
+	if s.auth == nil {
+		return nil
+	}
+	if err := s.auth.Reload(); err != nil {
+		s.log.Error("token reload failed; keeping the previous tokens", "err", err)
+		return err
+	}
+	s.metrics.tokens.Set(float64(s.auth.Len()))
+	s.log.Info("tokens reloaded", "tokens", s.auth.Len(), "devices", s.auth.Devices())
+	return nil
+}
+
+// persistAuth saves what the authenticator learned every persistInterval
+// until ctx ends, then once more.
+func (s *Server) persistAuth(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(persistInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.persistOnce()
+			return
+		case <-t.C:
+			s.persistOnce()
+		}
+	}
+}
+
+func (s *Server) persistOnce() {
+	n, err := s.auth.Persist()
+	if err != nil {
+		s.log.Warn("could not save token state; verified legacy tokens stay cached in memory", "err", err)
+	}
+	if n > 0 {
+		s.log.Info("legacy token hashes moved to sha256", "tokens", n)
+	}
+}
