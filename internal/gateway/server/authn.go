@@ -18,29 +18,22 @@ const persistInterval = 10 * time.Second
 const retryAfterThrottled = "10"
 
 // authenticate returns the device of r, or answers 401 (429 for a legacy
-// token id whose slow verifications are throttled) and returns false.
+// token id whose slow verifications are throttled) and returns false. Every
+// outcome is counted and timed.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
-	switch s.cfg.Auth.Mode {
-	case config.AuthNone:
-		return AnonymousDevice, true
-	case config.AuthMTLS:
-		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-			if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; auth.ValidDevice(cn) {
-				return cn, true
-			}
-		}
-		s.unauthorized(w, r, "", "a verified client certificate whose common name is the device id is required")
-		return "", false
-	}
-	token, ok := bearerToken(r)
-	if !ok {
-		s.unauthorized(w, r, "", "send Authorization: Bearer <token>")
-		return "", false
-	}
-	res, err := s.auth.Verify(r.Context(), token)
+	start := time.Now()
+	res, err := s.identify(r)
+	s.authm.observe(res.Method, res.Outcome, time.Since(start))
 	switch {
 	case err == nil:
+		s.authm.seenDevice(res.Device)
 		return res.Device, true
+	case errors.Is(err, errNoCredentials):
+		if s.cfg.Auth.Mode == config.AuthMTLS {
+			s.unauthorized(w, r, "", "a verified client certificate whose common name is the device id is required")
+		} else {
+			s.unauthorized(w, r, "", "send Authorization: Bearer <token>")
+		}
 	case errors.Is(err, auth.ErrThrottled):
 		w.Header().Set("Retry-After", retryAfterThrottled)
 		s.writeError(w, r, "ingest", http.StatusTooManyRequests, "rate_limited",
@@ -52,6 +45,42 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	}
 	return "", false
 }
+
+// errNoCredentials is a request without a bearer token or client certificate.
+var errNoCredentials = errors.New("no credentials")
+
+// outcomeMissing is the metrics result of a request without credentials.
+const outcomeMissing = "missing"
+
+// identify finds the device of r under auth.mode.
+func (s *Server) identify(r *http.Request) (auth.Result, error) {
+	switch s.cfg.Auth.Mode {
+	case config.AuthNone:
+		return auth.Result{Device: AnonymousDevice, Method: "anonymous", Outcome: auth.OutcomeOK}, nil
+	case config.AuthMTLS:
+		res := auth.Result{Method: methodMTLS}
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+			res.Outcome = outcomeMissing
+			return res, errNoCredentials
+		}
+		leaf := r.TLS.VerifiedChains[0][0]
+		if cn := leaf.Subject.CommonName; !auth.ValidDevice(cn) {
+			res.Outcome = auth.OutcomeMalformed
+			return res, errNoCredentials
+		}
+		s.authm.certs.set(leaf.Subject.CommonName, leaf.NotAfter)
+		res.Device, res.Outcome = leaf.Subject.CommonName, auth.OutcomeOK
+		return res, nil
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		return auth.Result{Outcome: outcomeMissing}, errNoCredentials
+	}
+	return s.auth.Verify(r.Context(), token)
+}
+
+// methodMTLS is the metrics method of client-certificate authentication.
+const methodMTLS = "mtls"
 
 // ReloadTokens reloads auth.tokens_file (SIGHUP). On error the tokens in
 // force stay unchanged.

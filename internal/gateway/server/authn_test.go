@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,4 +91,41 @@ func TestExpiredTokenIsRefusedWith401(t *testing.T) {
 	if a.code != 401 || a.header.Get("WWW-Authenticate") != bearerChallenge+`, error="invalid_token"` {
 		t.Fatalf("at expiry: %d %q, want 401 with error=invalid_token", a.code, a.header.Get("WWW-Authenticate"))
 	}
+}
+
+func TestAuthMetrics(t *testing.T) {
+	f := startFixture(t, nil)
+	good := f.token
+	for _, tok := range []string{good, good, good[:len(good)-2] + "xx", "igd.unknownid01." + strings.Repeat("a", 43)} {
+		f.token = tok
+		f.ingest(t, sample)
+	}
+	f.do(t, http.MethodPost, PathIngest, []byte(sample), nil) // no Authorization
+	body := string(f.do(t, http.MethodGet, PathMetrics, nil, nil).body)
+	for _, want := range []string{
+		`ingestd_auth_verifications_total{method="sha256",result="ok"} 2`,
+		`ingestd_auth_verifications_total{method="sha256",result="invalid"} 1`,
+		`ingestd_auth_verifications_total{method="none",result="unknown_id"} 1`,
+		`ingestd_auth_verifications_total{method="none",result="missing"} 1`,
+		`ingestd_auth_verification_duration_seconds_count{method="sha256"} 3`,
+		`ingestd_auth_devices_seen 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", grepLines(body, "ingestd_auth_"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

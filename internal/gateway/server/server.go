@@ -58,6 +58,7 @@ type Server struct {
 	version string
 	gather  prometheus.Gatherer
 	metrics *metrics
+	authm   *authMetrics
 	tlsConf *tls.Config
 	auth    *auth.Authenticator // nil unless auth.mode is bearer
 	limiter *deviceLimiter
@@ -144,6 +145,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.authm, err = newAuthMetrics(reg); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	if s.auth != nil {
 		m.tokens.Set(float64(s.auth.Len()))
 	}
