@@ -41,7 +41,7 @@ const shutdownTimeout = 30 * time.Second
 const usage = `ingestd: hardened telemetry ingest gateway (HTTPS + device tokens, durable store-and-forward)
 
 Usage:
-  ingestd run --config FILE                     serve until SIGTERM/SIGINT; SIGHUP reloads tokens
+  ingestd run --config FILE                     serve until SIGTERM/SIGINT; SIGHUP reloads tokens and CRL
   ingestd check-config --config FILE            validate the config and the guardrails
   ingestd token add --config FILE --device ID [--expires WHEN]
                                                 create a device token (printed once, on stdout)
@@ -149,7 +149,8 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 const runHelp = `Usage: ingestd run --config FILE
 
 Serves ingest until SIGTERM or SIGINT (in-flight requests are drained).
-SIGHUP reloads auth.tokens_file; a broken file keeps the previous tokens.
+SIGHUP reloads auth.tokens_file and auth.crl_file; a broken or unsafe file
+keeps the previous tokens (or list) in force.
 
 Example:
   ingestd run --config /etc/ingestd/ingestd.yaml
@@ -203,7 +204,7 @@ loop:
 			logger.Info("shutting down: draining in-flight requests")
 			break loop
 		case <-hup:
-			_ = srv.ReloadTokens() // logged; the old tokens stay in force on error
+			_ = srv.Reload() // logged; the old tokens and CRL stay in force on error
 		case err := <-srv.Err():
 			logger.Error("listener failed; shutting down", "err", err)
 			code = exitRuntime

@@ -23,7 +23,7 @@ type authMetrics struct {
 	certs         certExpiry
 }
 
-func newAuthMetrics(reg prometheus.Registerer) (*authMetrics, error) {
+func newAuthMetrics(reg prometheus.Registerer, crl func() (revoked, nextUpdate float64)) (*authMetrics, error) {
 	m := &authMetrics{
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ingestd_auth_verifications_total",
@@ -43,6 +43,14 @@ func newAuthMetrics(reg prometheus.Registerer) (*authMetrics, error) {
 			Help: "Distinct devices authenticated since ingestd started.",
 		}, func() float64 { return float64(m.seenCount.Load()) }),
 		&m.certs,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ingestd_auth_crl_revoked",
+			Help: "Client certificates on the CRL in force (auth.crl_file).",
+		}, func() float64 { r, _ := crl(); return r }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ingestd_auth_crl_next_update_timestamp_seconds",
+			Help: "Earliest NextUpdate of the CRL in force (Unix seconds; 0 without one): past it the list is stale.",
+		}, func() float64 { _, n := crl(); return n }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -59,6 +59,7 @@ type Server struct {
 	gather  prometheus.Gatherer
 	metrics *metrics
 	authm   *authMetrics
+	crl     atomic.Pointer[auth.CRL] // nil without auth.crl_file
 	tlsConf *tls.Config
 	auth    *auth.Authenticator // nil unless auth.mode is bearer
 	limiter *deviceLimiter
@@ -145,11 +146,14 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
-	if s.authm, err = newAuthMetrics(reg); err != nil {
+	if s.authm, err = newAuthMetrics(reg, s.crlStats); err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	if s.auth != nil {
 		m.tokens.Set(float64(s.auth.Len()))
+	}
+	if err := s.setupCRL(s.tlsConf); err != nil {
+		return nil, err
 	}
 	if !cfg.Guardrails.LegacySilenceUnsafe {
 		m.announce(s.unsafe)
