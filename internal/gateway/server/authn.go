@@ -88,6 +88,10 @@ func (s *Server) ReloadTokens() error {
 	if s.auth == nil {
 		return nil
 	}
+	if err := s.tokensFileGuardrails(); err != nil {
+		s.log.Error("token reload refused; keeping the previous tokens", "err", err)
+		return err
+	}
 	if err := s.auth.Reload(); err != nil {
 		s.log.Error("token reload failed; keeping the previous tokens", "err", err)
 		return err
@@ -95,6 +99,19 @@ func (s *Server) ReloadTokens() error {
 	s.metrics.tokens.Set(float64(s.auth.Len()))
 	s.log.Info("tokens reloaded", "tokens", s.auth.Len(), "devices", s.auth.Devices())
 	return nil
+}
+
+// tokensFileGuardrails re-checks, before a reload, the guardrails of the
+// tokens file (mode, owner, directories) that guardrails.allow_unsafe does
+// not accept.
+func (s *Server) tokensFileGuardrails() error {
+	var errs []error
+	for _, u := range s.cfg.UnsafeSettings(s.mode) {
+		if u.Field == "auth.tokens_file" && !u.Allowed {
+			errs = append(errs, &config.GuardrailError{Setting: u})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // persistAuth saves what the authenticator learned every persistInterval

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +131,52 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestReloadRechecksTheTokensFileGuardrails(t *testing.T) {
+	tests := []struct {
+		name    string
+		break_  func(t *testing.T, tokens string)
+		setting string
+	}{
+		{"a tokens file readable by others is not loaded", func(t *testing.T, tokens string) { chmod(t, tokens, 0o644) },
+			config.UnsafeSecretFileReadable},
+		{"a tokens file in a directory others can write is not loaded", func(t *testing.T, tokens string) {
+			chmod(t, filepath.Dir(tokens), 0o777)
+		}, config.UnsafeSecretFileReplace},
+		{"a tokens file owned by another user is not loaded", func(t *testing.T, tokens string) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to give the file to another user")
+			}
+			if err := os.Chown(tokens, 12345, 12345); err != nil {
+				t.Fatal(err)
+			}
+		}, config.UnsafeSecretFileReplace},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFixture(t, nil)
+			fresh, err := auth.AddToken(f.cfg.Auth.TokensFile, "sensor-2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.break_(t, f.cfg.Auth.TokensFile)
+			t.Cleanup(func() { _ = os.Chmod(filepath.Dir(f.cfg.Auth.TokensFile), 0o700) })
+			err = f.srv.ReloadTokens()
+			var ge *config.GuardrailError
+			if !errors.As(err, &ge) || ge.Setting.Name != tt.setting {
+				t.Fatalf("ReloadTokens = %v, want a %s refusal", err, tt.setting)
+			}
+			if !strings.Contains(f.logs.String(), "token reload refused; keeping the previous tokens") {
+				t.Errorf("no log line says why:\n%s", f.logs.String())
+			}
+			if a := f.ingest(t, sample); a.code != 202 {
+				t.Errorf("the old token after a refused reload: %d", a.code)
+			}
+			f.token = fresh
+			if a := f.ingest(t, sample); a.code != 401 {
+				t.Errorf("a token of the refused file: %d, want 401", a.code)
+			}
+		})
+	}
 }

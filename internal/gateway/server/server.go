@@ -64,6 +64,7 @@ type Server struct {
 	auth    *auth.Authenticator // nil unless auth.mode is bearer
 	limiter *deviceLimiter
 	unsafe  []config.UnsafeSetting // in force (all allowed)
+	mode    config.FileModeFunc    // reads secret-file permissions (guardrails)
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -101,6 +102,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		now:     opts.Now,
 		version: opts.Version,
 		unsafe:  cfg.UnsafeSettings(mode),
+		mode:    mode,
 		limiter: newDeviceLimiter(cfg.Limits.RatePerDevice, cfg.Limits.RateBurst),
 		errc:    make(chan error, 2),
 	}
