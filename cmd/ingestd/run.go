@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/gateway/auth"
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/server"
 )
@@ -42,11 +41,17 @@ const shutdownTimeout = 30 * time.Second
 const usage = `ingestd: hardened telemetry ingest gateway (HTTPS + device tokens, durable store-and-forward)
 
 Usage:
-  ingestd run --config FILE                     serve until SIGTERM/SIGINT; SIGHUP reloads tokens
+  ingestd run --config FILE                     serve until SIGTERM/SIGINT; SIGHUP reloads tokens and CRL
   ingestd check-config --config FILE            validate the config and the guardrails
-  ingestd token add --config FILE --device ID   create a device token (printed once, on stdout)
+  ingestd token add --config FILE --device ID [--expires WHEN]
+                                                create a device token (printed once, on stdout)
+  ingestd token rotate --config FILE --device ID [--overlap 24h]
+                                                new token; the old ones work for the overlap only
+  ingestd token list --config FILE              device, id, created, expires, last used
   ingestd token revoke --config FILE --device ID
                                                 remove every token of a device (then SIGHUP)
+  ingestd token migrate --config FILE --tokens FILE
+                                                move legacy argon2id/bcrypt lines to sha256
   ingestd version                               print the version
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
@@ -144,7 +149,8 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 const runHelp = `Usage: ingestd run --config FILE
 
 Serves ingest until SIGTERM or SIGINT (in-flight requests are drained).
-SIGHUP reloads auth.tokens_file; a broken file keeps the previous tokens.
+SIGHUP reloads auth.tokens_file and auth.crl_file; a broken or unsafe file
+keeps the previous tokens (or list) in force.
 
 Example:
   ingestd run --config /etc/ingestd/ingestd.yaml
@@ -198,7 +204,7 @@ loop:
 			logger.Info("shutting down: draining in-flight requests")
 			break loop
 		case <-hup:
-			_ = srv.ReloadTokens() // logged; the old tokens stay in force on error
+			_ = srv.Reload() // logged; the old tokens and CRL stay in force on error
 		case err := <-srv.Err():
 			logger.Error("listener failed; shutting down", "err", err)
 			code = exitRuntime
@@ -243,84 +249,5 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	for _, u := range cfg.UnsafeSettings(config.StatMode) {
 		fmt.Fprintf(stdout, "  allowed unsafe setting %s (%s = %q): %s\n", u.Name, u.Field, u.Value, u.Detail)
 	}
-	return exitOK
-}
-
-const tokenHelp = `Usage:
-  ingestd token add --config FILE --device ID
-  ingestd token revoke --config FILE --device ID
-
-add prints the new token, alone on one line, on stdout; only its salted
-argon2id hash is written to auth.tokens_file (mode 0600). revoke removes
-every token of the device. A running ingestd picks up both on SIGHUP.
-
-Examples:
-  TOKEN=$(ingestd token add --config /etc/ingestd/ingestd.yaml --device sensor-17)
-  ingestd token revoke --config /etc/ingestd/ingestd.yaml --device sensor-17
-  systemctl reload ingestd
-`
-
-func cmdToken(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, tokenHelp)
-		return exitUsage
-	}
-	action := args[0]
-	switch action {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, tokenHelp)
-		return exitOK
-	case "add", "revoke":
-	default:
-		fmt.Fprintf(stderr, "ingestd token: unknown action %q\n\n%s", action, tokenHelp)
-		return exitUsage
-	}
-	fs := flag.NewFlagSet("token "+action, flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (YAML)")
-	device := fs.String("device", "", "device id")
-	if code := parseFlags(fs, args[1:], stdout, stderr, tokenHelp); code >= 0 {
-		return code
-	}
-	if *device == "" {
-		fmt.Fprintf(stderr, "ingestd token %s: --device ID is required\n", action)
-		return exitUsage
-	}
-	if *cfgPath == "" {
-		fmt.Fprintf(stderr, "ingestd token %s: --config FILE is required\n", action)
-		return exitUsage
-	}
-	f, err := os.Open(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "ingestd token %s: %v\n", action, err)
-		return exitUsage
-	}
-	cfg, err := config.Parse(f)
-	f.Close()
-	if err != nil {
-		printProblems(stderr, "token "+action, err)
-		return exitUsage
-	}
-	if cfg.Auth.TokensFile == "" {
-		fmt.Fprintf(stderr, "ingestd token %s: auth.tokens_file is not set in %s\n", action, *cfgPath)
-		return exitUsage
-	}
-	if action == "add" {
-		if cfg.Auth.Mode != config.AuthBearer {
-			fmt.Fprintf(stderr, "ingestd token add: warning: auth.mode is %q; tokens are used only with bearer\n", cfg.Auth.Mode)
-		}
-		tok, err := auth.AddToken(cfg.Auth.TokensFile, *device)
-		if err != nil {
-			fmt.Fprintf(stderr, "ingestd token add: %v\n", err)
-			return exitRuntime
-		}
-		fmt.Fprintln(stdout, tok)
-		return exitOK
-	}
-	n, err := auth.RevokeDevice(cfg.Auth.TokensFile, *device)
-	if err != nil {
-		fmt.Fprintf(stderr, "ingestd token revoke: %v\n", err)
-		return exitRuntime
-	}
-	fmt.Fprintf(stderr, "revoked %d token(s) of %s; reload ingestd (SIGHUP) to apply\n", n, *device)
 	return exitOK
 }

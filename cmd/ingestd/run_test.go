@@ -114,8 +114,8 @@ func TestTokenAddPrintsOnlyTheToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dev, err := a.Verify(strings.TrimSpace(out)); err != nil || dev != "sensor-7" {
-		t.Fatalf("Verify = %q, %v", dev, err)
+	if res, err := a.Verify(context.Background(), strings.TrimSpace(out)); err != nil || res.Device != "sensor-7" {
+		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 	if code, _, errOut := runCmd("token", "revoke", "--config", cfgPath, "--device", "sensor-7"); code != 0 {
 		t.Fatalf("revoke: %d %s", code, errOut)
@@ -123,7 +123,7 @@ func TestTokenAddPrintsOnlyTheToken(t *testing.T) {
 	if err := a.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Verify(strings.TrimSpace(out)); err == nil {
+	if _, err := a.Verify(context.Background(), strings.TrimSpace(out)); err == nil {
 		t.Fatal("revoked token still verifies")
 	}
 }

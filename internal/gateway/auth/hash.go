@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -12,8 +13,27 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Argon2id parameters for new hashes: the OWASP password storage
-// recommendation m=12 MiB, t=3, p=1, small enough for a Raspberry Pi.
+// Hash methods, as they appear in metrics and "ingestd token list".
+const (
+	MethodSHA256   = "sha256"
+	MethodArgon2id = "argon2id"
+	MethodBcrypt   = "bcrypt"
+)
+
+// sha256Prefix starts the stored form of a token made by ingestd:
+// "$sha256$" and the unpadded standard base64 of SHA-256(token).
+const sha256Prefix = "$sha256$"
+
+// HashToken returns the stored form of a token made by ingestd: its SHA-256
+// digest. The token holds a 256-bit random secret, so the digest cannot be
+// reversed or guessed; docs/ingestd.md has the threat model.
+func HashToken(token string) string {
+	d := sha256.Sum256([]byte(token))
+	return sha256Prefix + base64.RawStdEncoding.EncodeToString(d[:])
+}
+
+// Argon2id parameters of legacy hashes made by HashArgon2id: the OWASP
+// password storage recommendation m=12 MiB, t=3, p=1.
 const (
 	argonMemoryKiB = 12 * 1024
 	argonTime      = 3
@@ -28,11 +48,14 @@ const (
 	maxArgonMemoryKiB = 64 * 1024
 	maxArgonTime      = 10
 	maxArgonThreads   = 4
+	maxBcryptCost     = 14
 )
 
-// HashToken returns the PHC-encoded argon2id hash of token with a fresh salt:
-// $argon2id$v=19$m=12288,t=3,p=1$<salt>$<key>.
-func HashToken(token string) (string, error) {
+// HashArgon2id returns the PHC-encoded argon2id hash of token with a fresh
+// salt, the form older ingestd versions stored:
+// $argon2id$v=19$m=12288,t=3,p=1$<salt>$<key>. Such entries still verify
+// (once, then cached) and are moved to SHA-256 on first successful use.
+func HashArgon2id(token string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash token: %w", err)
@@ -42,12 +65,47 @@ func HashToken(token string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
+// storedHash is a parsed stored hash.
+type storedHash struct {
+	method string
+	digest [sha256.Size]byte // sha256
+	argon  argonHash         // argon2id
+	bcrypt []byte            // bcrypt
+}
+
 type argonHash struct {
 	memory  uint32
 	time    uint32
 	threads uint8
 	salt    []byte
 	key     []byte
+}
+
+// parseHash decodes and bounds-checks a stored hash.
+func parseHash(h string) (storedHash, error) {
+	switch {
+	case strings.HasPrefix(h, sha256Prefix):
+		var s storedHash
+		n, err := base64.RawStdEncoding.Decode(s.digest[:], []byte(h[len(sha256Prefix):]))
+		if err != nil || n != sha256.Size || len(h) != len(sha256Prefix)+base64.RawStdEncoding.EncodedLen(sha256.Size) {
+			return storedHash{}, errors.New("malformed sha256 hash")
+		}
+		s.method = MethodSHA256
+		return s, nil
+	case strings.HasPrefix(h, "$argon2id$"):
+		a, err := parseArgon(h)
+		return storedHash{method: MethodArgon2id, argon: a}, err
+	case strings.HasPrefix(h, "$2a$"), strings.HasPrefix(h, "$2b$"), strings.HasPrefix(h, "$2y$"):
+		cost, err := bcrypt.Cost([]byte(h))
+		if err != nil {
+			return storedHash{}, fmt.Errorf("malformed bcrypt hash: %w", err)
+		}
+		if cost > maxBcryptCost {
+			return storedHash{}, fmt.Errorf("bcrypt cost %d out of bounds (<=%d)", cost, maxBcryptCost)
+		}
+		return storedHash{method: MethodBcrypt, bcrypt: []byte(h)}, nil
+	}
+	return storedHash{}, errors.New("unsupported hash: want $sha256$, $argon2id$ or bcrypt ($2a$, $2b$, $2y$)")
 }
 
 func parseArgon(h string) (argonHash, error) {
@@ -78,34 +136,16 @@ func parseArgon(h string) (argonHash, error) {
 	return a, nil
 }
 
-// checkHash validates the encoding of a stored hash.
-func checkHash(h string) error {
-	switch {
-	case strings.HasPrefix(h, "$argon2id$"):
-		_, err := parseArgon(h)
-		return err
-	case strings.HasPrefix(h, "$2a$"), strings.HasPrefix(h, "$2b$"), strings.HasPrefix(h, "$2y$"):
-		cost, err := bcrypt.Cost([]byte(h))
-		if err != nil {
-			return fmt.Errorf("malformed bcrypt hash: %w", err)
-		}
-		if cost > 14 {
-			return fmt.Errorf("bcrypt cost %d out of bounds (<=14)", cost)
-		}
-		return nil
-	}
-	return errors.New("unsupported hash: want $argon2id$ or bcrypt ($2a$, $2b$, $2y$)")
-}
-
-// verifyHash checks token against a stored hash in constant time.
-func verifyHash(h, token string) bool {
-	if strings.HasPrefix(h, "$argon2id$") {
-		a, err := parseArgon(h)
-		if err != nil {
-			return false
-		}
+// verifySlow checks token against a legacy (argon2id or bcrypt) hash in
+// constant time. It costs tens of milliseconds and megabytes by design.
+func (h *storedHash) verifySlow(token string) bool {
+	switch h.method {
+	case MethodArgon2id:
+		a := h.argon
 		key := argon2.IDKey([]byte(token), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
 		return subtle.ConstantTimeCompare(key, a.key) == 1
+	case MethodBcrypt:
+		return bcrypt.CompareHashAndPassword(h.bcrypt, []byte(token)) == nil
 	}
-	return bcrypt.CompareHashAndPassword([]byte(h), []byte(token)) == nil
+	return false
 }

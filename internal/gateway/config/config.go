@@ -80,8 +80,11 @@ type TLS struct {
 type Auth struct {
 	// Mode is bearer (default), mtls or none. none is the unsafe setting "auth_none".
 	Mode string `yaml:"mode" json:"mode"`
-	// TokensFile holds the salted hashes of device tokens (see "ingestd token add").
+	// TokensFile holds the SHA-256 digests of device tokens (see "ingestd token add").
 	TokensFile string `yaml:"tokens_file" json:"tokens_file"`
+	// CRLFile is a certificate revocation list (PEM or DER) for client
+	// certificates, signed by a CA of tls.client_ca_file; reloaded on SIGHUP.
+	CRLFile string `yaml:"crl_file" json:"crl_file"`
 }
 
 // Store configures the durable queue.
@@ -372,6 +375,9 @@ func (c *Config) Validate() error {
 	case AuthNone:
 	default:
 		add("auth.mode", c.Auth.Mode, "must be one of bearer, mtls, none")
+	}
+	if c.Auth.CRLFile != "" && c.TLS.ClientCAFile == "" {
+		add("auth.crl_file", c.Auth.CRLFile, "requires tls.client_ca_file (the CA that signs the list)")
 	}
 	if c.Store.Dir == "" {
 		add("store.dir", c.Store.Dir, "required")

@@ -17,6 +17,7 @@ const (
 	UnsafeTLSBelow12          = "tls_below_1_2"
 	UnsafeNonLoopbackPlain    = "non_loopback_plaintext"
 	UnsafeSecretFileReadable  = "secret_file_readable"
+	UnsafeSecretFileReplace   = "secret_file_replaceable"
 	UnsafeSilenceAnnouncement = "silence_unsafe"
 	UnsafeForwardUnacked      = "forward_unacknowledged"
 )
@@ -26,7 +27,7 @@ func UnsafeSettingNames() []string {
 	names := []string{
 		UnsafePlaintextListener, UnsafeAuthNone, UnsafeTLSBelow12,
 		UnsafeNonLoopbackPlain, UnsafeSecretFileReadable, UnsafeSilenceAnnouncement,
-		UnsafeForwardUnacked,
+		UnsafeForwardUnacked, UnsafeSecretFileReplace,
 	}
 	slices.Sort(names)
 	return names
@@ -59,7 +60,9 @@ func StatMode(path string) (fs.FileMode, error) {
 }
 
 // UnsafeSettings lists the unsafe settings in force, sorted by name then
-// field. mode reads file permissions for the secret-file check; nil skips it.
+// field. mode reads file permissions for the secret-file checks; nil skips
+// them. With a mode, the owners and directories of the secret files are
+// checked on the file system too (SecretFileExposure).
 func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
 	var out []UnsafeSetting
 	add := func(name, field, value, detail string) {
@@ -94,6 +97,9 @@ func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
 			if err == nil && perm&0o077 != 0 {
 				add(UnsafeSecretFileReadable, f.field, f.path,
 					fmt.Sprintf("the secret file has mode %04o; it must not be readable by group or others (0600)", perm))
+			}
+			if why, err := SecretFileExposure(f.path); err == nil && why != "" {
+				add(UnsafeSecretFileReplace, f.field, f.path, why+"; another user could change or replace the secret")
 			}
 		}
 	}

@@ -35,7 +35,8 @@ var ErrDuplicate = errors.New("batch id already queued")
 
 // Options configures Open.
 type Options struct {
-	// Dir holds the store file; it is created with mode 0700 if missing.
+	// Dir holds the store file; it is created with mode 0700, or made 0700
+	// if it exists, and every store file in it is 0600.
 	Dir string
 	// MaxBytes bounds the sum of queued body bytes; Append returns ErrFull beyond.
 	MaxBytes int64
@@ -108,8 +109,8 @@ func Open(opts Options) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("open queue: create store directory: %w", err)
+	if err := secureDir(opts.Dir); err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	lock, err := lockStore(opts.Dir)
 	if err != nil {
@@ -117,6 +118,10 @@ func Open(opts Options) (*Queue, error) {
 	}
 	path := filepath.Join(opts.Dir, FileName)
 	_, statErr := os.Stat(path)
+	if err := secureFiles(opts.Dir); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
 	q := &Queue{
 		lock:   lock,
 		path:   path,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,20 @@ func TestGuardrailsRefuseUnsafeSettings(t *testing.T) {
 			config.UnsafeSecretFileReadable, "tls.key_file"},
 		{"a tokens file with mode 0644 is refused", func(t *testing.T, c *config.Config) { chmod(t, c.Auth.TokensFile, 0o644) },
 			config.UnsafeSecretFileReadable, "auth.tokens_file"},
+		{"a key file owned by another user is refused", func(t *testing.T, c *config.Config) { chownOther(t, c.TLS.KeyFile) },
+			config.UnsafeSecretFileReplace, "tls.key_file"},
+		{"a tokens file in a directory others can write is refused", func(t *testing.T, c *config.Config) {
+			dir := filepath.Join(filepath.Dir(c.Auth.TokensFile), "shared")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			moved := filepath.Join(dir, "tokens")
+			if err := os.Rename(c.Auth.TokensFile, moved); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, dir, 0o777)
+			c.Auth.TokensFile = moved
+		}, config.UnsafeSecretFileReplace, "auth.tokens_file"},
 		{"silencing announcements is refused", func(t *testing.T, c *config.Config) { c.Guardrails.LegacySilenceUnsafe = true },
 			config.UnsafeSilenceAnnouncement, "guardrails.legacy_silence_unsafe"},
 	}
@@ -62,6 +77,17 @@ func TestGuardrailsRefuseUnsafeSettings(t *testing.T) {
 				t.Fatalf("New with every setting allowed: %v", err)
 			}
 		})
+	}
+}
+
+// chownOther gives path to a user that is neither root nor the test's.
+func chownOther(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	if err := os.Chown(path, 12345, 12345); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -14,8 +14,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/hardgate/hardgate/internal/gateway/auth"
-	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/payload"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
 )
@@ -146,33 +144,6 @@ func (s *Server) payloadError(w http.ResponseWriter, r *http.Request, err error)
 		// The client went away or the connection failed mid-body.
 		s.writeError(w, r, h, http.StatusBadRequest, "bad_request", "the body could not be read", err)
 	}
-}
-
-// authenticate returns the device of r, or answers 401 and returns false.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
-	switch s.cfg.Auth.Mode {
-	case config.AuthNone:
-		return AnonymousDevice, true
-	case config.AuthMTLS:
-		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-			if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; auth.ValidDevice(cn) {
-				return cn, true
-			}
-		}
-		s.unauthorized(w, r, "", "a verified client certificate whose common name is the device id is required")
-		return "", false
-	}
-	token, ok := bearerToken(r)
-	if !ok {
-		s.unauthorized(w, r, "", "send Authorization: Bearer <token>")
-		return "", false
-	}
-	device, err := s.auth.Verify(token)
-	if err != nil {
-		s.unauthorized(w, r, `, error="invalid_token"`, "the token is not valid")
-		return "", false
-	}
-	return device, true
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, challengeExtra, msg string) {

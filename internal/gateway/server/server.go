@@ -58,10 +58,13 @@ type Server struct {
 	version string
 	gather  prometheus.Gatherer
 	metrics *metrics
+	authm   *authMetrics
+	crl     atomic.Pointer[auth.CRL] // nil without auth.crl_file
 	tlsConf *tls.Config
 	auth    *auth.Authenticator // nil unless auth.mode is bearer
 	limiter *deviceLimiter
 	unsafe  []config.UnsafeSetting // in force (all allowed)
+	mode    config.FileModeFunc    // reads secret-file permissions (guardrails)
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -71,6 +74,8 @@ type Server struct {
 	httpsLn  net.Listener
 	httpLn   net.Listener
 	fwd      *forwarding
+	stopAuth context.CancelFunc // ends persistAuth; nil without tokens
+	authDone chan struct{}
 	errc     chan error
 	draining atomic.Bool
 	closed   bool
@@ -97,6 +102,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		now:     opts.Now,
 		version: opts.Version,
 		unsafe:  cfg.UnsafeSettings(mode),
+		mode:    mode,
 		limiter: newDeviceLimiter(cfg.Limits.RatePerDevice, cfg.Limits.RateBurst),
 		errc:    make(chan error, 2),
 	}
@@ -117,7 +123,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		s.tlsConf = tc
 	}
 	if cfg.Auth.Mode == config.AuthBearer {
-		a, err := auth.NewAuthenticator(cfg.Auth.TokensFile)
+		a, err := auth.New(cfg.Auth.TokensFile, auth.Options{Now: s.now})
 		if err != nil {
 			return nil, fmt.Errorf("auth.tokens_file: %w (create it with \"ingestd token add --config FILE --device ID\")", err)
 		}
@@ -142,8 +148,14 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.authm, err = newAuthMetrics(reg, s.crlStats); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	if s.auth != nil {
 		m.tokens.Set(float64(s.auth.Len()))
+	}
+	if err := s.setupCRL(s.tlsConf); err != nil {
+		return nil, err
 	}
 	if !cfg.Guardrails.LegacySilenceUnsafe {
 		m.announce(s.unsafe)
@@ -195,6 +207,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.q.Store(q)
 	s.fwd = fwd
 	s.started = true
+	if s.auth != nil {
+		var actx context.Context
+		actx, s.stopAuth = context.WithCancel(context.WithoutCancel(ctx))
+		s.authDone = make(chan struct{})
+		go s.persistAuth(actx, s.authDone)
+	}
 	if !s.cfg.Guardrails.LegacySilenceUnsafe {
 		for _, u := range s.unsafe {
 			s.log.Warn("unsafe setting in force", "setting", u.Name, "field", u.Field, "value", u.Value, "detail", u.Detail)
@@ -271,21 +289,6 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// ReloadTokens reloads auth.tokens_file (SIGHUP). On error the tokens in
-// force stay unchanged.
-func (s *Server) ReloadTokens() error {
-	if s.auth == nil {
-		return nil
-	}
-	if err := s.auth.Reload(); err != nil {
-		s.log.Error("token reload failed; keeping the previous tokens", "err", err)
-		return err
-	}
-	s.metrics.tokens.Set(float64(s.auth.Len()))
-	s.log.Info("tokens reloaded", "tokens", s.auth.Len(), "devices", s.auth.Devices())
-	return nil
-}
-
 // Shutdown stops accepting connections, waits for in-flight requests until
 // ctx ends, stops the dispatcher and closes the queue.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -299,7 +302,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	servers, fwd := s.servers, s.fwd
+	servers, fwd, stopAuth, authDone := s.servers, s.fwd, s.stopAuth, s.authDone
 	s.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup
@@ -315,6 +318,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	if stopAuth != nil {
+		stopAuth()
+		<-authDone
+	}
 	if err := fwd.stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop forwarding: %w", err))
 	}

@@ -5,8 +5,11 @@
 package testcert
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,4 +75,23 @@ func (p *PKI) ClientCert(device string, now time.Time) (tls.Certificate, error) 
 // ClientTLS returns a client configuration that trusts the CA.
 func (p *PKI) ClientTLS() *tls.Config {
 	return &tls.Config{RootCAs: p.Pool, MinVersion: tls.VersionTLS12}
+}
+
+// WriteCRL writes a PEM CRL signed by the CA, valid from now-1h to
+// now+nextUpdate, that revokes certs.
+func (p *PKI) WriteCRL(path string, now time.Time, nextUpdate time.Duration, certs ...*x509.Certificate) error {
+	tmpl := &x509.RevocationList{
+		Number:     big.NewInt(now.UnixNano()),
+		ThisUpdate: now.Add(-time.Hour),
+		NextUpdate: now.Add(nextUpdate),
+	}
+	for _, c := range certs {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
+			x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: now.Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, p.ca.Cert, p.ca.Key)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), 0o644)
 }
