@@ -56,6 +56,7 @@ func binaries(t *testing.T) string {
 		args = append(args, "./examples/nats/natsstream")
 		cmd := exec.Command(goTool(), args...)
 		cmd.Dir = root
+		cmd.Env = withoutRace(os.Environ())
 		built.out, built.err = cmd.CombinedOutput()
 	})
 	if built.err != nil {
@@ -70,6 +71,27 @@ func binaries(t *testing.T) string {
 }
 
 var errNoBuildLine = errors.New(`README.md has no line "go build -o bin/ ./cmd/hardgate ./cmd/ingestd && export PATH="$PWD/bin:$PATH""`)
+
+// withoutRace drops -race from GOFLAGS: the binaries are built as the
+// README builds them. CI's GOFLAGS=-race would make every step of the
+// scripts several times slower, and the race detector already runs on the
+// same code in the packages' own tests.
+func withoutRace(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if flags, ok := strings.CutPrefix(kv, "GOFLAGS="); ok {
+			var keep []string
+			for _, f := range strings.Fields(flags) {
+				if f != "-race" && f != "--race" && f != "-race=true" {
+					keep = append(keep, f)
+				}
+			}
+			kv = "GOFLAGS=" + strings.Join(keep, " ")
+		}
+		out = append(out, kv)
+	}
+	return out
+}
 
 // goTool is the go command that runs this test.
 func goTool() string {

@@ -96,7 +96,10 @@ func TestExampleScripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name, args := scriptCommand(t, script, tc.ports)
+			name, args, isolated := scriptCommand(t, script, tc.ports)
+			if isolated {
+				t.Parallel() // a network namespace each: no shared port
+			}
 			start := time.Now()
 			out, code := runCmd(t, scriptTimeout, t.TempDir(), envWith(bin), name, args...)
 			t.Logf("%s ran in %.1fs", tc.script, time.Since(start).Seconds())
@@ -133,10 +136,10 @@ var netns struct {
 }
 
 // scriptCommand returns how to run script: in a network namespace of its
-// own when the test runs as root and can make one, else directly when the
-// ports it uses are free on the host, else the test is skipped (failed
-// under HARDGATE_REQUIRE_INTEROP=1).
-func scriptCommand(t *testing.T, script string, ports []int) (string, []string) {
+// own (isolated) when the test runs as root and can make one, else
+// directly when the ports it uses are free on the host, else the test is
+// skipped (failed under HARDGATE_REQUIRE_INTEROP=1).
+func scriptCommand(t *testing.T, script string, ports []int) (name string, args []string, isolated bool) {
 	t.Helper()
 	netns.once.Do(func() {
 		if os.Geteuid() != 0 {
@@ -148,7 +151,7 @@ func scriptCommand(t *testing.T, script string, ports []int) (string, []string) 
 		netns.why = fmt.Sprintf("unshare --net: %v %s", err, out)
 	})
 	if netns.ok {
-		return "unshare", []string{"--net", "--", "bash", "-c", `ip link set lo up && exec "$0"`, script}
+		return "unshare", []string{"--net", "--", "bash", "-c", `ip link set lo up && exec "$0"`, script}, true
 	}
 	for _, p := range ports {
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
@@ -157,5 +160,5 @@ func scriptCommand(t *testing.T, script string, ports []int) (string, []string) 
 		}
 		l.Close()
 	}
-	return "bash", []string{script}
+	return "bash", []string{script}, false
 }
