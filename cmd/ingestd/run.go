@@ -60,7 +60,7 @@ Examples:
   ingestd check-config --config /etc/ingestd/ingestd.yaml
   TOKEN=$(ingestd token add --config /etc/ingestd/ingestd.yaml --device sensor-17)
   systemctl reload ingestd    # sends SIGHUP: the new token is accepted
-  curl --cacert ca.pem -H "Authorization: Bearer $TOKEN" \
+  curl --cacert ca.pem -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
        --data '{"temperature_c":21.5}' https://127.0.0.1:8443/v1/ingest
   ingestd token revoke --config /etc/ingestd/ingestd.yaml --device sensor-17
 `
