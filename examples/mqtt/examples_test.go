@@ -99,7 +99,7 @@ func exampleBroker(t *testing.T) (*mosquittotest.Broker, *testcert.PKI, map[stri
 			{"listener 8883 127.0.0.1", "listener " + strconv.Itoa(port) + " 127.0.0.1"},
 			{"cafile certs/ca.pem", "cafile " + pki.CAFile},
 			{"certfile certs/server.pem", "certfile " + pki.CertFile},
-			{"keyfile certs/server-key.pem", "keyfile " + pki.KeyFile},
+			{"keyfile certs/broker-key.pem", "keyfile " + pki.KeyFile},
 			{"password_file passwd", "password_file " + filepath.Join(dir, "passwd")},
 			{"acl_file acl", "acl_file " + acl},
 			{"persistence_location data/", "persistence_location " + dir + "/"},

@@ -39,7 +39,8 @@ mosquitto_passwd -b passwd consumer "$MQTT_CONSUMER_PASSWORD"
 mosquitto_passwd -b passwd sensor-1 "$MQTT_AUDIT_PASSWORD"
 
 step "3. broker (as root, it runs as the user mosquitto: give it its files)"
-if [ "$(id -u)" = 0 ]; then chmod go+x . certs && chown mosquitto: certs/* passwd acl data; fi
+cp certs/server-key.pem certs/broker-key.pem   # the broker gets its own copy of the key
+if [ "$(id -u)" = 0 ]; then chmod go+x . certs && chmod go+r certs/ca.pem certs/server.pem && chown mosquitto: certs/broker-key.pem passwd acl data; fi
 mosquitto -c mosquitto.conf >mosquitto.log 2>&1 &
 MOSQUITTO_PID=$!
 track "$MOSQUITTO_PID"
