@@ -15,6 +15,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gateway-config FILE) [flags]
@@ -88,7 +89,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
 	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
 	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
-	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(report.Severities, ", "))
+	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
 	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
 	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
@@ -103,8 +104,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", fs.Arg(0))
 		return exitUsage
 	}
-	if !slices.Contains(report.Severities, f.failOn) {
-		fmt.Fprintf(stderr, "hardgate audit: --fail-on %q: must be one of %s\n", f.failOn, strings.Join(report.Severities, ", "))
+	if !slices.Contains(result.Severities, f.failOn) {
+		fmt.Fprintf(stderr, "hardgate audit: --fail-on %q: must be one of %s\n", f.failOn, strings.Join(result.Severities, ", "))
 		return exitUsage
 	}
 	if !slices.Contains(report.Formats(), f.format) {
@@ -121,7 +122,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
-	var base *report.Result
+	var base *result.Result
 	if f.baseline != "" {
 		if base, err = readResult(f.baseline); err != nil {
 			fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
@@ -245,10 +246,10 @@ func dirOf(path string) string {
 
 // auditExitCode maps a result to the exit code: 1 for a finding at or above
 // failOn, 3 when a control could not decide, else 0.
-func auditExitCode(res *report.Result, failOn string) int {
-	threshold := slices.Index(report.Severities, failOn)
+func auditExitCode(res *result.Result, failOn string) int {
+	threshold := slices.Index(result.Severities, failOn)
 	for _, f := range res.Findings {
-		if i := slices.Index(report.Severities, f.Severity); i >= 0 && i <= threshold {
+		if i := slices.Index(result.Severities, f.Severity); i >= 0 && i <= threshold {
 			return exitFindings
 		}
 	}
@@ -258,13 +259,13 @@ func auditExitCode(res *report.Result, failOn string) int {
 	return exitOK
 }
 
-func readResult(path string) (*report.Result, error) {
+func readResult(path string) (*result.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	res, err := report.Decode(f)
+	res, err := result.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -272,9 +273,9 @@ func readResult(path string) (*report.Result, error) {
 }
 
 // writeResultFile writes the result atomically: a temp file renamed over path.
-func writeResultFile(path string, res *report.Result) error {
+func writeResultFile(path string, res *result.Result) error {
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
 	return writeFileAtomic(path, buf.Bytes())

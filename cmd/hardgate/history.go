@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/store"
 )
 
@@ -158,7 +159,7 @@ func historyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "hardgate history add: give at least one RESULT.json (see --help)")
 		return exitUsage
 	}
-	results := make([]*report.Result, 0, len(files))
+	results := make([]*result.Result, 0, len(files))
 	for _, f := range files {
 		res, err := readResult(f)
 		if err != nil {
@@ -323,7 +324,7 @@ func historyTrend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintln(tw, "STARTED (UTC)\tAUDIT ID\tSTATUS\tPOSTURE\tRISK\tFINDINGS\tC/H/M/L/I\tERRORS\tCHANGE")
 	for i, p := range points {
 		var bySev []string
-		for _, sev := range report.Severities {
+		for _, sev := range result.Severities {
 			bySev = append(bySev, strconv.Itoa(p.FailedBySeverity[sev]))
 		}
 		change := "first audit"

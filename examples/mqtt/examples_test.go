@@ -22,7 +22,7 @@ import (
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 func TestExampleConfigsAreValid(t *testing.T) {
@@ -161,24 +161,24 @@ func TestExampleBrokerAuditMatchesTargetComment(t *testing.T) {
 	tests := []struct {
 		name string
 		user string
-		want map[string]report.Status
+		want map[string]result.Status
 	}{
 		{
 			name: "auditing as the device user sensor-1, as target.yaml does, finds nothing",
 			user: "",
-			want: map[string]report.Status{
-				"mqtt_broker.anonymous_access_allowed":   report.StatusPass,
-				"mqtt_broker.credentials_not_verified":   report.StatusPass,
-				"mqtt_broker.wildcard_subscribe_allowed": report.StatusPass,
-				"mqtt_broker.sys_topics_exposed":         report.StatusPass,
-				"mqtt_broker.plaintext_listener":         report.StatusPass,
-				"transport_tls.certificate_untrusted":    report.StatusPass,
+			want: map[string]result.Status{
+				"mqtt_broker.anonymous_access_allowed":   result.StatusPass,
+				"mqtt_broker.credentials_not_verified":   result.StatusPass,
+				"mqtt_broker.wildcard_subscribe_allowed": result.StatusPass,
+				"mqtt_broker.sys_topics_exposed":         result.StatusPass,
+				"mqtt_broker.plaintext_listener":         result.StatusPass,
+				"transport_tls.certificate_untrusted":    result.StatusPass,
 			},
 		},
 		{
 			name: "auditing as consumer, who may read every device's telemetry, fails wildcard_subscribe_allowed",
 			user: "consumer",
-			want: map[string]report.Status{"mqtt_broker.wildcard_subscribe_allowed": report.StatusFail},
+			want: map[string]result.Status{"mqtt_broker.wildcard_subscribe_allowed": result.StatusFail},
 		},
 	}
 	for _, tc := range tests {

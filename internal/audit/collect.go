@@ -11,7 +11,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
 	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // ProbeField is the JSON field that marks a probe record.
@@ -56,9 +56,9 @@ func newCollector(t *Target, auditID string) (*collector, error) {
 
 // collect runs every probe. It returns an error only for a problem with the
 // spec itself; everything a probe meets is an observation.
-func (c *collector) collect(ctx context.Context) (*Observations, []report.ConfigFile, error) {
+func (c *collector) collect(ctx context.Context) (*Observations, []result.ConfigFile, error) {
 	obs := &Observations{Target: c.target, TokenGiven: c.token != ""}
-	var files []report.ConfigFile
+	var files []result.ConfigFile
 	if c.target.Gateway.ConfigFile != "" {
 		co := &ConfigObservation{Path: c.target.Gateway.ConfigFile, Kind: c.target.Gateway.Kind}
 		switch co.Kind {
@@ -68,7 +68,7 @@ func (c *collector) collect(ctx context.Context) (*Observations, []report.Config
 				co.Err = err
 			} else {
 				co.Ingestd = f
-				files = append(files, report.ConfigFile{Path: co.Path, Kind: co.Kind, SHA256: f.SHA256})
+				files = append(files, result.ConfigFile{Path: co.Path, Kind: co.Kind, SHA256: f.SHA256})
 			}
 		case MosquittoKind:
 			files = append(files, readMosquittoConfig(co)...)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 func TestEvalHealthDecidesOnlyWhatItSaw(t *testing.T) {
@@ -18,21 +18,21 @@ func TestEvalHealthDecidesOnlyWhatItSaw(t *testing.T) {
 		name   string
 		health *httpprobe.Observation
 		ingest []IngestObservation
-		want   report.Status
+		want   result.Status
 	}{
-		{"no health URL is not applicable", nil, nil, report.StatusNotApplicable},
-		{"a 200 passes", ptr(answered(200)), nil, report.StatusPass},
-		{"a 503 fails", ptr(answered(503)), nil, report.StatusFail},
-		{"a redirect is not a healthy answer and fails", ptr(answered(302)), nil, report.StatusFail},
-		{"refused while the ingest path on its port answered fails", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{URL: "http://127.0.0.1:1/v1/ingest", Unauth: answered(401)}}, report.StatusFail},
-		{"refused on a separate health port while ingest answered fails", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{URL: "https://127.0.0.1:8443/v1/ingest", Unauth: answered(401)}}, report.StatusFail},
+		{"no health URL is not applicable", nil, nil, result.StatusNotApplicable},
+		{"a 200 passes", ptr(answered(200)), nil, result.StatusPass},
+		{"a 503 fails", ptr(answered(503)), nil, result.StatusFail},
+		{"a redirect is not a healthy answer and fails", ptr(answered(302)), nil, result.StatusFail},
+		{"refused while the ingest path on its port answered fails", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{URL: "http://127.0.0.1:1/v1/ingest", Unauth: answered(401)}}, result.StatusFail},
+		{"refused on a separate health port while ingest answered fails", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{URL: "https://127.0.0.1:8443/v1/ingest", Unauth: answered(401)}}, result.StatusFail},
 		{"refused while the ingest URL on the health port is down too cannot decide, whatever else answered", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{
 			{URL: "http://127.0.0.1:1/v1/ingest", Unauth: failed(httpprobe.ErrRefused)},
 			{URL: "http://127.0.0.1:8080/v1/ingest", Unauth: answered(202)},
-		}, report.StatusError},
-		{"refused while nothing answered cannot decide", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{Unauth: failed(httpprobe.ErrRefused)}}, report.StatusError},
-		{"refused with no ingest URL cannot decide", ptr(failed(httpprobe.ErrRefused)), nil, report.StatusError},
-		{"a timeout cannot decide", ptr(failed(httpprobe.ErrTimeout)), []IngestObservation{{Unauth: answered(401)}}, report.StatusError},
+		}, result.StatusError},
+		{"refused while nothing answered cannot decide", ptr(failed(httpprobe.ErrRefused)), []IngestObservation{{Unauth: failed(httpprobe.ErrRefused)}}, result.StatusError},
+		{"refused with no ingest URL cannot decide", ptr(failed(httpprobe.ErrRefused)), nil, result.StatusError},
+		{"a timeout cannot decide", ptr(failed(httpprobe.ErrTimeout)), []IngestObservation{{Unauth: answered(401)}}, result.StatusError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // answer classifies one response for the authentication controls.
@@ -41,20 +41,20 @@ func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 // control, otherwise anything undecided makes it an error, otherwise it passes.
 type tally struct {
 	failed, undecided, passed []string
-	failEv, otherEv           []report.Evidence
+	failEv, otherEv           []result.Evidence
 }
 
-func (t *tally) fail(why string, ev ...report.Evidence) {
+func (t *tally) fail(why string, ev ...result.Evidence) {
 	t.failed = append(t.failed, why)
 	t.failEv = append(t.failEv, ev...)
 }
 
-func (t *tally) undecide(why string, ev ...report.Evidence) {
+func (t *tally) undecide(why string, ev ...result.Evidence) {
 	t.undecided = append(t.undecided, why)
 	t.otherEv = append(t.otherEv, ev...)
 }
 
-func (t *tally) pass(why string, ev ...report.Evidence) {
+func (t *tally) pass(why string, ev ...result.Evidence) {
 	t.passed = append(t.passed, why)
 	t.otherEv = append(t.otherEv, ev...)
 }
@@ -62,13 +62,13 @@ func (t *tally) pass(why string, ev ...report.Evidence) {
 func (t *tally) verdict(notApplicable string) Verdict {
 	switch {
 	case len(t.failed) > 0:
-		return Verdict{Status: report.StatusFail, Reason: strings.Join(t.failed, "; "), Evidence: append(t.failEv, t.otherEv...)}
+		return Verdict{Status: result.StatusFail, Reason: strings.Join(t.failed, "; "), Evidence: append(t.failEv, t.otherEv...)}
 	case len(t.undecided) > 0:
-		return Verdict{Status: report.StatusError, Reason: "could not decide: " + strings.Join(t.undecided, "; "), Evidence: t.otherEv}
+		return Verdict{Status: result.StatusError, Reason: "could not decide: " + strings.Join(t.undecided, "; "), Evidence: t.otherEv}
 	case len(t.passed) > 0:
-		return Verdict{Status: report.StatusPass, Reason: strings.Join(t.passed, "; "), Evidence: t.otherEv}
+		return Verdict{Status: result.StatusPass, Reason: strings.Join(t.passed, "; "), Evidence: t.otherEv}
 	default:
-		return Verdict{Status: report.StatusNotApplicable, Reason: notApplicable}
+		return Verdict{Status: result.StatusNotApplicable, Reason: notApplicable}
 	}
 }
 
@@ -114,7 +114,7 @@ func evalInvalidToken(o *Observations, _ *catalog.Control) Verdict {
 func evalAuthenticatedIngest(o *Observations, _ *catalog.Control) Verdict {
 	var t tally
 	if !o.TokenGiven {
-		return Verdict{Status: report.StatusNotApplicable, Reason: "the positive control did not run: no valid token was given (token_env)"}
+		return Verdict{Status: result.StatusNotApplicable, Reason: "the positive control did not run: no valid token was given (token_env)"}
 	}
 	for i := range o.Ingest {
 		in := &o.Ingest[i]

@@ -14,7 +14,7 @@ import (
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
 	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // The mqtt_broker family judges MQTT brokers from two sources: the MQTT
@@ -174,19 +174,19 @@ func mosquittoConfig(o *Observations) *ConfigObservation {
 	return o.Config
 }
 
-func mqttEvidence(ex report.MQTTExchange, summary string) report.Evidence {
+func mqttEvidence(ex result.MQTTExchange, summary string) result.Evidence {
 	e := ex
-	return report.Evidence{Kind: "mqtt", Summary: summary, MQTT: &e}
+	return result.Evidence{Kind: "mqtt", Summary: summary, MQTT: &e}
 }
 
-func directiveEvidence(d *mosquitto.Directive, summary string) report.Evidence {
-	return report.Evidence{Kind: "config", Summary: summary, Config: &report.ConfigLine{File: d.File, Line: d.Line, Key: d.Name, Value: d.Value}}
+func directiveEvidence(d *mosquitto.Directive, summary string) result.Evidence {
+	return result.Evidence{Kind: "config", Summary: summary, Config: &result.ConfigLine{File: d.File, Line: d.Line, Key: d.Name, Value: d.Value}}
 }
 
 // listenerEvidence cites a listener line, or the absence of any (local-only mode).
-func listenerEvidence(co *ConfigObservation, p mosquitto.Posture, summary string) report.Evidence {
+func listenerEvidence(co *ConfigObservation, p mosquitto.Posture, summary string) result.Evidence {
 	if p.LocalOnly {
-		return report.Evidence{Kind: "config", Summary: summary, Config: &report.ConfigLine{File: co.Path, Key: "listener", Value: "(none: local-only mode, port 1883 on loopback)"}}
+		return result.Evidence{Kind: "config", Summary: summary, Config: &result.ConfigLine{File: co.Path, Key: "listener", Value: "(none: local-only mode, port 1883 on loopback)"}}
 	}
 	d := p.Listener.Directive
 	return directiveEvidence(&d, summary)
@@ -243,7 +243,7 @@ func evalMQTTAnonymous(o *Observations, _ *catalog.Control) Verdict {
 		}
 	})
 	eachConfigListener(o, &t, func(co *ConfigObservation, p mosquitto.Posture) {
-		var ev report.Evidence
+		var ev result.Evidence
 		if p.AllowAnonymous != nil {
 			ev = directiveEvidence(p.AllowAnonymous, "allow_anonymous in force for "+listenerName(p))
 		} else {
@@ -455,7 +455,7 @@ func evalMQTTPlaintext(o *Observations, _ *catalog.Control) Verdict {
 		notApplicable = plaintextNotChecked
 	}
 	v := t.verdict(notApplicable)
-	if v.Status == report.StatusPass && len(unchecked) > 0 && mosquittoConfig(o) == nil {
+	if v.Status == result.StatusPass && len(unchecked) > 0 && mosquittoConfig(o) == nil {
 		v.Reason += fmt.Sprintf("; no plaintext port was tried beside %s (set mqtt.plaintext_port)", strings.Join(unchecked, ", "))
 	}
 	return v
@@ -463,16 +463,16 @@ func evalMQTTPlaintext(o *Observations, _ *catalog.Control) Verdict {
 
 // readMosquittoConfig reads the mosquitto.conf named by co (and its
 // include_dir files) into co, returning the files read with their digests.
-func readMosquittoConfig(co *ConfigObservation) []report.ConfigFile {
+func readMosquittoConfig(co *ConfigObservation) []result.ConfigFile {
 	c, err := mosquitto.Load(co.Path)
 	if err != nil {
 		co.Err = err
 		return nil
 	}
 	co.Mosquitto = c
-	files := make([]report.ConfigFile, len(c.Files))
+	files := make([]result.ConfigFile, len(c.Files))
 	for i, f := range c.Files {
-		files[i] = report.ConfigFile{Path: f, Kind: MosquittoKind, SHA256: c.SHA256[i]}
+		files[i] = result.ConfigFile{Path: f, Kind: MosquittoKind, SHA256: c.SHA256[i]}
 	}
 	return files
 }

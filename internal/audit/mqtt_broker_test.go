@@ -12,7 +12,7 @@ import (
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 const (
@@ -33,7 +33,7 @@ func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *Target {
 }
 
 // logMQTT prints the mqtt_broker verdicts in the test output.
-func logMQTT(t *testing.T, res *report.Result) {
+func logMQTT(t *testing.T, res *result.Result) {
 	t.Helper()
 	for _, c := range res.Controls {
 		if strings.HasPrefix(c.ID, "mqtt_broker.") || strings.HasPrefix(c.ID, "transport_tls.") {
@@ -42,7 +42,7 @@ func logMQTT(t *testing.T, res *report.Result) {
 	}
 }
 
-func findEvidence(c report.ControlResult, kind string, match func(report.Evidence) bool) bool {
+func findEvidence(c result.ControlResult, kind string, match func(result.Evidence) bool) bool {
 	for _, e := range c.Evidence {
 		if e.Kind == kind && match(e) {
 			return true
@@ -62,20 +62,20 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, mqttTarget(b, b.URL(false), true))
 		logMQTT(t, res)
 		// Expected findings: all five controls fail.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusFail,
-			credentialID: report.StatusFail,
-			wildcardID:   report.StatusFail,
-			sysID:        report.StatusFail,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusFail,
+			credentialID: result.StatusFail,
+			wildcardID:   result.StatusFail,
+			sysID:        result.StatusFail,
+			plaintextID:  result.StatusFail,
 		})
 		anon := control(t, res, anonymousID)
-		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool {
+		if !findEvidence(anon, "mqtt", func(e result.Evidence) bool {
 			return e.MQTT.Action == "connect" && e.MQTT.ReasonCode == 0 && e.MQTT.Outcome == "accepted"
 		}) {
 			t.Errorf("no CONNACK 0 evidence: %+v", anon.Evidence)
 		}
-		if !findEvidence(anon, "config", func(e report.Evidence) bool {
+		if !findEvidence(anon, "config", func(e result.Evidence) bool {
 			return e.Config.Key == "listener" && strings.Contains(e.Config.Value, "local-only")
 		}) {
 			t.Errorf("no local-only config evidence: %+v", anon.Evidence)
@@ -89,7 +89,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != MosquittoKind || len(res.Target.ConfigFiles[0].SHA256) != 64 {
 			t.Errorf("config files = %+v", res.Target.ConfigFiles)
 		}
-		if res.Summary.Status != report.AuditFail {
+		if res.Summary.Status != result.AuditFail {
 			t.Errorf("summary %s, want FAIL", res.Summary.Status)
 		}
 	})
@@ -103,15 +103,15 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		logMQTT(t, res)
 		// Expected finding: the plaintext listener only. Nobody can connect,
 		// so the subscriptions are judged from the config.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusPass,
-			credentialID: report.StatusPass,
-			wildcardID:   report.StatusPass,
-			sysID:        report.StatusPass,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusPass,
+			credentialID: result.StatusPass,
+			wildcardID:   result.StatusPass,
+			sysID:        result.StatusPass,
+			plaintextID:  result.StatusFail,
 		})
 		anon := control(t, res, anonymousID)
-		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool { return e.MQTT.ReasonCode == 5 && e.MQTT.Outcome == "refused" }) {
+		if !findEvidence(anon, "mqtt", func(e result.Evidence) bool { return e.MQTT.ReasonCode == 5 && e.MQTT.Outcome == "refused" }) {
 			t.Errorf("no CONNACK 5 evidence: %+v", anon.Evidence)
 		}
 		if !strings.Contains(anon.Reason, "CONNACK 5") {
@@ -120,11 +120,11 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 
 		t.Run("without the config and without credentials the subscriptions are not applicable, never passed", func(t *testing.T) {
 			res := mustRun(t, mqttTarget(b, b.URL(false), false))
-			wantStatus(t, res, map[string]report.Status{
-				anonymousID: report.StatusPass,
-				wildcardID:  report.StatusNotApplicable,
-				sysID:       report.StatusNotApplicable,
-				plaintextID: report.StatusFail,
+			wantStatus(t, res, map[string]result.Status{
+				anonymousID: result.StatusPass,
+				wildcardID:  result.StatusNotApplicable,
+				sysID:       result.StatusNotApplicable,
+				plaintextID: result.StatusFail,
 			})
 			if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "no credentials") {
 				t.Errorf("reason = %s", got)
@@ -165,13 +165,13 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, target(true, noPlaintext))
 		logMQTT(t, res)
 		// Expected findings: none.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:                           report.StatusPass,
-			credentialID:                          report.StatusPass,
-			wildcardID:                            report.StatusPass,
-			sysID:                                 report.StatusPass,
-			plaintextID:                           report.StatusPass,
-			"transport_tls.certificate_untrusted": report.StatusPass,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:                           result.StatusPass,
+			credentialID:                          result.StatusPass,
+			wildcardID:                            result.StatusPass,
+			sysID:                                 result.StatusPass,
+			plaintextID:                           result.StatusPass,
+			"transport_tls.certificate_untrusted": result.StatusPass,
 		})
 		for _, c := range res.Controls {
 			for _, e := range c.Evidence {
@@ -191,9 +191,9 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		t.Run("without mqtt.plaintext_port and without the config, plaintext_listener is not applicable, never passed", func(t *testing.T) {
 			res := mustRun(t, target(false, 0))
 			logMQTT(t, res)
-			wantStatus(t, res, map[string]report.Status{
-				anonymousID: report.StatusPass,
-				plaintextID: report.StatusNotApplicable,
+			wantStatus(t, res, map[string]result.Status{
+				anonymousID: result.StatusPass,
+				plaintextID: result.StatusNotApplicable,
 			})
 			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "mqtt.plaintext_port") {
 				t.Errorf("reason does not say to set mqtt.plaintext_port: %s", got)
@@ -201,7 +201,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		})
 		t.Run("without mqtt.plaintext_port the config's listeners decide", func(t *testing.T) {
 			res := mustRun(t, target(true, 0))
-			wantStatus(t, res, map[string]report.Status{plaintextID: report.StatusPass})
+			wantStatus(t, res, map[string]result.Status{plaintextID: result.StatusPass})
 			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "uses TLS") {
 				t.Errorf("reason = %s", got)
 			}
@@ -230,13 +230,13 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, tgt)
 		logMQTT(t, res)
 		// Expected findings: all five, from the probe alone, over TLS.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:                           report.StatusFail,
-			credentialID:                          report.StatusFail,
-			wildcardID:                            report.StatusFail,
-			sysID:                                 report.StatusFail,
-			plaintextID:                           report.StatusFail,
-			"transport_tls.certificate_untrusted": report.StatusPass,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:                           result.StatusFail,
+			credentialID:                          result.StatusFail,
+			wildcardID:                            result.StatusFail,
+			sysID:                                 result.StatusFail,
+			plaintextID:                           result.StatusFail,
+			"transport_tls.certificate_untrusted": result.StatusPass,
 		})
 		if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "127.0.0.1:"+strconv.Itoa(plainPort)) {
 			t.Errorf("plaintext reason names no plaintext port: %s", got)
@@ -256,12 +256,12 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, mqttTarget(b, b.URL(false), false))
 		logMQTT(t, res)
 		// Expected findings: all five, from the probe alone.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusFail,
-			credentialID: report.StatusFail,
-			wildcardID:   report.StatusFail,
-			sysID:        report.StatusFail,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusFail,
+			credentialID: result.StatusFail,
+			wildcardID:   result.StatusFail,
+			sysID:        result.StatusFail,
+			plaintextID:  result.StatusFail,
 		})
 		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "telemetry/device-1/temp") {
 			t.Errorf("wildcard reason names no foreign topic: %s", got)
@@ -272,13 +272,13 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
 		tgt := &Target{Name: "gone", MQTT: MQTTSpec{URLs: []string{url}}, Timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(20 * time.Second)}}
 		res := mustRun(t, tgt)
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusError,
-			credentialID: report.StatusError,
-			wildcardID:   report.StatusError,
-			sysID:        report.StatusError,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusError,
+			credentialID: result.StatusError,
+			wildcardID:   result.StatusError,
+			sysID:        result.StatusError,
 		})
-		if res.Summary.Status != report.AuditInconclusive {
+		if res.Summary.Status != result.AuditInconclusive {
 			t.Errorf("summary %s, want INCONCLUSIVE", res.Summary.Status)
 		}
 	})
@@ -377,16 +377,16 @@ func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
 	tests := []struct {
 		name   string
 		mqtt   []MQTTObservation
-		want   report.Status
+		want   result.Status
 		reason string
 	}{
-		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []MQTTObservation{tlsBroker(notChecked)}, report.StatusNotApplicable, "set mqtt.plaintext_port"},
-		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []MQTTObservation{tlsBroker(refused)}, report.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
-		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []MQTTObservation{tlsBroker(answered)}, report.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
+		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []MQTTObservation{tlsBroker(notChecked)}, result.StatusNotApplicable, "set mqtt.plaintext_port"},
+		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []MQTTObservation{tlsBroker(refused)}, result.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
+		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []MQTTObservation{tlsBroker(answered)}, result.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
 		{"a pass from another broker names the mqtts broker left unchecked", []MQTTObservation{
 			tlsBroker(notChecked),
 			{URL: "mqtt://127.0.0.2:1883", Result: &mqttprobe.Result{Broker: "mqtt://127.0.0.2:1883", PlaintextListener: mqttprobe.Plaintext{Checked: true, Address: "127.0.0.2:1883", Outcome: mqttprobe.Refused}}},
-		}, report.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
+		}, result.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,14 +6,14 @@ import (
 	"strings"
 
 	"github.com/hardgate/hardgate/internal/catalog"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Verdict is a control's status with the reason and the evidence behind it.
 type Verdict struct {
-	Status   report.Status
+	Status   result.Status
 	Reason   string
-	Evidence []report.Evidence
+	Evidence []result.Evidence
 }
 
 // evalFunc judges one control from the observations.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/catalog"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Options configure a run. Zero values pick real defaults; tests inject
@@ -40,7 +40,7 @@ func NewAuditID() string {
 // Run audits t. The target must have passed Validate. The error is only for
 // problems that prevent an audit (catalog, spec); what probes meet is in the
 // result, as error statuses where a control could not be decided.
-func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
+func Run(ctx context.Context, t *Target, opts Options) (*result.Result, error) {
 	if opts.Catalog == nil {
 		cat, err := catalog.Load()
 		if err != nil {
@@ -61,19 +61,19 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	t.ApplyDefaults()
-	res := &report.Result{
-		SchemaVersion: report.SchemaVersion,
-		Tool:          report.Tool{Name: "hardgate", Version: opts.ToolVersion},
+	res := &result.Result{
+		SchemaVersion: result.SchemaVersion,
+		Tool:          result.Tool{Name: "hardgate", Version: opts.ToolVersion},
 		AuditID:       opts.NewID(),
 		StartedAt:     opts.Now().UTC(),
-		Target: report.Target{
+		Target: result.Target{
 			Name:        t.Name,
 			IngestURLs:  append([]string{}, t.Ingest.URLs...),
 			HealthURL:   t.Ingest.HealthURL,
 			CAFile:      t.Ingest.CAFile,
 			TokenEnv:    t.Ingest.TokenEnv,
 			MQTTURLs:    append([]string(nil), t.MQTT.URLs...),
-			ConfigFiles: []report.ConfigFile{},
+			ConfigFiles: []result.ConfigFile{},
 		},
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(t.Timeouts.Audit))
@@ -99,10 +99,10 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 		c := &opts.Catalog.Controls[i]
 		v := registry[c.ID](obs, c)
 		if v.Evidence == nil {
-			v.Evidence = []report.Evidence{}
+			v.Evidence = []result.Evidence{}
 		}
 		opts.Logger.Debug("control evaluated", "id", c.ID, "status", v.Status, "reason", v.Reason)
-		res.Controls = append(res.Controls, report.ControlResult{
+		res.Controls = append(res.Controls, result.ControlResult{
 			ID: c.ID, Title: c.Title, Severity: c.Severity, Domains: c.Domains,
 			Status: v.Status, Reason: v.Reason, Evidence: v.Evidence,
 		})

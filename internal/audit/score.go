@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/hardgate/hardgate/internal/catalog"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // SeverityWeights are the risk points one finding adds, by severity. The
@@ -20,45 +20,43 @@ const MaxRiskScore = 100
 // Priorities map severities to backlog priorities.
 var Priorities = map[string]string{"critical": "P0", "high": "P1", "medium": "P2", "low": "P3", "info": "P4"}
 
-func severityRank(s string) int { return slices.Index(report.Severities, s) }
-
 // Summarize fills findings, backlog and summary from res.Controls. It is
 // deterministic: everything it writes is sorted.
-func Summarize(res *report.Result, cat *catalog.Catalog) {
-	slices.SortFunc(res.Controls, func(a, b report.ControlResult) int { return strings.Compare(a.ID, b.ID) })
-	res.Findings = []report.Finding{}
-	res.Backlog = []report.BacklogItem{}
-	s := report.Summary{SeverityCounts: map[string]int{}, Domains: []report.DomainPosture{}, Notes: []string{}}
-	for _, sev := range report.Severities {
+func Summarize(res *result.Result, cat *catalog.Catalog) {
+	slices.SortFunc(res.Controls, func(a, b result.ControlResult) int { return strings.Compare(a.ID, b.ID) })
+	res.Findings = []result.Finding{}
+	res.Backlog = []result.BacklogItem{}
+	s := result.Summary{SeverityCounts: map[string]int{}, Domains: []result.DomainPosture{}, Notes: []string{}}
+	for _, sev := range result.Severities {
 		s.SeverityCounts[sev] = 0
 	}
 	var errored []string
 	for _, cr := range res.Controls {
 		s.Controls.Total++
 		switch cr.Status {
-		case report.StatusPass:
+		case result.StatusPass:
 			s.Controls.Pass++
-		case report.StatusFail:
+		case result.StatusFail:
 			s.Controls.Fail++
-		case report.StatusNotApplicable:
+		case result.StatusNotApplicable:
 			s.Controls.NotApplicable++
-		case report.StatusError:
+		case result.StatusError:
 			s.Controls.Error++
 			errored = append(errored, cr.ID)
 		}
-		if cr.Status != report.StatusFail {
+		if cr.Status != result.StatusFail {
 			continue
 		}
 		c, _ := cat.Get(cr.ID)
-		f := report.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
+		f := result.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
 		if c != nil {
 			f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
 		}
 		res.Findings = append(res.Findings, f)
 		s.SeverityCounts[cr.Severity]++
 	}
-	slices.SortStableFunc(res.Findings, func(a, b report.Finding) int {
-		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
+	slices.SortStableFunc(res.Findings, func(a, b result.Finding) int {
+		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
 			return d
 		}
 		return strings.Compare(a.ID, b.ID)
@@ -69,7 +67,7 @@ func Summarize(res *report.Result, cat *catalog.Catalog) {
 		if f.Severity != "info" {
 			failing++
 		}
-		item := report.BacklogItem{
+		item := result.BacklogItem{
 			ID: fmt.Sprintf("HG-%02d", i+1), ControlID: f.ID, Title: f.Title,
 			Priority: Priorities[f.Severity], Severity: f.Severity,
 			AcceptanceTest: f.Verification.Request + " → expect " + f.Verification.Expected,
@@ -87,22 +85,22 @@ func Summarize(res *report.Result, cat *catalog.Catalog) {
 
 	switch {
 	case failing > 0:
-		s.Status = report.AuditFail
+		s.Status = result.AuditFail
 	case s.Controls.Error > 0:
-		s.Status = report.AuditInconclusive
+		s.Status = result.AuditInconclusive
 	default:
-		s.Status = report.AuditPass
+		s.Status = result.AuditPass
 	}
 	s.Posture = posture(res.Findings, s.Controls.Error > 0)
 	for _, d := range catalog.Domains {
-		dp := report.DomainPosture{Name: d}
-		var inDomain []report.Finding
+		dp := result.DomainPosture{Name: d}
+		var inDomain []result.Finding
 		for _, cr := range res.Controls {
-			if !slices.Contains(cr.Domains, d) || cr.Status == report.StatusNotApplicable {
+			if !slices.Contains(cr.Domains, d) || cr.Status == result.StatusNotApplicable {
 				continue
 			}
 			dp.Controls++
-			if cr.Status == report.StatusError {
+			if cr.Status == result.StatusError {
 				dp.Errors++
 			}
 		}
@@ -120,7 +118,7 @@ func Summarize(res *report.Result, cat *catalog.Catalog) {
 	}
 
 	positive := controlStatus(res, "ingest_auth.authenticated_ingest_rejected")
-	s.PositiveControlRan = positive == report.StatusPass || positive == report.StatusFail
+	s.PositiveControlRan = positive == result.StatusPass || positive == result.StatusFail
 	if !s.PositiveControlRan && len(res.Target.IngestURLs) > 0 {
 		s.Notes = append(s.Notes, "The positive control did not run (no valid token was given, or it could not be sent safely): "+
 			"the audit has not shown that the gateway accepts legitimate devices, so a gateway that refuses everyone would look the same.")
@@ -132,7 +130,7 @@ func Summarize(res *report.Result, cat *catalog.Catalog) {
 	res.Summary = s
 }
 
-func controlStatus(res *report.Result, id string) report.Status {
+func controlStatus(res *result.Result, id string) result.Status {
 	for _, cr := range res.Controls {
 		if cr.ID == id {
 			return cr.Status
@@ -143,27 +141,27 @@ func controlStatus(res *report.Result, id string) report.Status {
 
 // posture is red for any critical or high finding, amber for any medium,
 // unknown when controls errored and nothing failed, else green.
-func posture(findings []report.Finding, errored bool) string {
-	worst := len(report.Severities)
+func posture(findings []result.Finding, errored bool) string {
+	worst := len(result.Severities)
 	for _, f := range findings {
-		worst = min(worst, severityRank(f.Severity))
+		worst = min(worst, result.SeverityRank(f.Severity))
 	}
 	switch {
-	case worst <= severityRank("high"):
-		return report.PostureRed
-	case worst == severityRank("medium"):
-		return report.PostureAmber
+	case worst <= result.SeverityRank("high"):
+		return result.PostureRed
+	case worst == result.SeverityRank("medium"):
+		return result.PostureAmber
 	case errored && len(findings) == 0:
-		return report.PostureUnknown
+		return result.PostureUnknown
 	default:
-		return report.PostureGreen
+		return result.PostureGreen
 	}
 }
 
 // CountsText renders severity counts as "3 high, 1 medium" (only non-zero).
 func CountsText(counts map[string]int) string {
 	var parts []string
-	for _, sev := range report.Severities {
+	for _, sev := range result.Severities {
 		if n := counts[sev]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
 		}
@@ -174,15 +172,15 @@ func CountsText(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func headline(target string, s *report.Summary, backlog []report.BacklogItem) (string, string) {
+func headline(target string, s *result.Summary, backlog []result.BacklogItem) (string, string) {
 	switch s.Status {
-	case report.AuditFail:
+	case result.AuditFail:
 		h := fmt.Sprintf("%s fails the audit: %d finding(s) (%s), posture %s, risk score %d.",
 			target, s.Findings, CountsText(s.SeverityCounts), s.Posture, s.RiskScore)
 		next := fmt.Sprintf("Work the backlog from the top (%s: %s), then re-audit and run hardgate diff against this result.",
 			backlog[0].ID, backlog[0].Title)
 		return h, next
-	case report.AuditInconclusive:
+	case result.AuditInconclusive:
 		h := fmt.Sprintf("%s could not be fully audited: %d control(s) undecided; nothing failed, but nothing is proven either.", target, s.Controls.Error)
 		return h, "Make the undecided controls answer (reachability, deadlines, trust anchor), then re-run the audit."
 	default:

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/hardgate/hardgate/internal/catalog"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 func TestSummarizeScoresAndJudges(t *testing.T) {
@@ -15,7 +15,7 @@ func TestSummarizeScoresAndJudges(t *testing.T) {
 	}
 	type c struct {
 		severity string
-		status   report.Status
+		status   result.Status
 	}
 	tests := []struct {
 		name        string
@@ -24,22 +24,22 @@ func TestSummarizeScoresAndJudges(t *testing.T) {
 		wantPosture string
 		wantRisk    int
 	}{
-		{"all passing is PASS, green, risk 0", []c{{"high", report.StatusPass}, {"medium", report.StatusPass}}, report.AuditPass, report.PostureGreen, 0},
-		{"not applicable controls do not count", []c{{"high", report.StatusNotApplicable}, {"low", report.StatusPass}}, report.AuditPass, report.PostureGreen, 0},
-		{"the worked example's 3 high and 1 medium score 70, red", []c{{"high", report.StatusFail}, {"high", report.StatusFail}, {"high", report.StatusFail}, {"medium", report.StatusFail}}, report.AuditFail, report.PostureRed, 70},
-		{"one medium finding is amber", []c{{"medium", report.StatusFail}, {"high", report.StatusPass}}, report.AuditFail, report.PostureAmber, 10},
-		{"one critical finding is red", []c{{"critical", report.StatusFail}}, report.AuditFail, report.PostureRed, 40},
-		{"a low finding fails the audit and still scores", []c{{"low", report.StatusFail}}, report.AuditFail, report.PostureGreen, 3},
-		{"an info finding passes but the score is not 0", []c{{"info", report.StatusFail}}, report.AuditPass, report.PostureGreen, 1},
-		{"the score is capped at 100", []c{{"critical", report.StatusFail}, {"critical", report.StatusFail}, {"critical", report.StatusFail}}, report.AuditFail, report.PostureRed, 100},
-		{"an undecided control without findings is INCONCLUSIVE, never PASS", []c{{"high", report.StatusPass}, {"high", report.StatusError}}, report.AuditInconclusive, report.PostureUnknown, 0},
-		{"a finding outranks an undecided control", []c{{"high", report.StatusFail}, {"high", report.StatusError}}, report.AuditFail, report.PostureRed, 20},
+		{"all passing is PASS, green, risk 0", []c{{"high", result.StatusPass}, {"medium", result.StatusPass}}, result.AuditPass, result.PostureGreen, 0},
+		{"not applicable controls do not count", []c{{"high", result.StatusNotApplicable}, {"low", result.StatusPass}}, result.AuditPass, result.PostureGreen, 0},
+		{"the worked example's 3 high and 1 medium score 70, red", []c{{"high", result.StatusFail}, {"high", result.StatusFail}, {"high", result.StatusFail}, {"medium", result.StatusFail}}, result.AuditFail, result.PostureRed, 70},
+		{"one medium finding is amber", []c{{"medium", result.StatusFail}, {"high", result.StatusPass}}, result.AuditFail, result.PostureAmber, 10},
+		{"one critical finding is red", []c{{"critical", result.StatusFail}}, result.AuditFail, result.PostureRed, 40},
+		{"a low finding fails the audit and still scores", []c{{"low", result.StatusFail}}, result.AuditFail, result.PostureGreen, 3},
+		{"an info finding passes but the score is not 0", []c{{"info", result.StatusFail}}, result.AuditPass, result.PostureGreen, 1},
+		{"the score is capped at 100", []c{{"critical", result.StatusFail}, {"critical", result.StatusFail}, {"critical", result.StatusFail}}, result.AuditFail, result.PostureRed, 100},
+		{"an undecided control without findings is INCONCLUSIVE, never PASS", []c{{"high", result.StatusPass}, {"high", result.StatusError}}, result.AuditInconclusive, result.PostureUnknown, 0},
+		{"a finding outranks an undecided control", []c{{"high", result.StatusFail}, {"high", result.StatusError}}, result.AuditFail, result.PostureRed, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := &report.Result{}
+			res := &result.Result{}
 			for i, ctl := range tt.controls {
-				res.Controls = append(res.Controls, report.ControlResult{
+				res.Controls = append(res.Controls, result.ControlResult{
 					ID: fmt.Sprintf("test.control_%02d", i), Title: "t", Severity: ctl.severity,
 					Domains: []string{catalog.Domains[0]}, Status: ctl.status,
 				})

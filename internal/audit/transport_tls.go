@@ -14,7 +14,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/probe/tlsscan"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // TLSSpec names extra TLS endpoints and tunes the transport_tls assessment.
@@ -176,17 +176,17 @@ func collectTLS(ctx context.Context, t *Target) []TLSObservation {
 const tlsNotApplicable = "the target names no TLS endpoint (no https ingest URL, no tls.addresses)"
 
 // tlsEvidence wraps a scan as evidence listing the given pairs.
-func tlsEvidence(ep *TLSObservation, summary string, accepted []string, detail string) report.Evidence {
-	var ev report.TLSEvidence
+func tlsEvidence(ep *TLSObservation, summary string, accepted []string, detail string) result.Evidence {
+	var ev result.TLSEvidence
 	if ep.Report != nil {
 		ev = ep.Report.Evidence(accepted, detail)
 	} else {
-		ev = report.TLSEvidence{Address: ep.Address, Detail: detail}
+		ev = result.TLSEvidence{Address: ep.Address, Detail: detail}
 	}
 	if accepted != nil {
 		ev.Accepted = accepted
 	}
-	return report.Evidence{Kind: "tls", Summary: summary, TLS: &ev}
+	return result.Evidence{Kind: "tls", Summary: summary, TLS: &ev}
 }
 
 // suiteControl judges a control over accepted (version, suite) pairs: bad

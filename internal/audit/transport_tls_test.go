@@ -20,7 +20,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/server"
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/probe/tlsscan"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 var transportTLSIDs = []string{
@@ -37,8 +37,8 @@ var transportTLSIDs = []string{
 	"transport_tls.tls13_not_supported",
 }
 
-func allTLS(st report.Status) map[string]report.Status {
-	m := map[string]report.Status{}
+func allTLS(st result.Status) map[string]result.Status {
+	m := map[string]result.Status{}
 	for _, id := range transportTLSIDs {
 		m[id] = st
 	}
@@ -88,7 +88,7 @@ func startIngestd(t *testing.T) (string, string) {
 func TestIngestdAfterStatePassesEveryTransportTLSControl(t *testing.T) {
 	addr, caFile := startIngestd(t)
 	res := mustRun(t, &Target{Name: "ingestd", Ingest: Ingest{URLs: []string{"https://" + addr + "/v1/ingest"}, CAFile: caFile}})
-	wantStatus(t, res, allTLS(report.StatusPass))
+	wantStatus(t, res, allTLS(result.StatusPass))
 	ev := control(t, res, "transport_tls.weak_cipher_suites").Evidence
 	if len(ev) != 1 || ev[0].TLS == nil || len(ev[0].TLS.Accepted) == 0 {
 		t.Fatalf("evidence lacks the accepted pairs: %+v", ev)
@@ -131,18 +131,18 @@ func weakServer(t *testing.T) string {
 func TestAWeakTLSEndpointFailsTheTransportTLSControls(t *testing.T) {
 	addr := weakServer(t)
 	res := mustRun(t, &Target{Name: "weak", Ingest: Ingest{URLs: []string{"https://127.0.0.1:1/v1/ingest"}}, TLS: TLSSpec{Addresses: []string{addr}}})
-	want := map[string]report.Status{
-		"transport_tls.legacy_protocol_enabled":   report.StatusFail,
-		"transport_tls.weak_cipher_suites":        report.StatusFail,
-		"transport_tls.no_forward_secrecy":        report.StatusFail,
-		"transport_tls.weak_dh_group":             report.StatusError, // the closed https URL cannot be scanned
-		"transport_tls.certificate_untrusted":     report.StatusFail,
-		"transport_tls.certificate_expired":       report.StatusError,
-		"transport_tls.certificate_expiring_soon": report.StatusFail,
-		"transport_tls.hostname_mismatch":         report.StatusFail,
-		"transport_tls.weak_key":                  report.StatusFail,
-		"transport_tls.weak_signature":            report.StatusFail,
-		"transport_tls.tls13_not_supported":       report.StatusFail,
+	want := map[string]result.Status{
+		"transport_tls.legacy_protocol_enabled":   result.StatusFail,
+		"transport_tls.weak_cipher_suites":        result.StatusFail,
+		"transport_tls.no_forward_secrecy":        result.StatusFail,
+		"transport_tls.weak_dh_group":             result.StatusError, // the closed https URL cannot be scanned
+		"transport_tls.certificate_untrusted":     result.StatusFail,
+		"transport_tls.certificate_expired":       result.StatusError,
+		"transport_tls.certificate_expiring_soon": result.StatusFail,
+		"transport_tls.hostname_mismatch":         result.StatusFail,
+		"transport_tls.weak_key":                  result.StatusFail,
+		"transport_tls.weak_signature":            result.StatusFail,
+		"transport_tls.tls13_not_supported":       result.StatusFail,
 	}
 	wantStatus(t, res, want)
 	ev := control(t, res, "transport_tls.weak_cipher_suites").Evidence
@@ -160,7 +160,7 @@ func TestAWeakTLSEndpointFailsTheTransportTLSControls(t *testing.T) {
 
 func TestTransportTLSIsNotApplicableWithoutTLSEndpoints(t *testing.T) {
 	res := mustRun(t, &Target{Name: "plain", Ingest: Ingest{URLs: []string{"http://127.0.0.1:1/v1/ingest"}}})
-	wantStatus(t, res, allTLS(report.StatusNotApplicable))
+	wantStatus(t, res, allTLS(result.StatusNotApplicable))
 }
 
 func TestTargetRejectsBadTLSAddresses(t *testing.T) {
@@ -203,17 +203,17 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 		name string
 		mod  func(r *tlsscan.Report)
 		eval func(*Observations, *catalog.Control) Verdict
-		want report.Status
+		want result.Status
 	}{
 		{
 			name: "a legacy version the server did not answer makes legacy_protocol_enabled an error",
 			mod:  func(r *tlsscan.Report) { r.Protocol(tlsscan.VersionTLS10).Error = "TLSv1.0: read ServerHello: timeout" },
-			eval: evalLegacyProtocol, want: report.StatusError,
+			eval: evalLegacyProtocol, want: result.StatusError,
 		},
 		{
 			name: "an undecided TLS 1.2 makes weak_cipher_suites an error",
 			mod:  func(r *tlsscan.Report) { r.Protocol(tlsscan.VersionTLS12).Error = "TLSv1.2: connection closed" },
-			eval: evalWeakCipherSuites, want: report.StatusError,
+			eval: evalWeakCipherSuites, want: result.StatusError,
 		},
 		{
 			name: "a DHE suite whose parameters were not read makes weak_dh_group an error",
@@ -222,7 +222,7 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 				p := r.Protocol(tlsscan.VersionTLS12)
 				p.Suites = append(p.Suites, tlsscan.AcceptedSuite{Version: tlsscan.VersionTLS12, Suite: s, Error: "no ServerKeyExchange"})
 			},
-			eval: evalWeakDHGroup, want: report.StatusError,
+			eval: evalWeakDHGroup, want: result.StatusError,
 		},
 		{
 			name: "an undecided TLS 1.3 makes tls13_not_supported an error",
@@ -230,12 +230,12 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 				p := r.Protocol(tlsscan.VersionTLS13)
 				p.Supported, p.Suites, p.Error = false, nil, "TLSv1.3: garbage"
 			},
-			eval: evalTLS13NotSupported, want: report.StatusError,
+			eval: evalTLS13NotSupported, want: result.StatusError,
 		},
 		{
 			name: "a missing certificate makes certificate_untrusted an error",
 			mod:  func(r *tlsscan.Report) { r.Certificate.Error = "tls handshake for the certificate: EOF" },
-			eval: evalCertificateUntrusted, want: report.StatusError,
+			eval: evalCertificateUntrusted, want: result.StatusError,
 		},
 		{
 			name: "an endpoint that completed no handshake at all is an error, not a pass",
@@ -244,7 +244,7 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 					r.Protocols[i].Supported, r.Protocols[i].Suites = false, nil
 				}
 			},
-			eval: evalNoForwardSecrecy, want: report.StatusError,
+			eval: evalNoForwardSecrecy, want: result.StatusError,
 		},
 		{
 			name: "a 1024-bit DHE suite fails weak_dh_group and names the pair",
@@ -253,7 +253,7 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 				p := r.Protocol(tlsscan.VersionTLS12)
 				p.Suites = append(p.Suites, tlsscan.AcceptedSuite{Version: tlsscan.VersionTLS12, Suite: s, DHBits: 1024})
 			},
-			eval: evalWeakDHGroup, want: report.StatusFail,
+			eval: evalWeakDHGroup, want: result.StatusFail,
 		},
 	}
 	for _, tt := range tests {
@@ -262,7 +262,7 @@ func TestTransportTLSControlsNeverPassWhatTheScanCouldNotDecide(t *testing.T) {
 			if v.Status != tt.want {
 				t.Fatalf("status %s (%s), want %s", v.Status, v.Reason, tt.want)
 			}
-			if tt.want == report.StatusFail && (len(v.Evidence) == 0 || v.Evidence[0].TLS == nil || len(v.Evidence[0].TLS.Accepted) != 1 || v.Evidence[0].TLS.Accepted[0] != "TLSv1.2 DHE-RSA-AES128-GCM-SHA256") {
+			if tt.want == result.StatusFail && (len(v.Evidence) == 0 || v.Evidence[0].TLS == nil || len(v.Evidence[0].TLS.Accepted) != 1 || v.Evidence[0].TLS.Accepted[0] != "TLSv1.2 DHE-RSA-AES128-GCM-SHA256") {
 				t.Errorf("evidence does not name exactly the failing pair: %+v", v.Evidence)
 			}
 		})
@@ -338,7 +338,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 		target      Target
 		wantTrusted map[string]bool // endpoint address → certificate trusted
 		wantCA      map[string]string
-		want        report.Status
+		want        result.Status
 	}{
 		{
 			name: "an mqtts broker signed by the MQTT CA only verifies against mqtt.ca_file, the https ingest against ingest.ca_file",
@@ -348,7 +348,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 			},
 			wantTrusted: map[string]bool{httpsByIngestCA: true, brokerByMQTTCA: true},
 			wantCA:      map[string]string{httpsByIngestCA: ingestCAFile, brokerByMQTTCA: mqttCAFile},
-			want:        report.StatusPass,
+			want:        result.StatusPass,
 		},
 		{
 			name: "an mqtts broker named in tls.addresses too is still verified against mqtt.ca_file",
@@ -359,7 +359,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 			},
 			wantTrusted: map[string]bool{brokerByMQTTCA: true},
 			wantCA:      map[string]string{brokerByMQTTCA: mqttCAFile},
-			want:        report.StatusPass,
+			want:        result.StatusPass,
 		},
 		{
 			name: "without mqtt.ca_file an mqtts broker is verified against ingest.ca_file",
@@ -369,7 +369,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 			},
 			wantTrusted: map[string]bool{httpsByIngestCA: true, brokerByIngestCA: true},
 			wantCA:      map[string]string{httpsByIngestCA: ingestCAFile, brokerByIngestCA: ingestCAFile},
-			want:        report.StatusPass,
+			want:        result.StatusPass,
 		},
 		{
 			name: "an https ingest endpoint signed by the MQTT CA is not trusted through mqtt.ca_file",
@@ -379,7 +379,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 			},
 			wantTrusted: map[string]bool{httpsByMQTTCA: false, brokerByMQTTCA: true},
 			wantCA:      map[string]string{httpsByMQTTCA: ingestCAFile, brokerByMQTTCA: mqttCAFile},
-			want:        report.StatusFail,
+			want:        result.StatusFail,
 		},
 	}
 	for _, tt := range tests {
@@ -408,7 +408,7 @@ func TestTransportTLSVerifiesEachEndpointWithItsOwnCA(t *testing.T) {
 				t.Fatalf("certificate_untrusted = %s (%s), want %s", v.Status, v.Reason, tt.want)
 			}
 			for addr, trusted := range tt.wantTrusted {
-				if trusted && !strings.Contains(v.Reason, addr+": the chain verifies") && v.Status == report.StatusPass {
+				if trusted && !strings.Contains(v.Reason, addr+": the chain verifies") && v.Status == result.StatusPass {
 					t.Errorf("reason does not say %s verifies: %s", addr, v.Reason)
 				}
 				if !trusted && !strings.Contains(v.Reason, addr+": the chain does not verify") {
@@ -424,23 +424,23 @@ func TestWeakDHGroupJudgesEveryCurveAndOfferedGroup(t *testing.T) {
 	tests := []struct {
 		name string
 		mod  func(r *tlsscan.Report)
-		want report.Status
+		want result.Status
 	}{
 		{"x25519 and P-256 pass", func(r *tlsscan.Report) {
 			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Groups: []tlsscan.Group{grp("x25519"), grp("secp256r1")}}}
-		}, report.StatusPass},
+		}, result.StatusPass},
 		{"a suite negotiated on a 163-bit binary curve fails", func(r *tlsscan.Report) {
 			r.Protocol(tlsscan.VersionTLS12).Suites[0].Curve = "sect163k1"
-		}, report.StatusFail},
+		}, result.StatusFail},
 		{"a weak curve the server accepts but did not pick still fails", func(r *tlsscan.Report) {
 			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Groups: []tlsscan.Group{grp("x25519"), grp("secp192r1")}}}
-		}, report.StatusFail},
+		}, result.StatusFail},
 		{"ffdhe2048 offered in TLS 1.3 passes", func(r *tlsscan.Report) {
 			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS13, Groups: []tlsscan.Group{grp("x25519"), grp("ffdhe2048")}}}
-		}, report.StatusPass},
+		}, result.StatusPass},
 		{"groups the scan could not read make it an error", func(r *tlsscan.Report) {
 			r.Groups = []tlsscan.GroupResult{{Version: tlsscan.VersionTLS12, Error: "read ServerHello: timeout"}}
-		}, report.StatusError},
+		}, result.StatusError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

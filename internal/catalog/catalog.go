@@ -22,7 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 //go:embed controls/*.yaml
@@ -56,11 +56,11 @@ type Control struct {
 	Description string `yaml:"description" json:"description"`
 	Risk        string `yaml:"risk" json:"risk"`
 	// Remediation is the fix as text plus a concrete config change.
-	Remediation report.Remediation `yaml:"remediation" json:"remediation"`
+	Remediation result.Remediation `yaml:"remediation" json:"remediation"`
 	// Verification is how to prove the fix: the exact request and the expected answer.
-	Verification report.Verification `yaml:"verification" json:"verification"`
+	Verification result.Verification `yaml:"verification" json:"verification"`
 	// References maps the control to ETSI EN 303 645, OWASP IoT 2018, IEC 62443-4-2 and NIST IR 8259A.
-	References report.References `yaml:"references" json:"references"`
+	References result.References `yaml:"references" json:"references"`
 	// Config holds the guardrail rules of a config control; nil otherwise.
 	Config *ConfigCheck `yaml:"config,omitempty" json:"config,omitempty"`
 }
@@ -190,8 +190,8 @@ func (c *Control) validate() error {
 	need("remediation.config_change", c.Remediation.ConfigChange)
 	need("verification.request", c.Verification.Request)
 	need("verification.expected", c.Verification.Expected)
-	if !slices.Contains(report.Severities, c.Severity) {
-		errs = append(errs, fmt.Errorf("severity %q must be one of %s", c.Severity, strings.Join(report.Severities, ", ")))
+	if !slices.Contains(result.Severities, c.Severity) {
+		errs = append(errs, fmt.Errorf("severity %q must be one of %s", c.Severity, strings.Join(result.Severities, ", ")))
 	}
 	if len(c.Domains) == 0 {
 		errs = append(errs, errors.New("domains: at least one is required"))
@@ -222,10 +222,10 @@ func (c *Control) validate() error {
 
 // Doc returns the reference text of control id for report renderers
 // (report.RenderOptions.Docs).
-func (c *Catalog) Doc(id string) (report.ControlDoc, bool) {
+func (c *Catalog) Doc(id string) (result.ControlDoc, bool) {
 	ctl, ok := c.Get(id)
 	if !ok {
-		return report.ControlDoc{}, false
+		return result.ControlDoc{}, false
 	}
-	return report.ControlDoc{Risk: ctl.Risk, Remediation: ctl.Remediation, Verification: ctl.Verification, References: ctl.References}, true
+	return result.ControlDoc{Risk: ctl.Risk, Remediation: ctl.Remediation, Verification: ctl.Verification, References: ctl.References}, true
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/server"
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // TokenEnv is the variable the demo puts the device token in for the audit.
@@ -60,7 +61,7 @@ type Options struct {
 
 // Outcome is what the demo produced, for callers and tests.
 type Outcome struct {
-	Before, After *report.Result
+	Before, After *result.Result
 	Delta         *delta.Delta
 	// Unauthenticated and Authenticated are the after-state status codes of
 	// POST /v1/ingest without and with the device token; Health of GET /healthz.
@@ -180,10 +181,10 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 func (o *Outcome) Reproduced() error {
 	var errs []error
 	b, a := o.Before.Summary, o.After.Summary
-	if b.Status != report.AuditFail || b.Posture != report.PostureRed || b.Findings != 4 || b.SeverityCounts["high"] != 3 || b.SeverityCounts["medium"] != 1 {
+	if b.Status != result.AuditFail || b.Posture != result.PostureRed || b.Findings != 4 || b.SeverityCounts["high"] != 3 || b.SeverityCounts["medium"] != 1 {
 		errs = append(errs, fmt.Errorf("before: %s %s with %d findings (%s), want FAIL red with 4 (3 high, 1 medium)", b.Status, b.Posture, b.Findings, audit.CountsText(b.SeverityCounts)))
 	}
-	if a.Status != report.AuditPass || a.Posture != report.PostureGreen || a.RiskScore != 0 || a.Findings != 0 || len(o.After.Backlog) != 0 {
+	if a.Status != result.AuditPass || a.Posture != result.PostureGreen || a.RiskScore != 0 || a.Findings != 0 || len(o.After.Backlog) != 0 {
 		errs = append(errs, fmt.Errorf("after: %s %s risk %d with %d findings, want PASS green risk 0 with 0 findings", a.Status, a.Posture, a.RiskScore, a.Findings))
 	}
 	if o.Unauthenticated != 401 || o.Authenticated != 202 || o.Health != 200 {
@@ -195,7 +196,7 @@ func (o *Outcome) Reproduced() error {
 	return errors.Join(errs...)
 }
 
-func runAudit(ctx context.Context, t *audit.Target, opts Options) (*report.Result, error) {
+func runAudit(ctx context.Context, t *audit.Target, opts Options) (*result.Result, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("demo target: %w", err)
 	}
@@ -295,7 +296,7 @@ func setKey(m *yaml.Node, path []string, value string) {
 
 // runtimeCodes reads the after audit's evidence: the anonymous POST, the
 // POST with the token, and the health GET.
-func runtimeCodes(res *report.Result) (unauth, authed, health int) {
+func runtimeCodes(res *result.Result) (unauth, authed, health int) {
 	for _, c := range res.Controls {
 		if len(c.Evidence) == 0 || c.Evidence[0].HTTP == nil {
 			continue
@@ -313,7 +314,7 @@ func runtimeCodes(res *report.Result) (unauth, authed, health int) {
 	return unauth, authed, health
 }
 
-func writeArtifacts(dir string, before, after *report.Result, d *delta.Delta) ([]string, error) {
+func writeArtifacts(dir string, before, after *result.Result, d *delta.Delta) ([]string, error) {
 	var files []string
 	write := func(name string, render func(io.Writer) error) error {
 		var buf bytes.Buffer
@@ -325,7 +326,7 @@ func writeArtifacts(dir string, before, after *report.Result, d *delta.Delta) ([
 	}
 	for _, r := range []struct {
 		name string
-		res  *report.Result
+		res  *result.Result
 	}{{"before", before}, {"after", after}} {
 		for _, format := range []string{"json", "md", "html"} {
 			if err := write(r.name+"."+format, func(w io.Writer) error { return report.Render(w, r.res, format, report.RenderOptions{}) }); err != nil {
@@ -359,7 +360,7 @@ func (p *printer) step(name, what string) {
 	p.line(fmt.Sprintf("%d. %s: %s", p.n, name, what))
 }
 
-func (p *printer) result(label string, res *report.Result) {
+func (p *printer) result(label string, res *result.Result) {
 	s := res.Summary
 	p.line(fmt.Sprintf("  %s: %s, posture %s, risk score %d, %d findings (%s), %d backlog items",
 		label, s.Status, s.Posture, s.RiskScore, s.Findings, audit.CountsText(s.SeverityCounts), len(res.Backlog)))

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"maps"
 	"net/http"
 	"slices"
@@ -29,7 +30,7 @@ func RedactHeader(name, value string) string {
 
 // EvidenceTitle is a one-line label for a piece of evidence: its location
 // (file:line, URL, address) and its summary.
-func EvidenceTitle(e Evidence) string {
+func EvidenceTitle(e result.Evidence) string {
 	loc := EvidenceLocation(e)
 	if loc != "" && strings.Contains(e.Summary, loc) {
 		loc = "" // the summary already says where
@@ -46,7 +47,7 @@ func EvidenceTitle(e Evidence) string {
 }
 
 // EvidenceLocation names where the evidence was observed.
-func EvidenceLocation(e Evidence) string {
+func EvidenceLocation(e result.Evidence) string {
 	switch {
 	case e.Config != nil:
 		if e.Config.Line > 0 {
@@ -69,7 +70,7 @@ func EvidenceLocation(e Evidence) string {
 // request and response for HTTP, key = value for config, accepted suites
 // for TLS, the step for MQTT. Secrets in headers are redacted and bodies
 // are bounded.
-func EvidenceDetail(e Evidence) string {
+func EvidenceDetail(e result.Evidence) string {
 	var b strings.Builder
 	switch {
 	case e.HTTP != nil:

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -118,9 +118,9 @@ type Filter struct {
 // status counts of its controls, failed controls counted by severity.
 type TrendPoint struct {
 	Entry
-	Controls report.ControlCounts `json:"controls"`
+	Controls result.ControlCounts `json:"controls"`
 	// FailedBySeverity counts failed controls by severity; every severity
-	// of report.Severities is present.
+	// of result.Severities is present.
 	FailedBySeverity map[string]int `json:"failed_by_severity"`
 }
 
@@ -265,15 +265,15 @@ func (s *Store) Close() error {
 // Add stores one result. Adding a result whose audit id is already stored
 // with the same content is a no-op; with different content it fails with
 // ErrConflict.
-func (s *Store) Add(ctx context.Context, res *report.Result) error {
-	_, err := s.AddAll(ctx, []*report.Result{res})
+func (s *Store) Add(ctx context.Context, res *result.Result) error {
+	_, err := s.AddAll(ctx, []*result.Result{res})
 	return err
 }
 
 // AddAll stores results in one transaction: either all are stored or none.
 // It returns the audit ids that were new (the others were already stored
 // with the same content).
-func (s *Store) AddAll(ctx context.Context, results []*report.Result) (added []string, err error) {
+func (s *Store) AddAll(ctx context.Context, results []*result.Result) (added []string, err error) {
 	rows := make([]row, 0, len(results))
 	for i, res := range results {
 		r, err := newRow(res)
@@ -304,11 +304,11 @@ func (s *Store) AddAll(ctx context.Context, results []*report.Result) (added []s
 
 // row is a result ready to be inserted.
 type row struct {
-	res  *report.Result
+	res  *result.Result
 	json []byte
 }
 
-func newRow(res *report.Result) (row, error) {
+func newRow(res *result.Result) (row, error) {
 	if res == nil {
 		return row{}, fmt.Errorf("%w: no result", ErrInvalidResult)
 	}
@@ -378,7 +378,7 @@ func parseTime(s string) (time.Time, error) {
 
 // Get returns the stored result of an audit, decoded as strictly as a
 // result file.
-func (s *Store) Get(ctx context.Context, auditID string) (*report.Result, error) {
+func (s *Store) Get(ctx context.Context, auditID string) (*result.Result, error) {
 	var data []byte
 	err := s.db.QueryRowContext(ctx, `SELECT result_json FROM audits WHERE audit_id = ?`, auditID).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -387,7 +387,7 @@ func (s *Store) Get(ctx context.Context, auditID string) (*report.Result, error)
 	if err != nil {
 		return nil, fmt.Errorf("get %s from history %s: %w", auditID, s.path, err)
 	}
-	res, err := report.Decode(bytes.NewReader(data))
+	res, err := result.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("get %s from history %s: stored result: %w", auditID, s.path, err)
 	}
@@ -467,7 +467,7 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 			return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
 		}
 		p := TrendPoint{Entry: e, FailedBySeverity: map[string]int{}}
-		for _, sev := range report.Severities {
+		for _, sev := range result.Severities {
 			p.FailedBySeverity[sev] = 0
 		}
 		index[e.AuditID] = len(points)
@@ -499,15 +499,15 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 		}
 		c := &points[i].Controls
 		c.Total += n
-		switch report.Status(status) {
-		case report.StatusPass:
+		switch result.Status(status) {
+		case result.StatusPass:
 			c.Pass += n
-		case report.StatusFail:
+		case result.StatusFail:
 			c.Fail += n
 			points[i].FailedBySeverity[severity] += n
-		case report.StatusNotApplicable:
+		case result.StatusNotApplicable:
 			c.NotApplicable += n
-		case report.StatusError:
+		case result.StatusError:
 			c.Error += n
 		}
 	}

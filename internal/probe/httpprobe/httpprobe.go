@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Defaults for Options.
@@ -145,7 +145,7 @@ type Request struct {
 // Observation is what one request saw.
 type Observation struct {
 	// Exchange is the redacted evidence.
-	Exchange report.HTTPExchange
+	Exchange result.HTTPExchange
 	// StatusCode is 0 when no response arrived.
 	StatusCode int
 	// Header holds the full response headers (not redacted; not for evidence).
@@ -159,7 +159,7 @@ type Observation struct {
 func (o *Observation) Responded() bool { return o.Err == nil && o.StatusCode != 0 }
 
 // Evidence wraps the exchange as report evidence with a one-line summary.
-func (o *Observation) Evidence(label string) report.Evidence {
+func (o *Observation) Evidence(label string) result.Evidence {
 	ex := o.Exchange
 	summary := fmt.Sprintf("%s %s %s → ", label, ex.Method, ex.URL)
 	if o.Responded() {
@@ -167,7 +167,7 @@ func (o *Observation) Evidence(label string) report.Evidence {
 	} else {
 		summary += "no response (" + o.ErrKind + ")"
 	}
-	return report.Evidence{Kind: "http", Summary: summary, HTTP: &ex}
+	return result.Evidence{Kind: "http", Summary: summary, HTTP: &ex}
 }
 
 var keptResponseHeaders = []string{
@@ -180,7 +180,7 @@ var keptResponseHeaders = []string{
 func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	obs := Observation{Exchange: report.HTTPExchange{
+	obs := Observation{Exchange: result.HTTPExchange{
 		Method:         req.Method,
 		URL:            p.redact(req.URL),
 		RequestHeaders: map[string]string{},

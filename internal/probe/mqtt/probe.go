@@ -4,7 +4,7 @@
 // messages then flow, and whether a plaintext listener answers.
 //
 // The probe observes and never judges: every step returns what the broker
-// said (the raw CONNACK or SUBACK code) as a report.MQTTExchange, and a step
+// said (the raw CONNACK or SUBACK code) as a result.MQTTExchange, and a step
 // that could not decide (refused connection, timeout, garbage) is an error
 // outcome, never a success. It is read-only: the only PUBLISH it sends is one
 // QoS 0 marker message on a topic under Spec.TopicPrefix.
@@ -33,7 +33,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Defaults of a Spec.
@@ -93,7 +93,7 @@ type Step struct {
 	Answered   bool
 	ReasonCode int
 	Detail     string
-	Exchange   report.MQTTExchange
+	Exchange   result.MQTTExchange
 }
 
 // Subscription is a SUBSCRIBE step and what arrived on it.
@@ -121,7 +121,7 @@ type Plaintext struct {
 	// means no decision (timeout, not MQTT).
 	Outcome  Outcome
 	Detail   string
-	Exchange report.MQTTExchange
+	Exchange result.MQTTExchange
 }
 
 // Result is everything the probe saw.
@@ -136,7 +136,7 @@ type Result struct {
 	TLSVerifyError string
 	// Reachable is set when the TCP (and TLS) connection succeeded.
 	Reachable bool
-	Dial      report.TCPDial
+	Dial      result.TCPDial
 	// Anonymous is a CONNECT without username or password.
 	Anonymous Step
 	// MadeUpCredentials is a CONNECT with a random username and password.
@@ -150,7 +150,7 @@ type Result struct {
 	// PlaintextPort for mqtts://.
 	PlaintextListener Plaintext
 	// Exchanges lists every step in order, as evidence.
-	Exchanges []report.MQTTExchange
+	Exchanges []result.MQTTExchange
 }
 
 // ErrSpec is returned for a spec the probe cannot run.
@@ -263,7 +263,7 @@ func (p *prober) run(ctx context.Context) *Result {
 	if p.spec.Username != "" {
 		cred, r.Credentials = p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: p.spec.Username, password: p.spec.Password, withUser: true})
 	} else {
-		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: report.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
+		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
 	}
 	p.record(&r.Credentials)
 
@@ -281,8 +281,8 @@ func (p *prober) run(ctx context.Context) *Result {
 		for _, s := range []*Subscription{&r.Wildcard, &r.Sys} {
 			s.Outcome, s.Detail = Skipped, why
 		}
-		r.Wildcard.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "#", Outcome: string(Skipped), Error: why}
-		r.Sys.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Skipped), Error: why}
+		r.Wildcard.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "#", Outcome: string(Skipped), Error: why}
+		r.Sys.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Skipped), Error: why}
 		p.record(&r.Wildcard.Step)
 		p.record(&r.Sys.Step)
 		return r
@@ -334,7 +334,7 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 			filter = "$SYS/#"
 		}
 		sub.As = as
-		sub.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: filter}
+		sub.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: filter}
 		if as != "anonymous" {
 			sub.Exchange.Username = as
 		}
@@ -357,7 +357,7 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 			// The session is unusable; the other subscription cannot run either.
 			if i == 0 {
 				r.Sys.Outcome, r.Sys.Detail, r.Sys.As = Failed, "session failed during SUBSCRIBE #: "+err.Error(), as
-				r.Sys.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Failed), Error: r.Sys.Detail}
+				r.Sys.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Failed), Error: r.Sys.Detail}
 				p.record(&r.Sys.Step)
 			}
 			return
@@ -393,7 +393,7 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 		if sub.Outcome != Accepted {
 			continue
 		}
-		ex := report.MQTTExchange{Broker: p.t.broker, Action: "receive", Topic: sub.Exchange.Topic, Username: sub.Exchange.Username, Outcome: fmt.Sprintf("%d messages in %s", sub.Messages, p.spec.ListenFor)}
+		ex := result.MQTTExchange{Broker: p.t.broker, Action: "receive", Topic: sub.Exchange.Topic, Username: sub.Exchange.Username, Outcome: fmt.Sprintf("%d messages in %s", sub.Messages, p.spec.ListenFor)}
 		if err != nil {
 			ex.Error = err.Error()
 		}
@@ -404,7 +404,7 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 // connect dials addr and sends CONNECT (anonymous when req is nil). The
 // session is returned open only when the broker accepted.
 func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *connectRequest) (*session, Step) {
-	st := Step{Exchange: report.MQTTExchange{Broker: p.t.broker, Action: "connect"}}
+	st := Step{Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect"}}
 	if req != nil {
 		st.Exchange.Username = req.username
 	} else {
@@ -452,7 +452,7 @@ func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, 
 	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", addr)
 	if addr == p.t.address {
-		p.res.Dial = report.TCPDial{Address: addr, Connected: err == nil}
+		p.res.Dial = result.TCPDial{Address: addr, Connected: err == nil}
 		if err != nil {
 			p.res.Dial.Error = err.Error()
 		}
