@@ -16,6 +16,7 @@ import (
 	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gateway-config FILE) [flags]
@@ -83,7 +84,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
 	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
-	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(audit.GatewayKinds, ", ")+" (default ingestd)")
+	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(spec.GatewayKinds, ", ")+" (default ingestd)")
 	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
 	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
@@ -117,7 +118,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
-	t, err := f.buildTarget()
+	plan, err := f.buildTarget()
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
@@ -134,7 +135,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: toolVersion(), Logger: logger})
+	res, err := plan.Run(ctx, audit.Options{ToolVersion: toolVersion(), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
@@ -166,44 +167,46 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return auditExitCode(res, f.failOn)
 }
 
-func (f *auditFlags) buildTarget() (*audit.Target, error) {
+// buildTarget reads the target spec (--target) or builds it from the quick
+// flags, applies --timeout and --deadline, and prepares it: validated, with
+// its token and CA files resolved. Field errors of a quick-flag target name
+// the flag.
+func (f *auditFlags) buildTarget() (*audit.Plan, error) {
 	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
-	var t *audit.Target
+	var t *spec.Target
 	switch {
 	case f.target != "" && quick:
 		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
 	case f.target != "":
-		data, err := os.ReadFile(f.target)
-		if err != nil {
+		var err error
+		if t, err = spec.Load(f.target); err != nil {
 			return nil, fmt.Errorf("--target: %w", err)
 		}
-		t, err = audit.ParseTarget(bytes.NewReader(data), dirOf(f.target))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.target, err)
-		}
 	case quick:
-		t = &audit.Target{
-			Name:    f.name,
-			Ingest:  audit.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv},
-			Gateway: audit.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind},
-			MQTT:    audit.MQTTSpec{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort},
-		}
+		d := spec.Default()
+		t = &d
+		t.Name = f.name
+		t.Ingest = spec.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv}
+		t.Gateway = spec.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind}
+		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort}
+		t.Complete()
 	default:
 		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
 	}
 	if f.timeout > 0 {
-		t.Timeouts.Request = audit.Duration(f.timeout)
+		t.Timeouts.Request = spec.Duration(f.timeout)
 	}
 	if f.deadline > 0 {
-		t.Timeouts.Audit = audit.Duration(f.deadline)
+		t.Timeouts.Audit = spec.Duration(f.deadline)
 	}
-	if err := t.Validate(); err != nil {
+	plan, err := audit.Prepare(t)
+	if err != nil {
 		if f.target == "" {
 			err = nameQuickFlags(err)
 		}
 		return nil, fmt.Errorf("invalid target:\n%w", err)
 	}
-	return t, nil
+	return plan, nil
 }
 
 // quickFlagFields maps target spec fields to the quick flags that set them.
@@ -223,7 +226,7 @@ func nameQuickFlags(err error) error {
 	}
 	var out []error
 	for _, e := range joined.Unwrap() {
-		var fe *audit.FieldError
+		var fe *spec.FieldError
 		if errors.As(e, &fe) {
 			for _, q := range quickFlagFields {
 				if fe.Field == q.field || strings.HasPrefix(fe.Field, q.field+"[") {
@@ -235,13 +238,6 @@ func nameQuickFlags(err error) error {
 		out = append(out, e)
 	}
 	return errors.Join(out...)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i]
-	}
-	return "."
 }
 
 // auditExitCode maps a result to the exit code: 1 for a finding at or above

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -41,11 +41,9 @@ func testOptions() Options {
 	}
 }
 
-func mustRun(t *testing.T, tgt *Target) *result.Result {
+func mustRun(t *testing.T, tgt *spec.Target) *result.Result {
 	t.Helper()
-	if err := tgt.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
+	tgt.Complete()
 	res, err := Run(context.Background(), tgt, testOptions())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -160,7 +158,7 @@ func TestAGatewayThatAcceptsAnythingOverPlaintextFails(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Name: "open", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, TokenEnv: "HG_TEST_TOKEN"}})
+	res := mustRun(t, &spec.Target{Name: "open", Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, TokenEnv: "HG_TEST_TOKEN"}})
 	wantStatus(t, res, map[string]result.Status{
 		"ingest_auth.unauthenticated_ingest_allowed": result.StatusFail,
 		"ingest_auth.invalid_token_accepted":         result.StatusFail,
@@ -184,8 +182,8 @@ func TestAGatewayWithBearerAuthOverVerifiedTLSPasses(t *testing.T) {
 	srv, caFile := tlsGateway(t, bearerGateway())
 	t.Setenv("HG_TEST_TOKEN", testToken)
 	cfg := writeFile(t, "ingestd.yaml", hardenedConfig)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"},
-		Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"},
+		Gateway: spec.Gateway{ConfigFile: cfg, Kind: "ingestd"}})
 	if res.Summary.Status != result.AuditPass || res.Summary.Posture != result.PostureGreen || res.Summary.RiskScore != 0 ||
 		len(res.Findings) != 0 || len(res.Backlog) != 0 || !res.Summary.PositiveControlRan {
 		b, _ := json.MarshalIndent(res.Controls, "", " ")
@@ -202,7 +200,7 @@ func TestAGatewayThatRefusesEveryoneNeverPasses(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, HealthURL: srv.URL + "/v1/ingest", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, HealthURL: srv.URL + "/v1/ingest", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
 	wantStatus(t, res, map[string]result.Status{"ingest_auth.authenticated_ingest_rejected": result.StatusFail})
 	if res.Summary.Status == result.AuditPass {
 		t.Fatal("a gateway that refuses the valid token passed")
@@ -211,7 +209,7 @@ func TestAGatewayThatRefusesEveryoneNeverPasses(t *testing.T) {
 
 func TestWithoutATokenThePositiveControlIsNotApplicableAndSaidSo(t *testing.T) {
 	srv, caFile := tlsGateway(t, bearerGateway())
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile}})
 	wantStatus(t, res, map[string]result.Status{
 		"ingest_auth.authenticated_ingest_rejected": result.StatusNotApplicable,
 		"ingest_auth.invalid_token_accepted":        result.StatusNotApplicable,
@@ -267,7 +265,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 	)
 	tests := []struct {
 		name     string
-		timeouts Timeouts
+		timeouts spec.Timeouts
 		// paths are the ingest URLs' paths on the silent gateway; with the
 		// health probe, each costs one request deadline unless the audit
 		// deadline ends them first.
@@ -275,7 +273,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 	}{
 		{
 			name:     "the request deadline ends each probe well inside the audit deadline",
-			timeouts: Timeouts{Request: Duration(200 * time.Millisecond), Audit: Duration(5 * time.Second)},
+			timeouts: spec.Timeouts{Request: spec.Duration(200 * time.Millisecond), Audit: spec.Duration(5 * time.Second)},
 			paths:    []string{"/v1/ingest"},
 		},
 		{
@@ -284,7 +282,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 			// would need 9s by their own deadlines; only the 1s audit
 			// deadline can end the audit inside the 4s bound.
 			name:     "only the audit deadline can end an audit whose probes would outlast it",
-			timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(time.Second)},
+			timeouts: spec.Timeouts{Request: spec.Duration(time.Second), Audit: spec.Duration(time.Second)},
 			paths:    []string{"/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"},
 		},
 	}
@@ -295,7 +293,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 			for _, p := range tt.paths {
 				urls = append(urls, "http://"+addr+p)
 			}
-			tgt := &Target{Ingest: Ingest{URLs: urls}, Timeouts: tt.timeouts}
+			tgt := &spec.Target{Ingest: spec.Ingest{URLs: urls}, Timeouts: tt.timeouts}
 			if err := tgt.Validate(); err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
@@ -352,7 +350,7 @@ func TestAnEndlessBodyIsCappedAndTheAuditFinishes(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}})
 	ev := control(t, res, "ingest_auth.unauthenticated_ingest_allowed").Evidence[0].HTTP
 	if !ev.BodyTruncated || len(ev.BodyExcerpt) > 512 {
 		t.Fatalf("body not capped: truncated=%v excerpt=%d bytes", ev.BodyTruncated, len(ev.BodyExcerpt))
@@ -362,7 +360,7 @@ func TestAnEndlessBodyIsCappedAndTheAuditFinishes(t *testing.T) {
 
 func TestAConfigWithAuthOffAndNothingAnnouncingItFailsBothGuardrails(t *testing.T) {
 	cfg := writeFile(t, "ingestd.yaml", legacyConfig)
-	res := mustRun(t, &Target{Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	res := mustRun(t, &spec.Target{Gateway: spec.Gateway{ConfigFile: cfg, Kind: "ingestd"}})
 	wantStatus(t, res, map[string]result.Status{
 		"gateway_config_guardrails.auth_enforcement_disabled":      result.StatusFail,
 		"gateway_config_guardrails.unsafe_defaults_not_observable": result.StatusFail,
@@ -389,7 +387,7 @@ func TestTheWorkedExampleBeforeStateHasExactlyFourFindings(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	cfg := writeFile(t, "ingestd.yaml", strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1))
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfg}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: spec.Gateway{ConfigFile: cfg}})
 	var ids []string
 	for _, f := range res.Findings {
 		ids = append(ids, f.ID+"/"+f.Severity)
@@ -416,7 +414,7 @@ func TestACertificateThatDoesNotVerifyFailsTransportAndKeepsTheTokenHome(t *test
 	}))
 	_, otherCA := tlsGateway(t, http.NotFoundHandler())
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: otherCA, TokenEnv: "HG_TEST_TOKEN"}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: otherCA, TokenEnv: "HG_TEST_TOKEN"}})
 	wantStatus(t, res, map[string]result.Status{
 		"ingest_auth.insecure_transport":             result.StatusFail,
 		"ingest_auth.unauthenticated_ingest_allowed": result.StatusPass,
@@ -434,7 +432,7 @@ func TestTheTokenIsRedactedEverywhere(t *testing.T) {
 		fmt.Fprintf(w, "you sent %s", r.Header.Get("Authorization")) // a gateway that echoes secrets
 	}))
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
 	var buf bytes.Buffer
 	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
@@ -444,20 +442,6 @@ func TestTheTokenIsRedactedEverywhere(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "[REDACTED]") {
 		t.Fatal("no redaction marker: was the valid token sent at all?")
-	}
-}
-
-func TestRegistryAndCatalogAgree(t *testing.T) {
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckRegistry(cat); err != nil {
-		t.Fatal(err)
-	}
-	extra := &catalog.Catalog{}
-	if err := CheckRegistry(extra); err == nil || !strings.Contains(err.Error(), "evaluation registered, not in the catalog") {
-		t.Fatalf("an empty catalog should disagree with the registry, got %v", err)
 	}
 }
 
@@ -480,7 +464,7 @@ func TestResultGolden(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := mustRun(t, &Target{Name: "plant-7-gateway", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfgPath}})
+	res := mustRun(t, &spec.Target{Name: "plant-7-gateway", Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: spec.Gateway{ConfigFile: cfgPath}})
 	var buf bytes.Buffer
 	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
-	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 const (
@@ -24,10 +24,10 @@ const (
 )
 
 // mqttTarget audits the broker b at url, with its config when withConfig.
-func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *Target {
-	t := &Target{Name: "broker", MQTT: MQTTSpec{URLs: []string{url}, ListenFor: Duration(time.Second)}}
+func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *spec.Target {
+	t := &spec.Target{Name: "broker", MQTT: spec.MQTT{URLs: []string{url}, ListenFor: spec.Duration(time.Second)}}
 	if withConfig {
-		t.Gateway = Gateway{ConfigFile: b.Conf, Kind: MosquittoKind}
+		t.Gateway = spec.Gateway{ConfigFile: b.Conf, Kind: spec.KindMosquitto}
 	}
 	return t
 }
@@ -86,7 +86,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		if got := control(t, res, sysID).Reason; !strings.Contains(got, "$SYS/broker") {
 			t.Errorf("$SYS reason names no topic: %s", got)
 		}
-		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != MosquittoKind || len(res.Target.ConfigFiles[0].SHA256) != 64 {
+		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != spec.KindMosquitto || len(res.Target.ConfigFiles[0].SHA256) != 64 {
 			t.Errorf("config files = %+v", res.Target.ConfigFiles)
 		}
 		if res.Summary.Status != result.AuditFail {
@@ -154,7 +154,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		// The config has no plaintext listener: the plaintext CONNECT goes to
 		// a port where nothing listens, and is refused.
 		noPlaintext := mosquittotest.FreePort(t)
-		target := func(withConfig bool, plaintextPort int) *Target {
+		target := func(withConfig bool, plaintextPort int) *spec.Target {
 			tgt := mqttTarget(b, b.URL(true), withConfig)
 			tgt.MQTT.CAFile = pki.CAFile
 			tgt.MQTT.Username = "auditor"
@@ -270,7 +270,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 
 	t.Run("an unreachable broker is an error, never a pass", func(t *testing.T) {
 		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
-		tgt := &Target{Name: "gone", MQTT: MQTTSpec{URLs: []string{url}}, Timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(20 * time.Second)}}
+		tgt := &spec.Target{Name: "gone", MQTT: spec.MQTT{URLs: []string{url}}, Timeouts: spec.Timeouts{Request: spec.Duration(time.Second), Audit: spec.Duration(20 * time.Second)}}
 		res := mustRun(t, tgt)
 		wantStatus(t, res, map[string]result.Status{
 			anonymousID:  result.StatusError,
@@ -314,86 +314,4 @@ func publishTelemetry(t *testing.T, b *mosquittotest.Broker, auth ...string) (st
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-func TestMQTTSpecValidationNamesTheField(t *testing.T) {
-	t.Setenv("HG_MQTT_EMPTY", "")
-	ok := []string{"mqtt://127.0.0.1:1883"}
-	tests := []struct {
-		name    string
-		spec    MQTTSpec
-		wantErr string
-	}{
-		{"an http URL is refused", MQTTSpec{URLs: []string{"http://127.0.0.1:1883"}}, `mqtt.urls[0]: scheme must be mqtt or mqtts`},
-		{"a URL without host is refused", MQTTSpec{URLs: []string{"mqtt://"}}, "mqtt.urls[0]: has no host"},
-		{"credentials in the URL are refused", MQTTSpec{URLs: []string{"mqtt://u:p@127.0.0.1:1883"}}, "must not carry credentials"},
-		{"an unknown version is refused", MQTTSpec{URLs: ok, Version: "3.1"}, `mqtt.version: must be "3.1.1" or "5"`},
-		{"a password without a username is refused", MQTTSpec{URLs: ok, PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.username: required"},
-		{"an empty password variable is refused", MQTTSpec{URLs: ok, Username: "u", PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.password_env: the environment variable is unset or empty"},
-		{"a wildcard probe prefix is refused", MQTTSpec{URLs: ok, TopicPrefix: "probe/#"}, "mqtt.topic_prefix"},
-		{"a missing CA file is refused", MQTTSpec{URLs: ok, CAFile: "/nonexistent/ca.pem"}, "mqtt.ca_file: cannot be read"},
-		{"settings without a URL are refused", MQTTSpec{Username: "u"}, "mqtt.urls: required"},
-		{"a negative plaintext port is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: -1}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "-1")`},
-		{"a plaintext port over 65535 is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: 65536}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "65536")`},
-		{"a plaintext port without an mqtts URL is refused", MQTTSpec{URLs: ok, PlaintextPort: 1883}, `mqtt.plaintext_port: applies to mqtts:// URLs only`},
-		{"a plaintext port without any URL is refused", MQTTSpec{PlaintextPort: 1883}, "mqtt.urls: required"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tgt := Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, MQTT: tt.spec}
-			err := tgt.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-	t.Run("a target with only an MQTT broker is valid", func(t *testing.T) {
-		tgt := Target{MQTT: MQTTSpec{URLs: ok}}
-		if err := tgt.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("a plaintext port beside an mqtts URL is valid", func(t *testing.T) {
-		tgt := Target{MQTT: MQTTSpec{URLs: []string{"mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883"}, PlaintextPort: 1883}}
-		if err := tgt.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("the mqtt section parses strictly", func(t *testing.T) {
-		_, err := ParseTarget(strings.NewReader("mqtt:\n  urls: [mqtt://127.0.0.1:1883]\n  user: x\n"), "")
-		if err == nil || !strings.Contains(err.Error(), "field user not found") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
-func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
-	tlsBroker := func(pl mqttprobe.Plaintext) MQTTObservation {
-		return MQTTObservation{URL: "mqtts://127.0.0.1:8883", Result: &mqttprobe.Result{Broker: "mqtts://127.0.0.1:8883", TLS: true, PlaintextListener: pl}}
-	}
-	notChecked := mqttprobe.Plaintext{Outcome: mqttprobe.Skipped, Detail: "no plaintext port given"}
-	refused := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Refused}
-	answered := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Accepted, Detail: "a broker answered CONNECT in plaintext (code 0)"}
-	tests := []struct {
-		name   string
-		mqtt   []MQTTObservation
-		want   result.Status
-		reason string
-	}{
-		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []MQTTObservation{tlsBroker(notChecked)}, result.StatusNotApplicable, "set mqtt.plaintext_port"},
-		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []MQTTObservation{tlsBroker(refused)}, result.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
-		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []MQTTObservation{tlsBroker(answered)}, result.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
-		{"a pass from another broker names the mqtts broker left unchecked", []MQTTObservation{
-			tlsBroker(notChecked),
-			{URL: "mqtt://127.0.0.2:1883", Result: &mqttprobe.Result{Broker: "mqtt://127.0.0.2:1883", PlaintextListener: mqttprobe.Plaintext{Checked: true, Address: "127.0.0.2:1883", Outcome: mqttprobe.Refused}}},
-		}, result.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			v := evalMQTTPlaintext(&Observations{Target: &Target{}, MQTT: tt.mqtt}, nil)
-			if v.Status != tt.want || !strings.Contains(v.Reason, tt.reason) {
-				t.Errorf("verdict %s (%s), want %s with %q", v.Status, v.Reason, tt.want, tt.reason)
-			}
-		})
-	}
 }

@@ -3,8 +3,10 @@
 // missing framework references and duplicate ids are load errors).
 //
 // The catalog carries metadata and, for config guardrails, rules in a small
-// closed vocabulary (key, op, value) compiled at load. The logic that turns
-// observations into a status lives in package audit, registered once per id.
+// closed vocabulary (key, op, value) compiled at load, and every threshold an
+// evaluation applies (params, cited in the prose as {{name}}). The logic
+// that turns observations into a status lives in package controls,
+// registered once per id.
 package catalog
 
 import (
@@ -63,6 +65,11 @@ type Control struct {
 	References result.References `yaml:"references" json:"references"`
 	// Config holds the guardrail rules of a config control; nil otherwise.
 	Config *ConfigCheck `yaml:"config,omitempty" json:"config,omitempty"`
+	// Params are the thresholds and lists the control's evaluation reads
+	// (key sizes, a window in days, algorithm names), so that no figure is
+	// written in Go; the prose cites them as {{name}}, expanded at load.
+	// The evaluation registry declares which params each control needs.
+	Params map[string]Param `yaml:"params,omitempty" json:"params,omitempty"`
 }
 
 // Family is the part of the id before the dot.
@@ -143,7 +150,10 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 	return cat, nil
 }
 
-var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+var (
+	idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+	paramName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
 
 // Parse decodes one catalog file strictly and validates each control.
 func Parse(r io.Reader) ([]Control, error) {
@@ -216,6 +226,14 @@ func (c *Control) validate() error {
 		if err := c.Config.compile(); err != nil {
 			errs = append(errs, fmt.Errorf("config: %w", err))
 		}
+	}
+	for name := range c.Params {
+		if !paramName.MatchString(name) {
+			errs = append(errs, fmt.Errorf("params: %q must be lower snake case", name))
+		}
+	}
+	if err := c.expandParams(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

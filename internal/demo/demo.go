@@ -31,6 +31,8 @@ import (
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/scoring"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 // TokenEnv is the variable the demo puts the device token in for the audit.
@@ -103,10 +105,10 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start ingestd (before): %w", err)
 	}
-	before, err := runAudit(ctx, &audit.Target{
+	before, err := runAudit(ctx, spec.Target{
 		Name:    "plant-gateway",
-		Ingest:  audit.Ingest{URLs: []string{"http://" + cfg.Listen.HTTP + "/v1/ingest"}},
-		Gateway: audit.Gateway{ConfigFile: beforeCfg, Kind: "ingestd"},
+		Ingest:  spec.Ingest{URLs: []string{"http://" + cfg.Listen.HTTP + "/v1/ingest"}},
+		Gateway: spec.Gateway{ConfigFile: beforeCfg, Kind: spec.KindIngestd},
 	}, opts)
 	stop()
 	if err != nil {
@@ -142,11 +144,11 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	defer os.Unsetenv(TokenEnv)
-	after, err := runAudit(ctx, &audit.Target{
+	after, err := runAudit(ctx, spec.Target{
 		Name: "plant-gateway",
-		Ingest: audit.Ingest{URLs: []string{"https://" + cfg.Listen.HTTPS + "/v1/ingest"},
+		Ingest: spec.Ingest{URLs: []string{"https://" + cfg.Listen.HTTPS + "/v1/ingest"},
 			CAFile: certs.CA, TokenEnv: TokenEnv},
-		Gateway: audit.Gateway{ConfigFile: afterCfg, Kind: "ingestd"},
+		Gateway: spec.Gateway{ConfigFile: afterCfg, Kind: spec.KindIngestd},
 	}, opts)
 	if err != nil {
 		return nil, err
@@ -182,7 +184,7 @@ func (o *Outcome) Reproduced() error {
 	var errs []error
 	b, a := o.Before.Summary, o.After.Summary
 	if b.Status != result.AuditFail || b.Posture != result.PostureRed || b.Findings != 4 || b.SeverityCounts["high"] != 3 || b.SeverityCounts["medium"] != 1 {
-		errs = append(errs, fmt.Errorf("before: %s %s with %d findings (%s), want FAIL red with 4 (3 high, 1 medium)", b.Status, b.Posture, b.Findings, audit.CountsText(b.SeverityCounts)))
+		errs = append(errs, fmt.Errorf("before: %s %s with %d findings (%s), want FAIL red with 4 (3 high, 1 medium)", b.Status, b.Posture, b.Findings, scoring.CountsText(b.SeverityCounts)))
 	}
 	if a.Status != result.AuditPass || a.Posture != result.PostureGreen || a.RiskScore != 0 || a.Findings != 0 || len(o.After.Backlog) != 0 {
 		errs = append(errs, fmt.Errorf("after: %s %s risk %d with %d findings, want PASS green risk 0 with 0 findings", a.Status, a.Posture, a.RiskScore, a.Findings))
@@ -196,11 +198,13 @@ func (o *Outcome) Reproduced() error {
 	return errors.Join(errs...)
 }
 
-func runAudit(ctx context.Context, t *audit.Target, opts Options) (*result.Result, error) {
-	if err := t.Validate(); err != nil {
+func runAudit(ctx context.Context, t spec.Target, opts Options) (*result.Result, error) {
+	t.Complete()
+	plan, err := audit.Prepare(&t)
+	if err != nil {
 		return nil, fmt.Errorf("demo target: %w", err)
 	}
-	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: opts.ToolVersion, Now: opts.Now, NewID: opts.NewID})
+	res, err := plan.Run(ctx, audit.Options{ToolVersion: opts.ToolVersion, Now: opts.Now, NewID: opts.NewID})
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -363,7 +367,7 @@ func (p *printer) step(name, what string) {
 func (p *printer) result(label string, res *result.Result) {
 	s := res.Summary
 	p.line(fmt.Sprintf("  %s: %s, posture %s, risk score %d, %d findings (%s), %d backlog items",
-		label, s.Status, s.Posture, s.RiskScore, s.Findings, audit.CountsText(s.SeverityCounts), len(res.Backlog)))
+		label, s.Status, s.Posture, s.RiskScore, s.Findings, scoring.CountsText(s.SeverityCounts), len(res.Backlog)))
 	for _, f := range res.Findings {
 		p.line(fmt.Sprintf("    [%s] %s: %s", f.Severity, f.ID, f.Reason))
 	}

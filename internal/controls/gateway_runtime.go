@@ -1,4 +1,4 @@
-package audit
+package controls
 
 import (
 	"fmt"
@@ -6,29 +6,31 @@ import (
 	"net/url"
 
 	"github.com/hardgate/hardgate/internal/catalog"
+	"github.com/hardgate/hardgate/internal/collect"
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/scoring"
 )
 
-func evalHealth(o *Observations, _ *catalog.Control) Verdict {
+func evalHealth(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	if o.Health == nil {
-		return Verdict{Status: result.StatusNotApplicable, Reason: "no health URL is known (no ingest URL, no health_url)"}
+		return scoring.Verdict{Status: result.StatusNotApplicable, Reason: "no health URL is known (no ingest URL, no health_url)"}
 	}
 	h := o.Health
 	ev := []result.Evidence{h.Evidence("health:")}
 	switch {
 	case h.Responded() && h.StatusCode >= 200 && h.StatusCode < 300:
-		return Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
+		return scoring.Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case h.Responded():
-		return Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
+		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case h.ErrKind == httpprobe.ErrRefused && ingestAnswered(o):
-		return Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s: connection refused, while the ingest path answered", o.HealthURL), Evidence: ev}
+		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s: connection refused, while the ingest path answered", o.HealthURL), Evidence: ev}
 	case h.ErrKind == httpprobe.ErrRefused:
 		// Nothing answered at all: a gateway that is down looks the same
 		// as one without a health endpoint, so the audit cannot decide.
-		return Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: connection refused, and no ingest URL answered either: the gateway looks down", o.HealthURL), Evidence: ev}
+		return scoring.Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: connection refused, and no ingest URL answered either: the gateway looks down", o.HealthURL), Evidence: ev}
 	default:
-		return Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: no answer (%s)", o.HealthURL, h.ErrKind), Evidence: ev}
+		return scoring.Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: no answer (%s)", o.HealthURL, h.ErrKind), Evidence: ev}
 	}
 }
 
@@ -37,7 +39,7 @@ func evalHealth(o *Observations, _ *catalog.Control) Verdict {
 // it (a separate health listener), any ingest URL answered. So a TLS
 // listener that is down is not blamed on the health endpoint because the
 // plaintext one answered.
-func ingestAnswered(o *Observations) bool {
+func ingestAnswered(o *collect.Observations) bool {
 	hostPort := func(raw string) string {
 		u, err := url.Parse(raw)
 		if err != nil {
