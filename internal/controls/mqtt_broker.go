@@ -2,6 +2,7 @@ package controls
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,18 +85,54 @@ func eachBroker(o *collect.Observations, t *scoring.Tally, judge func(r *mqttpro
 	}
 }
 
+// connectDecision is what a CONNECT step decides about access.
+type connectDecisionKind int
+
+const (
+	connectUndecided connectDecisionKind = iota
+	connectAccepted
+	connectRefused
+)
+
+// connectDecision classifies a CONNACK: code 0 accepts; a code that
+// refuses the client's credentials or identity (MQTT 3.1.1: 4 bad user name
+// or password, 5 not authorized; MQTT 5: 0x86, 0x87, 0x8A banned, 0x8C bad
+// authentication method) refuses; any other code (protocol version, client
+// id, server unavailable) or no answer decides nothing.
+func connectDecision(r *mqttprobe.Result, st mqttprobe.Step) connectDecisionKind {
+	switch {
+	case st.Outcome == mqttprobe.Accepted:
+		return connectAccepted
+	case st.Outcome != mqttprobe.Refused:
+		return connectUndecided
+	case r.Version == mqttprobe.Version311 && (st.ReasonCode == 4 || st.ReasonCode == 5):
+		return connectRefused
+	case r.Version == mqttprobe.Version5 && slices.Contains([]int{0x86, 0x87, 0x8A, 0x8C}, st.ReasonCode):
+		return connectRefused
+	}
+	return connectUndecided
+}
+
+// undecidedConnect says why a CONNECT step decided nothing.
+func undecidedConnect(st mqttprobe.Step) string {
+	if st.Outcome == mqttprobe.Refused {
+		return st.Detail + ": not an authentication decision"
+	}
+	return st.Detail
+}
+
 func evalMQTTAnonymous(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	var t scoring.Tally
 	eachBroker(o, &t, func(r *mqttprobe.Result) {
 		st := r.Anonymous
 		ev := mqttEvidence(st.Exchange, "CONNECT without username or password")
-		switch st.Outcome {
-		case mqttprobe.Accepted:
+		switch connectDecision(r, st) {
+		case connectAccepted:
 			t.Fail(fmt.Sprintf("%s accepted an anonymous CONNECT (CONNACK 0)", r.Broker), ev)
-		case mqttprobe.Refused:
+		case connectRefused:
 			t.Pass(fmt.Sprintf("%s refused an anonymous CONNECT (%s)", r.Broker, st.Detail), ev)
 		default:
-			t.Undecide(fmt.Sprintf("%s: %s", r.Broker, st.Detail), ev)
+			t.Undecide(fmt.Sprintf("%s: %s", r.Broker, undecidedConnect(st)), ev)
 		}
 	})
 	eachConfigListener(o, &t, func(co *collect.ConfigObservation, p mosquitto.Posture) {
@@ -119,13 +156,13 @@ func evalMQTTCredentials(o *collect.Observations, _ *catalog.Control) scoring.Ve
 	eachBroker(o, &t, func(r *mqttprobe.Result) {
 		st := r.MadeUpCredentials
 		ev := mqttEvidence(st.Exchange, "CONNECT with a made-up username and password")
-		switch st.Outcome {
-		case mqttprobe.Accepted:
+		switch connectDecision(r, st) {
+		case connectAccepted:
 			t.Fail(fmt.Sprintf("%s accepted a made-up username and password (CONNACK 0)", r.Broker), ev)
-		case mqttprobe.Refused:
+		case connectRefused:
 			t.Pass(fmt.Sprintf("%s refused a made-up username and password (%s)", r.Broker, st.Detail), ev)
 		default:
-			t.Undecide(fmt.Sprintf("%s: %s", r.Broker, st.Detail), ev)
+			t.Undecide(fmt.Sprintf("%s: %s", r.Broker, undecidedConnect(st)), ev)
 		}
 	})
 	eachConfigListener(o, &t, func(co *collect.ConfigObservation, p mosquitto.Posture) {
@@ -172,7 +209,7 @@ func judgeSubscription(t *scoring.Tally, r *mqttprobe.Result, s mqttprobe.Subscr
 	case mqttprobe.Refused:
 		t.Pass(fmt.Sprintf("%s refused %s to %s (%s)", r.Broker, what, who, s.Detail), ev)
 	case mqttprobe.Skipped:
-		if r.Anonymous.Outcome == mqttprobe.Refused {
+		if connectDecision(r, r.Anonymous) == connectRefused {
 			// Strangers cannot connect; nothing to judge without credentials.
 			return
 		}

@@ -41,3 +41,39 @@ func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestOnlyAnAuthenticationRefusalPassesTheAnonymousControl(t *testing.T) {
+	t.Parallel()
+	broker := func(version, code int, outcome mqttprobe.Outcome) collect.MQTTObservation {
+		st := mqttprobe.Step{Outcome: outcome, Answered: outcome != mqttprobe.Failed, ReasonCode: code, Detail: "CONNACK"}
+		return collect.MQTTObservation{URL: "mqtt://127.0.0.1:1883", Result: &mqttprobe.Result{
+			Broker: "mqtt://127.0.0.1:1883", Version: version, Anonymous: st, MadeUpCredentials: st,
+		}}
+	}
+	tests := []struct {
+		name string
+		obs  collect.MQTTObservation
+		want result.Status
+	}{
+		{"CONNACK 0 fails", broker(mqttprobe.Version311, 0, mqttprobe.Accepted), result.StatusFail},
+		{"MQTT 3.1.1 code 5 (not authorized) passes", broker(mqttprobe.Version311, 5, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 3.1.1 code 4 (bad user name or password) passes", broker(mqttprobe.Version311, 4, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 3.1.1 code 1 (protocol version) decides nothing", broker(mqttprobe.Version311, 1, mqttprobe.Refused), result.StatusError},
+		{"MQTT 3.1.1 code 3 (server unavailable) decides nothing", broker(mqttprobe.Version311, 3, mqttprobe.Refused), result.StatusError},
+		{"MQTT 5 reason 0x87 (not authorized) passes", broker(mqttprobe.Version5, 0x87, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 5 reason 0x8A (banned) passes", broker(mqttprobe.Version5, 0x8A, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 5 reason 0x84 (unsupported protocol version) decides nothing", broker(mqttprobe.Version5, 0x84, mqttprobe.Refused), result.StatusError},
+		{"MQTT 5 code 5 is not an MQTT 3.1.1 refusal and decides nothing", broker(mqttprobe.Version5, 5, mqttprobe.Refused), result.StatusError},
+		{"no answer decides nothing", broker(mqttprobe.Version311, 0, mqttprobe.Failed), result.StatusError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, id := range []string{"mqtt_broker.anonymous_access_allowed", "mqtt_broker.credentials_not_verified"} {
+				v := judge(t, id, &collect.Observations{Target: &spec.Target{}, MQTT: []collect.MQTTObservation{tt.obs}})
+				if v.Status != tt.want {
+					t.Errorf("%s = %s (%s), want %s", id, v.Status, v.Reason, tt.want)
+				}
+			}
+		})
+	}
+}

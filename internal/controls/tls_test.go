@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/hardgate/hardgate/internal/collect"
@@ -126,4 +127,48 @@ func TestWeakDHGroupJudgesEveryCurveAndOfferedGroup(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWeakSuitePropertiesFollowTheCatalogVocabulary(t *testing.T) {
+	t.Parallel()
+	weak := mustGet(t, testCatalog(t), "transport_tls.weak_cipher_suites").List(paramWeakProperties)
+	tests := []struct {
+		id   uint16
+		name string
+		weak []string
+	}{
+		{0xC02F, "ECDHE-RSA-AES128-GCM-SHA256", nil},
+		{0x0001, "NULL-MD5", []string{"NULL", "MD5"}},
+		{0x0034, "ADH-AES128-SHA", []string{"anonymous"}},
+		{0x0003, "EXP-RC4-MD5", []string{"export", "RC4", "MD5"}},
+		{0x000A, "DES-CBC3-SHA", []string{"3DES"}},
+		{0x0009, "DES-CBC-SHA", []string{"DES"}},
+		{0x0005, "RC4-SHA", []string{"RC4"}},
+		{0x009C, "AES128-GCM-SHA256", nil},
+		{0x1301, "TLS_AES_128_GCM_SHA256", nil},
+		{0x0096, "SEED-SHA", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is weak for exactly its listed properties", func(t *testing.T) {
+			s, ok := tlsscan.SuiteByID(tt.id)
+			if !ok || s.Name() != tt.name {
+				t.Fatalf("SuiteByID(0x%04X) = %v, %v", tt.id, s, ok)
+			}
+			if got := weaknesses(s, weak); !slices.Equal(got, tt.weak) {
+				t.Errorf("weaknesses %v, want %v", got, tt.weak)
+			}
+		})
+	}
+	if got := weaknesses(mustSuite(t, 0x000A), []string{"RC4"}); got != nil {
+		t.Errorf("3DES is weak only while the catalog lists it; got %v", got)
+	}
+}
+
+func mustSuite(t *testing.T, id uint16) tlsscan.Suite {
+	t.Helper()
+	s, ok := tlsscan.SuiteByID(id)
+	if !ok {
+		t.Fatalf("suite 0x%04X unknown", id)
+	}
+	return s
 }

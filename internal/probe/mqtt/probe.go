@@ -78,7 +78,8 @@ type Outcome string
 const (
 	// Accepted: the broker said yes (CONNACK 0, SUBACK granted QoS).
 	Accepted Outcome = "accepted"
-	// Refused: the broker said no with a return or reason code.
+	// Refused: the broker said no with a return or reason code (any code,
+	// whatever it refuses: credentials, protocol version, client id).
 	Refused Outcome = "refused"
 	// Failed: no decision (unreachable, timeout, malformed answer).
 	Failed Outcome = "error"
@@ -427,16 +428,13 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 	}
 	st.Answered = true
 	st.ReasonCode, st.Exchange.ReasonCode = code, code
-	switch {
-	case code == 0:
+	if code == 0 {
 		st.Outcome, st.Detail = Accepted, "CONNACK 0 (accepted)"
-	case isAuthRefusal(p.t.version, code):
+	} else {
+		// Whether the code decides anything about credentials (it may
+		// refuse the protocol version or the client id instead) is for the
+		// controls to judge; the probe records the code and its name.
 		st.Outcome, st.Detail = Refused, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+")"
-	default:
-		// A refusal that says nothing about credentials (protocol version,
-		// client id, server unavailable) decides nothing.
-		st.Outcome, st.Detail = Failed, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+"): not an authentication decision"
-		st.Exchange.Error = st.Detail
 	}
 	if code != 0 {
 		s.close()
@@ -506,20 +504,8 @@ func randomToken(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// isAuthRefusal reports whether a CONNACK code refuses the client's
-// identity or credentials (3.1.1: 4, 5; MQTT 5: 0x86, 0x87, 0x8A, 0x8C).
-func isAuthRefusal(version byte, code int) bool {
-	if version == Version311 {
-		return code == 4 || code == 5
-	}
-	switch code {
-	case 0x86, 0x87, 0x8A, 0x8C:
-		return true
-	}
-	return false
-}
-
-// connackText names a CONNACK code.
+// connackText names a CONNACK return code (MQTT 3.1.1) or reason code
+// (MQTT 5), as the specification does.
 func connackText(version byte, code int) string {
 	if version == Version311 {
 		switch code {

@@ -38,8 +38,6 @@ type Config struct {
 	Roots *x509.CertPool
 	// SystemRoots also trusts the system roots.
 	SystemRoots bool
-	// ExpiryWarning is how close to expiry a certificate is "expiring soon".
-	ExpiryWarning time.Duration
 	// HandshakeTimeout bounds every single handshake.
 	HandshakeTimeout time.Duration
 	// Parallelism bounds concurrent handshakes.
@@ -56,15 +54,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultExpiryWarning is the default "expiring soon" window: 30 days.
-const DefaultExpiryWarning = 30 * 24 * time.Hour
-
 // DefaultConfig returns the defaults for address.
 func DefaultConfig(address string) Config {
 	return Config{
 		Address:          address,
 		SystemRoots:      true,
-		ExpiryWarning:    DefaultExpiryWarning,
 		HandshakeTimeout: 5 * time.Second,
 		Parallelism:      8,
 		Versions:         AllVersions,
@@ -85,9 +79,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Parallelism < 1 {
 		return fmt.Errorf("tlsscan: parallelism %d must be at least 1", c.Parallelism)
-	}
-	if c.ExpiryWarning < 0 {
-		return fmt.Errorf("tlsscan: expiry warning %v must not be negative", c.ExpiryWarning)
 	}
 	if len(c.Versions) == 0 {
 		c.Versions = AllVersions
@@ -220,11 +211,10 @@ func Scan(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Certificate = CertReport{Error: chainErr.Error()}
 	} else {
 		rep.Certificate = AnalyzeChain(chain, ChainOptions{
-			ServerName:    cfg.ServerName,
-			Roots:         cfg.Roots,
-			SystemRoots:   cfg.SystemRoots,
-			Now:           cfg.Now(),
-			ExpiryWarning: cfg.ExpiryWarning,
+			ServerName:  cfg.ServerName,
+			Roots:       cfg.Roots,
+			SystemRoots: cfg.SystemRoots,
+			Now:         cfg.Now(),
 		})
 		rep.Certificate.OCSPStapled = ocsp
 	}

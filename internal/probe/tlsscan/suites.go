@@ -69,34 +69,6 @@ func (s Suite) ECDHE() bool { return s.Kx == "ECDH" || s.Kx == "ECDHEPSK" }
 // AEAD reports an AEAD suite (GCM, CCM, ChaCha20-Poly1305).
 func (s Suite) AEAD() bool { return s.Mac == "AEAD" }
 
-// Weaknesses lists why the suite is weak: "NULL", "anonymous", "export",
-// "RC4", "DES", "3DES", "MD5". Empty for an acceptable suite.
-func (s Suite) Weaknesses() []string {
-	var w []string
-	if s.Null() {
-		w = append(w, "NULL")
-	}
-	if s.Anonymous() {
-		w = append(w, "anonymous")
-	}
-	if s.Export {
-		w = append(w, "export")
-	}
-	if s.RC4() {
-		w = append(w, "RC4")
-	}
-	if s.Enc == "DES" {
-		w = append(w, "DES")
-	}
-	if s.Enc == "3DES" {
-		w = append(w, "3DES")
-	}
-	if s.MD5() {
-		w = append(w, "MD5")
-	}
-	return w
-}
-
 // String is "NAME (0xC02F)".
 func (s Suite) String() string { return fmt.Sprintf("%s (0x%04X)", s.Name(), s.ID) }
 
