@@ -26,7 +26,7 @@ type CertReport struct {
 	// TrustAnchor is "ca_file" or "system" when Trusted.
 	TrustAnchor string `json:"trust_anchor,omitempty"`
 	// VerifyError is why the chain is not trusted.
-	VerifyError string `json:"verify_error,omitempty"`
+	VerifyError string    `json:"verify_error,omitempty"`
 	SelfSigned  bool      `json:"self_signed"`
 	Expired     bool      `json:"expired"`
 	NotYetValid bool      `json:"not_yet_valid"`
