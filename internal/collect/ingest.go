@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/url"
 
-	"github.com/hardgate/hardgate/internal/probe/httpprobe"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 	"github.com/hardgate/hardgate/internal/spec"
 )
 
@@ -54,7 +54,7 @@ func (c *collector) probeIngest(ctx context.Context, in ingestURL) IngestObserva
 	io.Plaintext = err == nil && u.Scheme == "http"
 	p := c.verified
 	io.Unauth = c.post(ctx, p, in.raw, "")
-	if io.Unauth.ErrKind == httpprobe.ErrTLSVerify {
+	if io.Unauth.ErrKind == neterr.TLSVerify {
 		io.TLSVerifyError = io.Unauth.Exchange.Error
 		p = c.insecure
 		io.Unauth = c.post(ctx, p, in.raw, "")

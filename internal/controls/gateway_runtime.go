@@ -7,7 +7,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/collect"
-	"github.com/hardgate/hardgate/internal/probe/httpprobe"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/scoring"
 )
@@ -23,9 +23,9 @@ func evalHealth(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 		return scoring.Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case h.Responded():
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
-	case h.ErrKind == httpprobe.ErrRefused && ingestAnswered(o):
+	case h.ErrKind == neterr.Refused && ingestAnswered(o):
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s: connection refused, while the ingest path answered", o.HealthURL), Evidence: ev}
-	case h.ErrKind == httpprobe.ErrRefused:
+	case h.ErrKind == neterr.Refused:
 		// Nothing answered at all: a gateway that is down looks the same
 		// as one without a health endpoint, so the audit cannot decide.
 		return scoring.Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: connection refused, and no ingest URL answered either: the gateway looks down", o.HealthURL), Evidence: ev}

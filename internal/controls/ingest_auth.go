@@ -7,6 +7,7 @@ import (
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/collect"
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/scoring"
 )
@@ -23,10 +24,10 @@ const (
 
 func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 	switch {
-	case !o.Responded() && fromConfig && o.ErrKind == httpprobe.ErrRefused:
+	case !o.Responded() && fromConfig && o.ErrKind == neterr.Refused:
 		return answerNotServed, "nothing listens on the config's plaintext listener"
 	case !o.Responded():
-		return answerUndecided, "no answer: " + o.ErrKind
+		return answerUndecided, "no answer: " + string(o.ErrKind)
 	case o.StatusCode >= 200 && o.StatusCode < 300:
 		return answerAccepted, fmt.Sprintf("accepted with %d", o.StatusCode)
 	case o.StatusCode == 401 || o.StatusCode == 403:
@@ -118,7 +119,7 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 			t.Pass(fmt.Sprintf("%s only redirects to HTTPS", in.URL), ev)
 		case in.Plaintext && in.Unauth.Responded():
 			t.Fail(fmt.Sprintf("%s answered ingest over plaintext HTTP (%d)", in.URL, in.Unauth.StatusCode), ev)
-		case in.Plaintext && in.FromConfig && in.Unauth.ErrKind == httpprobe.ErrRefused:
+		case in.Plaintext && in.FromConfig && in.Unauth.ErrKind == neterr.Refused:
 			// Nothing listens now; the config finding above stands.
 		case in.Plaintext:
 			t.Undecide(fmt.Sprintf("%s: no answer (%s)", in.URL, in.Unauth.ErrKind), ev)

@@ -241,14 +241,12 @@ func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
-// isNotADB reports whether err is SQLite's "file is not a database".
+// isNotADB reports whether err is SQLite's "file is not a database"
+// (SQLITE_NOTADB, by its result code, never by the message).
 func isNotADB(err error) bool {
 	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		const sqliteNotADB = 26
-		return coded.Code()&0xff == sqliteNotADB
-	}
-	return strings.Contains(err.Error(), "not a database")
+	const sqliteNotADB = 26
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteNotADB
 }
 
 // Path is the file the store was opened on.

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 	"github.com/hardgate/hardgate/internal/result"
 )
 
@@ -94,7 +95,9 @@ type Step struct {
 	Answered   bool
 	ReasonCode int
 	Detail     string
-	Exchange   result.MQTTExchange
+	// ErrKind classifies the network error of a Failed step.
+	ErrKind  neterr.Kind
+	Exchange result.MQTTExchange
 }
 
 // Subscription is a SUBSCRIBE step and what arrived on it.
@@ -300,7 +303,7 @@ func plaintextFrom(addr string, s Step, reachable bool) Plaintext {
 	case s.Answered:
 		pl.Outcome = Accepted
 		pl.Detail = "a broker answered CONNECT in plaintext (code " + strconv.Itoa(s.ReasonCode) + ")"
-	case !reachable && isConnRefused(s.Detail):
+	case !reachable && s.ErrKind == neterr.Refused:
 		pl.Outcome = Refused
 	default:
 		pl.Outcome = Failed
@@ -321,8 +324,6 @@ func (p *prober) checkPlaintext(ctx context.Context) Plaintext {
 	p.res.Exchanges = append(p.res.Exchanges, pl.Exchange)
 	return pl
 }
-
-func isConnRefused(detail string) bool { return strings.Contains(detail, "connection refused") }
 
 // subscribeAndListen subscribes to "#" and "$SYS/#", publishes the marker
 // message and counts what arrives within ListenFor.
@@ -413,7 +414,7 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 	}
 	req.clientID = randomToken("hardgate-probe-")
 	fail := func(err error) (*session, Step) {
-		st.Outcome, st.Detail = Failed, err.Error()
+		st.Outcome, st.Detail, st.ErrKind = Failed, err.Error(), neterr.Classify(err)
 		st.Exchange.Outcome, st.Exchange.Error = string(Failed), err.Error()
 		return nil, st
 	}
@@ -469,7 +470,7 @@ func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, 
 		})
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+			return nil, fmt.Errorf("tls handshake with %s: %w", addr, &neterr.HandshakeError{Err: err})
 		}
 		if addr == p.t.address && p.res.TLSVersion == "" {
 			cs := tc.ConnectionState()

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
+
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 )
 
 // Record and handshake constants (RFC 5246, RFC 8446).
@@ -165,7 +166,7 @@ func readRecord(r io.Reader) (record, error) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return record{}, fmt.Errorf("%w: truncated record header", ErrClosed)
 		}
-		if errors.Is(err, syscall.ECONNRESET) {
+		if neterr.Classify(err) == neterr.Reset {
 			return record{}, fmt.Errorf("%w: %w", ErrClosed, err)
 		}
 		return record{}, err
@@ -186,7 +187,7 @@ func readRecord(r io.Reader) (record, error) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return record{}, fmt.Errorf("%w: truncated record", ErrClosed)
 		}
-		if errors.Is(err, syscall.ECONNRESET) {
+		if neterr.Classify(err) == neterr.Reset {
 			return record{}, fmt.Errorf("%w: %w", ErrClosed, err)
 		}
 		return record{}, err
