@@ -8,7 +8,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -177,25 +176,6 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	p.line("Wrote " + strings.Join(out.Files, ", ") + " in " + opts.Dir)
 	p.line("Gate a later release on the baseline: hardgate audit ... --baseline " + filepath.Join(opts.Dir, "after.json"))
 	return out, p.err
-}
-
-// Reproduced reports whether the outcome is the worked example of DESIGN.md.
-func (o *Outcome) Reproduced() error {
-	var errs []error
-	b, a := o.Before.Summary, o.After.Summary
-	if b.Status != result.AuditFail || b.Posture != result.PostureRed || b.Findings != 4 || b.SeverityCounts["high"] != 3 || b.SeverityCounts["medium"] != 1 {
-		errs = append(errs, fmt.Errorf("before: %s %s with %d findings (%s), want FAIL red with 4 (3 high, 1 medium)", b.Status, b.Posture, b.Findings, scoring.CountsText(b.SeverityCounts)))
-	}
-	if a.Status != result.AuditPass || a.Posture != result.PostureGreen || a.RiskScore != 0 || a.Findings != 0 || len(o.After.Backlog) != 0 {
-		errs = append(errs, fmt.Errorf("after: %s %s risk %d with %d findings, want PASS green risk 0 with 0 findings", a.Status, a.Posture, a.RiskScore, a.Findings))
-	}
-	if o.Unauthenticated != 401 || o.Authenticated != 202 || o.Health != 200 {
-		errs = append(errs, fmt.Errorf("runtime: %d/%d/%d, want 401/202/200", o.Unauthenticated, o.Authenticated, o.Health))
-	}
-	if len(o.Delta.Improved) != 4 || len(o.Delta.Regressed) != 0 {
-		errs = append(errs, fmt.Errorf("delta: %d improved, %d regressed, want 4 and 0", len(o.Delta.Improved), len(o.Delta.Regressed)))
-	}
-	return errors.Join(errs...)
 }
 
 func runAudit(ctx context.Context, t spec.Target, opts Options) (*result.Result, error) {

@@ -20,7 +20,11 @@ func TestTheDemoReproducesTheWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, story.String())
 	}
-	if err := out.Reproduced(); err != nil {
+	want, err := WorkedExample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Check(want); err != nil {
 		t.Fatalf("%v\n%s", err, story.String())
 	}
 	b := out.Before.Summary
