@@ -73,28 +73,7 @@ type auditFlags struct {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f auditFlags
-	fs := flag.NewFlagSet("hardgate audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
-	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
-	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
-	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
-	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
-	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
-	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
-	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
-	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
-	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(spec.GatewayKinds, ", ")+" (default ingestd)")
-	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
-	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
-	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
-	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
-	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
-	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
-	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
-	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
-	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
-	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	fs := f.flagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -140,6 +119,39 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	return f.emit(res, base, color, stdout, stderr)
+}
+
+// flagSet declares the audit flags into f.
+func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hardgate audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
+	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
+	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
+	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
+	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
+	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
+	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(spec.GatewayKinds, ", ")+" (default ingestd)")
+	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
+	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
+	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
+	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
+	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
+	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
+	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
+	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
+	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	return fs
+}
+
+// emit writes the result file, prints the result, and returns the exit
+// code: the baseline gate's when a baseline is given, else the findings'.
+func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr io.Writer) int {
 	if f.out != "" {
 		if err := writeResultFile(f.out, res); err != nil {
 			fmt.Fprintf(stderr, "hardgate audit: %v\n", err)

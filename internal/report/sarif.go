@@ -176,36 +176,7 @@ func renderSARIF(w io.Writer, res *result.Result, opts RenderOptions) error {
 	index := map[string]int{}
 	for i, c := range controls {
 		index[c.ID] = i
-		rule := sarifRule{
-			ID:                   c.ID,
-			Name:                 ruleName(c.ID),
-			ShortDescription:     sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
-			FullDescription:      sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
-			DefaultConfiguration: sarifConfig{Level: SARIFLevel(c.Severity)},
-			Properties: map[string]any{
-				"tags":              uniqueSorted(append([]string{"security"}, c.Domains...)),
-				"security-severity": securitySeverity(c.Severity),
-				"severity":          c.Severity,
-			},
-		}
-		rule.Help = sarifHelp{Text: "This control passed or did not apply in this audit; its remediation is in the controls reference (docs/controls.md)."}
-		if opts.Docs != nil {
-			if d, ok := opts.Docs(c.ID); ok {
-				if d.Risk != "" {
-					rule.FullDescription = sarifText{Text: oneLine(d.Risk)}
-				}
-				rule.Help = remediationHelp(result.Finding{Remediation: d.Remediation, Verification: d.Verification})
-				rule.Properties["references"] = d.References
-			}
-		}
-		if f, ok := findingFor(res, c.ID); ok {
-			if f.Risk != "" {
-				rule.FullDescription = sarifText{Text: oneLine(f.Risk)}
-			}
-			rule.Help = remediationHelp(f)
-			rule.Properties["references"] = f.References
-		}
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleFor(res, c, opts))
 	}
 	for _, f := range sortedFindings(res) {
 		i, ok := index[f.ID]
@@ -241,6 +212,42 @@ func renderSARIF(w io.Writer, res *result.Result, opts RenderOptions) error {
 	return enc.Encode(sarifLog{Schema: SARIFSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
+// sarifRuleFor is the rule of one control: its reference text from the
+// catalog (opts.Docs) or, for a finding, from the result itself.
+func sarifRuleFor(res *result.Result, c result.ControlResult, opts RenderOptions) sarifRule {
+	rule := sarifRule{
+		ID:                   c.ID,
+		Name:                 ruleName(c.ID),
+		ShortDescription:     sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
+		FullDescription:      sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
+		DefaultConfiguration: sarifConfig{Level: SARIFLevel(c.Severity)},
+		Properties: map[string]any{
+			"tags":              uniqueSorted(append([]string{"security"}, c.Domains...)),
+			"security-severity": securitySeverity(c.Severity),
+			"severity":          c.Severity,
+		},
+	}
+	rule.Help = sarifHelp{Text: "This control passed or did not apply in this audit; its remediation is in the controls reference (docs/controls.md)."}
+	if opts.Docs != nil {
+		if d, ok := opts.Docs(c.ID); ok {
+			if d.Risk != "" {
+				rule.FullDescription = sarifText{Text: oneLine(d.Risk)}
+			}
+			rule.Help = remediationHelp(result.Finding{Remediation: d.Remediation, Verification: d.Verification})
+			rule.Properties["references"] = d.References
+		}
+	}
+	if f, ok := findingFor(res, c.ID); ok {
+		if f.Risk != "" {
+			rule.FullDescription = sarifText{Text: oneLine(f.Risk)}
+		}
+		rule.Help = remediationHelp(f)
+		rule.Properties["references"] = f.References
+	}
+	return rule
+}
+
+// remediationHelp is a finding's remediation and verification as SARIF help.
 func remediationHelp(f result.Finding) sarifHelp {
 	text := f.Remediation.Text
 	md := f.Remediation.Text

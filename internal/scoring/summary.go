@@ -24,65 +24,25 @@ var Priorities = map[string]string{"critical": "P0", "high": "P1", "medium": "P2
 // deterministic: everything it writes is sorted.
 func Summarize(res *result.Result, cat *catalog.Catalog) {
 	slices.SortFunc(res.Controls, func(a, b result.ControlResult) int { return strings.Compare(a.ID, b.ID) })
-	res.Findings = []result.Finding{}
-	res.Backlog = []result.BacklogItem{}
 	s := result.Summary{SeverityCounts: map[string]int{}, Domains: []result.DomainPosture{}, Notes: []string{}}
 	for _, sev := range result.Severities {
 		s.SeverityCounts[sev] = 0
 	}
-	var errored []string
-	for _, cr := range res.Controls {
-		s.Controls.Total++
-		switch cr.Status {
-		case result.StatusPass:
-			s.Controls.Pass++
-		case result.StatusFail:
-			s.Controls.Fail++
-		case result.StatusNotApplicable:
-			s.Controls.NotApplicable++
-		case result.StatusError:
-			s.Controls.Error++
-			errored = append(errored, cr.ID)
-		}
-		if cr.Status != result.StatusFail {
-			continue
-		}
-		c, _ := cat.Get(cr.ID)
-		f := result.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
-		if c != nil {
-			f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
-		}
-		res.Findings = append(res.Findings, f)
-		s.SeverityCounts[cr.Severity]++
+	errored := countControls(res.Controls, &s.Controls)
+	res.Findings = findings(res.Controls, cat)
+	for _, f := range res.Findings {
+		s.SeverityCounts[f.Severity]++
 	}
-	slices.SortStableFunc(res.Findings, func(a, b result.Finding) int {
-		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
-			return d
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	res.Backlog = backlog(res.Findings, cat)
 	failing := 0
-	for i, f := range res.Findings {
+	for _, f := range res.Findings {
 		s.RiskScore += SeverityWeights[f.Severity]
 		if f.Severity != "info" {
 			failing++
 		}
-		item := result.BacklogItem{
-			ID: fmt.Sprintf("HG-%02d", i+1), ControlID: f.ID, Title: f.Title,
-			Priority: Priorities[f.Severity], Severity: f.Severity,
-			AcceptanceTest: f.Verification.Request + " → expect " + f.Verification.Expected,
-		}
-		if len(f.Domains) > 0 {
-			item.Domain = f.Domains[0]
-		}
-		if c, ok := cat.Get(f.ID); ok {
-			item.Title, item.Owner = c.Action, c.Owner
-		}
-		res.Backlog = append(res.Backlog, item)
 	}
 	s.RiskScore = min(s.RiskScore, MaxRiskScore)
 	s.Findings = len(res.Findings)
-
 	switch {
 	case failing > 0:
 		s.Status = result.AuditFail
@@ -92,31 +52,7 @@ func Summarize(res *result.Result, cat *catalog.Catalog) {
 		s.Status = result.AuditPass
 	}
 	s.Posture = posture(res.Findings, s.Controls.Error > 0)
-	for _, d := range catalog.Domains {
-		dp := result.DomainPosture{Name: d}
-		var inDomain []result.Finding
-		for _, cr := range res.Controls {
-			if !slices.Contains(cr.Domains, d) || cr.Status == result.StatusNotApplicable {
-				continue
-			}
-			dp.Controls++
-			if cr.Status == result.StatusError {
-				dp.Errors++
-			}
-		}
-		for _, f := range res.Findings {
-			if slices.Contains(f.Domains, d) {
-				inDomain = append(inDomain, f)
-			}
-		}
-		if dp.Controls == 0 {
-			continue
-		}
-		dp.Findings = len(inDomain)
-		dp.Posture = posture(inDomain, dp.Errors > 0)
-		s.Domains = append(s.Domains, dp)
-	}
-
+	s.Domains = domains(res.Controls, res.Findings)
 	positive := controlStatus(res, "ingest_auth.authenticated_ingest_rejected")
 	s.PositiveControlRan = positive == result.StatusPass || positive == result.StatusFail
 	if !s.PositiveControlRan && len(res.Target.IngestURLs) > 0 {
@@ -128,6 +64,100 @@ func Summarize(res *result.Result, cat *catalog.Catalog) {
 	}
 	s.Headline, s.NextStep = headline(res.Target.Name, &s, res.Backlog)
 	res.Summary = s
+}
+
+// countControls counts the controls by status and returns the ids of
+// those that could not be decided.
+func countControls(controls []result.ControlResult, n *result.ControlCounts) (errored []string) {
+	for _, cr := range controls {
+		n.Total++
+		switch cr.Status {
+		case result.StatusPass:
+			n.Pass++
+		case result.StatusFail:
+			n.Fail++
+		case result.StatusNotApplicable:
+			n.NotApplicable++
+		case result.StatusError:
+			n.Error++
+			errored = append(errored, cr.ID)
+		}
+	}
+	return errored
+}
+
+// findings are the failed controls with their catalog text, by severity
+// then id.
+func findings(controls []result.ControlResult, cat *catalog.Catalog) []result.Finding {
+	out := []result.Finding{}
+	for _, cr := range controls {
+		if cr.Status != result.StatusFail {
+			continue
+		}
+		f := result.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
+		if c, ok := cat.Get(cr.ID); ok {
+			f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
+		}
+		out = append(out, f)
+	}
+	slices.SortStableFunc(out, func(a, b result.Finding) int {
+		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// backlog is one ticket per finding, in finding order.
+func backlog(findings []result.Finding, cat *catalog.Catalog) []result.BacklogItem {
+	out := []result.BacklogItem{}
+	for i, f := range findings {
+		item := result.BacklogItem{
+			ID: fmt.Sprintf("HG-%02d", i+1), ControlID: f.ID, Title: f.Title,
+			Priority: Priorities[f.Severity], Severity: f.Severity,
+			AcceptanceTest: f.Verification.Request + " → expect " + f.Verification.Expected,
+		}
+		if len(f.Domains) > 0 {
+			item.Domain = f.Domains[0]
+		}
+		if c, ok := cat.Get(f.ID); ok {
+			item.Title, item.Owner = c.Action, c.Owner
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
+// domains is the posture of every domain with at least one applicable
+// control, in catalog order.
+func domains(controls []result.ControlResult, findings []result.Finding) []result.DomainPosture {
+	out := []result.DomainPosture{}
+	for _, d := range catalog.Domains {
+		dp := result.DomainPosture{Name: d}
+		for _, cr := range controls {
+			if !slices.Contains(cr.Domains, d) || cr.Status == result.StatusNotApplicable {
+				continue
+			}
+			dp.Controls++
+			if cr.Status == result.StatusError {
+				dp.Errors++
+			}
+		}
+		if dp.Controls == 0 {
+			continue
+		}
+		var inDomain []result.Finding
+		for _, f := range findings {
+			if slices.Contains(f.Domains, d) {
+				inDomain = append(inDomain, f)
+			}
+		}
+		dp.Findings = len(inDomain)
+		dp.Posture = posture(inDomain, dp.Errors > 0)
+		out = append(out, dp)
+	}
+	return out
 }
 
 func controlStatus(res *result.Result, id string) result.Status {

@@ -59,7 +59,7 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	// Added out of time order on purpose: the store orders by time.
-	if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+	if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 		t.Fatalf("Add after: %v", err)
 	}
 	added, err := s.AddAll(ctx, []*result.Result{reporttest.WorkedExampleBefore(), otherTarget()})
@@ -193,7 +193,7 @@ func TestReAdding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openTemp(t)
-			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 				t.Fatal(err)
 			}
 			added, err := s.AddAll(ctx, tt.second)
@@ -241,7 +241,7 @@ func TestAddRefusesInvalidResults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTemp(t)
-			err := s.Add(context.Background(), tt.res)
+			err := add(context.Background(), s, tt.res)
 			if !errors.Is(err, ErrInvalidResult) {
 				t.Fatalf("err = %v, want ErrInvalidResult", err)
 			}
@@ -353,7 +353,7 @@ func TestOpenCreatesAndReopensAHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Add(ctx, reporttest.WorkedExampleBefore()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleBefore()); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -409,12 +409,12 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 			r := reporttest.WorkedExampleBefore()
 			r.AuditID = "audit-concurrent-" + string(rune('a'+i))
 			r.StartedAt = r.StartedAt.Add(time.Duration(i) * time.Hour)
-			if err := s.Add(ctx, r); err != nil {
+			if err := add(ctx, s, r); err != nil {
 				errs <- err
 				return
 			}
 			// Everyone also adds the same shared audit: exactly one stores it.
-			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 				errs <- err
 			}
 		}()
@@ -463,7 +463,7 @@ func FuzzAddGet(f *testing.F) {
 		if err != nil {
 			return
 		}
-		err = s.Add(ctx, res)
+		err = add(ctx, s, res)
 		if errors.Is(err, ErrInvalidResult) || errors.Is(err, ErrConflict) {
 			return
 		}
@@ -481,4 +481,10 @@ func FuzzAddGet(f *testing.F) {
 			t.Fatalf("List: %v", err)
 		}
 	})
+}
+
+// add stores one result.
+func add(ctx context.Context, s *Store, res *result.Result) error {
+	_, err := s.AddAll(ctx, []*result.Result{res})
+	return err
 }

@@ -2,7 +2,8 @@ package tlsscan
 
 import (
 	"context"
-	"crypto/dsa" //nolint:staticcheck // DSA keys must still be recognised in scanned chains.
+	//lint:ignore SA1019 a scanner must still recognise (and report) the DSA keys of legacy chains.
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"

@@ -2,7 +2,6 @@ package tlsscan
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -91,16 +90,6 @@ func SuiteByID(id uint16) (s Suite, ok bool) {
 		s = Suite{ID: id, IANA: name, Kx: "unknown", Au: "unknown", Enc: "unknown", Mac: "unknown"}
 	}
 	return s, ok
-}
-
-// Suites returns every known suite, sorted by code point.
-func Suites() []Suite {
-	out := make([]Suite, 0, len(suiteByID))
-	for _, s := range suiteByID {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }
 
 // offerOrder is every known suite once, strongest first (testssl.sh's

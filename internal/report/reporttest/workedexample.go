@@ -13,6 +13,9 @@
 // scoring or the audit shows up as a golden-file diff. There are no
 // hand-made results: a test that needs a variant (another target, an edited
 // headline, an extra evidence kind) derives it from a fresh copy of these.
+//
+// Only tests import this package, so deadcode without -test lists its
+// functions as unreachable; "deadcode -test ./..." reports nothing here.
 package reporttest
 
 import (
