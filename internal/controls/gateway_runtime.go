@@ -18,10 +18,11 @@ func evalHealth(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	}
 	h := o.Health
 	ev := []result.Evidence{h.Evidence("health:")}
-	switch {
-	case h.Responded() && h.StatusCode >= 200 && h.StatusCode < 300:
+	switch class := classifyHTTP(h); {
+	case class == httpSuccess:
 		return scoring.Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
-	case h.Responded():
+	case class != httpNoAnswer:
+		// Any other answer, a redirect included, is not a healthy one.
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case h.ErrKind == neterr.Refused && ingestAnswered(o):
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s: connection refused, while the ingest path answered", o.HealthURL), Evidence: ev}

@@ -2,7 +2,6 @@ package controls
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/collect"
@@ -23,17 +22,19 @@ const (
 )
 
 func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
-	switch {
-	case !o.Responded() && fromConfig && o.ErrKind == neterr.Refused:
-		return answerNotServed, "nothing listens on the config's plaintext listener"
-	case !o.Responded():
+	switch classifyHTTP(o) {
+	case httpNoAnswer:
+		if fromConfig && o.ErrKind == neterr.Refused {
+			return answerNotServed, "nothing listens on the config's plaintext listener"
+		}
 		return answerUndecided, "no answer: " + string(o.ErrKind)
-	case o.StatusCode >= 200 && o.StatusCode < 300:
+	case httpSuccess:
 		return answerAccepted, fmt.Sprintf("accepted with %d", o.StatusCode)
-	case o.StatusCode == 401 || o.StatusCode == 403:
+	case httpAuthRefused:
 		return answerRefused, fmt.Sprintf("refused with %d", o.StatusCode)
-	case o.StatusCode >= 300 && o.StatusCode < 400:
-		return answerUndecided, fmt.Sprintf("redirected with %d to %q (not followed)", o.StatusCode, o.Exchange.ResponseHeaders["Location"])
+	case httpRedirect:
+		loc, _, _ := redirectTarget(o)
+		return answerUndecided, fmt.Sprintf("redirected with %d to %q (not followed)", o.StatusCode, loc)
 	default:
 		return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 	}
@@ -135,9 +136,6 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 }
 
 func isHTTPSRedirect(o *httpprobe.Observation) bool {
-	if o.StatusCode < 300 || o.StatusCode >= 400 {
-		return false
-	}
-	u, err := url.Parse(o.Exchange.ResponseHeaders["Location"])
-	return err == nil && u.Scheme == "https"
+	_, u, ok := redirectTarget(o)
+	return ok && u != nil && u.Scheme == "https"
 }
