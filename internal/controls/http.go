@@ -11,11 +11,11 @@ import (
 type httpClass int
 
 const (
-	httpNoAnswer httpClass = iota // no response (ErrKind says why)
-	httpSuccess                   // 2xx
-	httpRedirect                  // 3xx (never followed)
-	httpAuthRefused               // 401 or 403
-	httpOther                     // any other status
+	httpNoAnswer    httpClass = iota // no response (ErrKind says why)
+	httpSuccess                      // 2xx
+	httpRedirect                     // 3xx (never followed)
+	httpAuthRefused                  // 401 or 403
+	httpOther                        // any other status
 )
 
 func classifyHTTP(o *httpprobe.Observation) httpClass {
