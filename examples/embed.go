@@ -15,3 +15,9 @@ var BeforeConfig []byte
 //
 //go:embed gateway-hardening/after/ingestd.yaml
 var AfterConfig []byte
+
+// WorkedExample is examples/gateway-hardening/expected.yaml: the figures of
+// the worked example that the demo must reproduce.
+//
+//go:embed gateway-hardening/expected.yaml
+var WorkedExample []byte

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gateway-config FILE) [flags]
@@ -71,28 +73,7 @@ type auditFlags struct {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f auditFlags
-	fs := flag.NewFlagSet("hardgate audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
-	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
-	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
-	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
-	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
-	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
-	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
-	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
-	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
-	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(audit.GatewayKinds, ", ")+" (default ingestd)")
-	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
-	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
-	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
-	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
-	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
-	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(report.Severities, ", "))
-	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
-	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
-	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
-	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	fs := f.flagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -103,8 +84,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", fs.Arg(0))
 		return exitUsage
 	}
-	if !slices.Contains(report.Severities, f.failOn) {
-		fmt.Fprintf(stderr, "hardgate audit: --fail-on %q: must be one of %s\n", f.failOn, strings.Join(report.Severities, ", "))
+	if !slices.Contains(result.Severities, f.failOn) {
+		fmt.Fprintf(stderr, "hardgate audit: --fail-on %q: must be one of %s\n", f.failOn, strings.Join(result.Severities, ", "))
 		return exitUsage
 	}
 	if !slices.Contains(report.Formats(), f.format) {
@@ -116,12 +97,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
-	t, err := f.buildTarget()
+	plan, err := f.buildTarget()
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
-	var base *report.Result
+	var base *result.Result
 	if f.baseline != "" {
 		if base, err = readResult(f.baseline); err != nil {
 			fmt.Fprintf(stderr, "hardgate audit: --baseline: %v\n", err)
@@ -133,11 +114,44 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: toolVersion(), Logger: logger})
+	res, err := plan.Run(ctx, audit.Options{ToolVersion: toolVersion(), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	return f.emit(res, base, color, stdout, stderr)
+}
+
+// flagSet declares the audit flags into f.
+func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hardgate audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
+	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
+	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
+	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
+	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "environment `VAR` holding a valid device token (positive control)")
+	fs.StringVar(&f.gwConfig, "gateway-config", "", "gateway config `FILE` to read")
+	fs.StringVar(&f.gwKind, "gateway-kind", "", "gateway config kind: "+strings.Join(spec.GatewayKinds, ", ")+" (default ingestd)")
+	fs.StringVar(&f.name, "name", "", "target name for reports and deltas (default: the first URL's host, without the port)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "deadline per probe request (default 5s)")
+	fs.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole audit (default 60s)")
+	fs.StringVar(&f.out, "out", "", "write the result JSON to `FILE`")
+	fs.StringVar(&f.format, "format", "text", "what to print on stdout: "+strings.Join(report.Formats(), ", "))
+	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
+	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
+	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
+	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
+	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	return fs
+}
+
+// emit writes the result file, prints the result, and returns the exit
+// code: the baseline gate's when a baseline is given, else the findings'.
+func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr io.Writer) int {
 	if f.out != "" {
 		if err := writeResultFile(f.out, res); err != nil {
 			fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
@@ -165,44 +179,46 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return auditExitCode(res, f.failOn)
 }
 
-func (f *auditFlags) buildTarget() (*audit.Target, error) {
+// buildTarget reads the target spec (--target) or builds it from the quick
+// flags, applies --timeout and --deadline, and prepares it: validated, with
+// its token and CA files resolved. Field errors of a quick-flag target name
+// the flag.
+func (f *auditFlags) buildTarget() (*audit.Plan, error) {
 	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
-	var t *audit.Target
+	var t *spec.Target
 	switch {
 	case f.target != "" && quick:
 		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
 	case f.target != "":
-		data, err := os.ReadFile(f.target)
-		if err != nil {
+		var err error
+		if t, err = spec.Load(f.target); err != nil {
 			return nil, fmt.Errorf("--target: %w", err)
 		}
-		t, err = audit.ParseTarget(bytes.NewReader(data), dirOf(f.target))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.target, err)
-		}
 	case quick:
-		t = &audit.Target{
-			Name:    f.name,
-			Ingest:  audit.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv},
-			Gateway: audit.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind},
-			MQTT:    audit.MQTTSpec{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort},
-		}
+		d := spec.Default()
+		t = &d
+		t.Name = f.name
+		t.Ingest = spec.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv}
+		t.Gateway = spec.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind}
+		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort}
+		t.Complete()
 	default:
 		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
 	}
 	if f.timeout > 0 {
-		t.Timeouts.Request = audit.Duration(f.timeout)
+		t.Timeouts.Request = spec.Duration(f.timeout)
 	}
 	if f.deadline > 0 {
-		t.Timeouts.Audit = audit.Duration(f.deadline)
+		t.Timeouts.Audit = spec.Duration(f.deadline)
 	}
-	if err := t.Validate(); err != nil {
+	plan, err := audit.Prepare(t)
+	if err != nil {
 		if f.target == "" {
 			err = nameQuickFlags(err)
 		}
 		return nil, fmt.Errorf("invalid target:\n%w", err)
 	}
-	return t, nil
+	return plan, nil
 }
 
 // quickFlagFields maps target spec fields to the quick flags that set them.
@@ -222,7 +238,7 @@ func nameQuickFlags(err error) error {
 	}
 	var out []error
 	for _, e := range joined.Unwrap() {
-		var fe *audit.FieldError
+		var fe *spec.FieldError
 		if errors.As(e, &fe) {
 			for _, q := range quickFlagFields {
 				if fe.Field == q.field || strings.HasPrefix(fe.Field, q.field+"[") {
@@ -236,19 +252,12 @@ func nameQuickFlags(err error) error {
 	return errors.Join(out...)
 }
 
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i]
-	}
-	return "."
-}
-
 // auditExitCode maps a result to the exit code: 1 for a finding at or above
 // failOn, 3 when a control could not decide, else 0.
-func auditExitCode(res *report.Result, failOn string) int {
-	threshold := slices.Index(report.Severities, failOn)
+func auditExitCode(res *result.Result, failOn string) int {
+	threshold := slices.Index(result.Severities, failOn)
 	for _, f := range res.Findings {
-		if i := slices.Index(report.Severities, f.Severity); i >= 0 && i <= threshold {
+		if i := slices.Index(result.Severities, f.Severity); i >= 0 && i <= threshold {
 			return exitFindings
 		}
 	}
@@ -258,13 +267,13 @@ func auditExitCode(res *report.Result, failOn string) int {
 	return exitOK
 }
 
-func readResult(path string) (*report.Result, error) {
+func readResult(path string) (*result.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	res, err := report.Decode(f)
+	res, err := result.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -272,9 +281,9 @@ func readResult(path string) (*report.Result, error) {
 }
 
 // writeResultFile writes the result atomically: a temp file renamed over path.
-func writeResultFile(path string, res *report.Result) error {
+func writeResultFile(path string, res *result.Result) error {
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
 	return writeFileAtomic(path, buf.Bytes())

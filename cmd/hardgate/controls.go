@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/catalog"
+	"github.com/hardgate/hardgate/internal/controls"
 )
 
 const controlsUsage = `Usage: hardgate controls [--format text|json|md]
@@ -43,7 +43,7 @@ func runControls(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	cat, err := catalog.Load()
 	if err == nil {
-		err = audit.CheckRegistry(cat)
+		err = controls.CheckRegistry(cat)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate controls: %v\n", err)

@@ -21,7 +21,8 @@ Runs the worked example end to end on loopback, with nothing mocked:
      and audits it again (401 without the token, 202 with it, health OK);
   3. diffs the two results: the after result is the new reference baseline.
 It writes before, after and delta as .json, .md and .html into DIR and exits
-0 when the worked example is reproduced exactly, 1 otherwise.
+0 when the worked example is reproduced exactly (the figures of
+examples/gateway-hardening/expected.yaml), 1 otherwise.
 
 Examples:
   hardgate demo
@@ -45,6 +46,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hardgate demo: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	want, err := demo.WorkedExample()
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate demo: %v\n", err)
+		return exitUsage
+	}
 	start := time.Now()
 	fmt.Fprintln(stdout, "hardgate demo: the worked example on loopback (audit → sprint → retainer)")
 	out, err := demo.Run(ctx, demo.Options{Dir: *dir, ToolVersion: toolVersion(), Out: stdout})
@@ -52,11 +58,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hardgate demo: %v\n", err)
 		return exitFindings
 	}
-	if err := out.Reproduced(); err != nil {
-		fmt.Fprintf(stderr, "hardgate demo: the worked example was NOT reproduced:\n%v\n", err)
+	if err := out.Check(want); err != nil {
+		fmt.Fprintf(stderr, "hardgate demo: the worked example (examples/gateway-hardening/expected.yaml) was NOT reproduced:\n%v\n", err)
 		return exitFindings
 	}
-	fmt.Fprintf(stdout, "Worked example reproduced in %.1fs: before FAIL red (4 findings: 3 high, 1 medium) → after PASS green, risk 0; 4 improved, 0 regressions.\n",
-		time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "Worked example reproduced in %.1fs: %s.\n", time.Since(start).Seconds(), out.Summary())
 	return exitOK
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hardgate/hardgate/internal/demo"
 )
 
 // TestDemoOutputMatchesTheREADME runs `hardgate demo` and compares what it
@@ -33,11 +36,32 @@ func TestDemoOutputMatchesTheREADME(t *testing.T) {
 	if !ok {
 		t.Fatal(`README.md has no "Real output" code block`)
 	}
+	// The README's figures are the example's data, not prose of their own.
+	expected, err := demo.WorkedExample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range append([]string{
+		fmt.Sprintf("before: %s, posture %s, risk score %d,", expected.Before.Status, expected.Before.Posture, expected.Before.RiskScore),
+		fmt.Sprintf("after: %s, posture %s, risk score %d,", expected.After.Status, expected.After.Posture, expected.After.RiskScore),
+	}, prefixed("    improved: ", expected.Delta.Improved)...) {
+		if !strings.Contains(block, line) {
+			t.Errorf("the README's Real output lacks %q (examples/gateway-hardening/expected.yaml)", line)
+		}
+	}
 	got := normaliseDemo(strings.ReplaceAll(stdout, dir, "hardgate-demo"))
 	want := normaliseDemo(block)
 	if got != want {
 		t.Errorf("the README's demo output is stale; paste the output of `go run ./cmd/hardgate demo` into it.\n--- README (normalised)\n%s\n--- demo (normalised)\n%s", want, got)
 	}
+}
+
+func prefixed(prefix string, items []string) []string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = prefix + s
+	}
+	return out
 }
 
 // realOutputBlock returns the first fenced block after "Real output".

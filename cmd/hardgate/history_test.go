@@ -12,6 +12,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/store"
 )
 
@@ -23,10 +24,10 @@ func runHistoryCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 // writeResult writes res as a result file in dir and returns its path.
-func writeResult(t *testing.T, dir, name string, res *report.Result) string {
+func writeResult(t *testing.T, dir, name string, res *result.Result) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, name)
@@ -178,7 +179,7 @@ func TestHistoryAddListShowTrend(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &entries); err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != 2 || entries[0].AuditID != "hg-0000000000000002" || entries[1].Posture != report.PostureRed || entries[1].Findings != 4 {
+		if len(entries) != 2 || entries[0].AuditID != "hg-0000000000000002" || entries[1].Posture != result.PostureRed || entries[1].Findings != 4 {
 			t.Errorf("entries %+v", entries)
 		}
 	})
@@ -257,7 +258,7 @@ func TestHistoryAddRefusesBadInput(t *testing.T) {
 	truncated := filepath.Join(f.dir, "truncated.json")
 	os.WriteFile(truncated, full[:len(full)/2], 0o600)
 	var wrong bytes.Buffer
-	report.Encode(&wrong, reporttest.WorkedExampleBefore())
+	result.Encode(&wrong, reporttest.WorkedExampleBefore())
 	wrongSchema := filepath.Join(f.dir, "wrong-schema.json")
 	os.WriteFile(wrongSchema, bytes.Replace(wrong.Bytes(), []byte(`"schema_version": "1.0"`), []byte(`"schema_version": "2.0"`), 1), 0o600)
 	unknownField := filepath.Join(f.dir, "unknown-field.json")

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -108,11 +108,11 @@ func TestAuditWritesAResultThatReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := report.Decode(f)
+	res, err := result.Decode(f)
 	if err != nil {
 		t.Fatalf("the written result does not read back: %v", err)
 	}
-	if res.Summary.Status != report.AuditFail {
+	if res.Summary.Status != result.AuditFail {
 		t.Fatalf("status %s", res.Summary.Status)
 	}
 }

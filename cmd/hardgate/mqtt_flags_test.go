@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // runHardgate runs the CLI in-process and returns its exit code, stdout and stderr.
@@ -22,21 +22,21 @@ func runHardgate(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-func readResultFile(t *testing.T, path string) *report.Result {
+func readResultFile(t *testing.T, path string) *result.Result {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := report.Decode(f)
+	res, err := result.Decode(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-func statusOf(res *report.Result, id string) report.Status {
+func statusOf(res *result.Result, id string) result.Status {
 	for _, c := range res.Controls {
 		if c.ID == id {
 			return c.Status
@@ -65,7 +65,7 @@ func TestAuditMQTTURLQuickFlag(t *testing.T) {
 		wantIngest []string
 		wantMQTT   []string
 		// want maps control ids to their expected status.
-		want map[string]report.Status
+		want map[string]result.Status
 		// brokers are the brokers the anonymous_access_allowed evidence cites.
 		brokers []string
 	}{
@@ -73,11 +73,11 @@ func TestAuditMQTTURLQuickFlag(t *testing.T) {
 			name:     "--mqtt-url alone audits one broker and nothing else",
 			args:     []string{"--mqtt-url", open.URL(false)},
 			wantCode: exitFindings, wantIngest: []string{}, wantMQTT: []string{open.URL(false)},
-			want: map[string]report.Status{
-				anonymousID:                                  report.StatusFail,
-				"mqtt_broker.plaintext_listener":             report.StatusFail,
-				"ingest_auth.unauthenticated_ingest_allowed": report.StatusNotApplicable,
-				"transport_tls.certificate_untrusted":        report.StatusNotApplicable,
+			want: map[string]result.Status{
+				anonymousID:                                  result.StatusFail,
+				"mqtt_broker.plaintext_listener":             result.StatusFail,
+				"ingest_auth.unauthenticated_ingest_allowed": result.StatusNotApplicable,
+				"transport_tls.certificate_untrusted":        result.StatusNotApplicable,
 			},
 			brokers: []string{open.URL(false)},
 		},
@@ -85,23 +85,23 @@ func TestAuditMQTTURLQuickFlag(t *testing.T) {
 			name:     "--mqtt-url is repeatable and keeps the brokers in the order given",
 			args:     []string{"--mqtt-url", closed.URL(false), "--mqtt-url", open.URL(false)},
 			wantCode: exitFindings, wantIngest: []string{}, wantMQTT: []string{closed.URL(false), open.URL(false)},
-			want:    map[string]report.Status{anonymousID: report.StatusFail},
+			want:    map[string]result.Status{anonymousID: result.StatusFail},
 			brokers: []string{closed.URL(false), open.URL(false)},
 		},
 		{
 			name:     "--mqtt-url with a broker that refuses strangers passes the anonymous control",
 			args:     []string{"--mqtt-url", closed.URL(false)},
 			wantCode: exitFindings, wantIngest: []string{}, wantMQTT: []string{closed.URL(false)},
-			want:    map[string]report.Status{anonymousID: report.StatusPass, "mqtt_broker.plaintext_listener": report.StatusFail},
+			want:    map[string]result.Status{anonymousID: result.StatusPass, "mqtt_broker.plaintext_listener": result.StatusFail},
 			brokers: []string{closed.URL(false)},
 		},
 		{
 			name:     "--mqtt-url together with --url audits the ingest path and the broker",
 			args:     []string{"--url", gateway + "/v1/ingest", "--mqtt-url", open.URL(false)},
 			wantCode: exitFindings, wantIngest: []string{gateway + "/v1/ingest"}, wantMQTT: []string{open.URL(false)},
-			want: map[string]report.Status{
-				anonymousID: report.StatusFail,
-				"ingest_auth.unauthenticated_ingest_allowed": report.StatusFail,
+			want: map[string]result.Status{
+				anonymousID: result.StatusFail,
+				"ingest_auth.unauthenticated_ingest_allowed": result.StatusFail,
 			},
 			brokers: []string{open.URL(false)},
 		},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // runSub runs one hardgate command line and returns its exit code and output.
@@ -28,9 +29,9 @@ type resultFiles struct {
 func writeResultFiles(t *testing.T) resultFiles {
 	t.Helper()
 	dir := t.TempDir()
-	enc := func(res *report.Result) []byte {
+	enc := func(res *result.Result) []byte {
 		var b bytes.Buffer
-		if err := report.Encode(&b, res); err != nil {
+		if err := result.Encode(&b, res); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()

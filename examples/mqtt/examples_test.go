@@ -22,7 +22,8 @@ import (
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 func TestExampleConfigsAreValid(t *testing.T) {
@@ -63,11 +64,11 @@ func TestExampleConfigsAreValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		tgt, err := audit.ParseTarget(f, ".")
+		tgt, err := spec.Parse(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(tgt.MQTT.URLs) != 1 || tgt.MQTT.URLs[0] != "mqtts://127.0.0.1:8883" || tgt.Gateway.Kind != audit.MosquittoKind {
+		if len(tgt.MQTT.URLs) != 1 || tgt.MQTT.URLs[0] != "mqtts://127.0.0.1:8883" || tgt.Gateway.Kind != spec.KindMosquitto {
 			t.Errorf("target = %+v", tgt)
 		}
 		if tgt.MQTT.Username != "sensor-1" || tgt.MQTT.PlaintextPort != 1883 {
@@ -161,24 +162,24 @@ func TestExampleBrokerAuditMatchesTargetComment(t *testing.T) {
 	tests := []struct {
 		name string
 		user string
-		want map[string]report.Status
+		want map[string]result.Status
 	}{
 		{
 			name: "auditing as the device user sensor-1, as target.yaml does, finds nothing",
 			user: "",
-			want: map[string]report.Status{
-				"mqtt_broker.anonymous_access_allowed":   report.StatusPass,
-				"mqtt_broker.credentials_not_verified":   report.StatusPass,
-				"mqtt_broker.wildcard_subscribe_allowed": report.StatusPass,
-				"mqtt_broker.sys_topics_exposed":         report.StatusPass,
-				"mqtt_broker.plaintext_listener":         report.StatusPass,
-				"transport_tls.certificate_untrusted":    report.StatusPass,
+			want: map[string]result.Status{
+				"mqtt_broker.anonymous_access_allowed":   result.StatusPass,
+				"mqtt_broker.credentials_not_verified":   result.StatusPass,
+				"mqtt_broker.wildcard_subscribe_allowed": result.StatusPass,
+				"mqtt_broker.sys_topics_exposed":         result.StatusPass,
+				"mqtt_broker.plaintext_listener":         result.StatusPass,
+				"transport_tls.certificate_untrusted":    result.StatusPass,
 			},
 		},
 		{
 			name: "auditing as consumer, who may read every device's telemetry, fails wildcard_subscribe_allowed",
 			user: "consumer",
-			want: map[string]report.Status{"mqtt_broker.wildcard_subscribe_allowed": report.StatusFail},
+			want: map[string]result.Status{"mqtt_broker.wildcard_subscribe_allowed": result.StatusFail},
 		},
 	}
 	for _, tc := range tests {
@@ -187,7 +188,7 @@ func TestExampleBrokerAuditMatchesTargetComment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tgt, err := audit.ParseTarget(f, ".")
+			tgt, err := spec.Parse(f)
 			f.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +199,7 @@ func TestExampleBrokerAuditMatchesTargetComment(t *testing.T) {
 			tgt.MQTT.URLs = []string{b.URL(true)}
 			tgt.MQTT.CAFile = pki.CAFile
 			tgt.MQTT.PlaintextPort = mosquittotest.FreePort(t) // nothing listens there
-			tgt.MQTT.ListenFor = audit.Duration(time.Second)
+			tgt.MQTT.ListenFor = spec.Duration(time.Second)
 			tgt.Gateway.ConfigFile = b.Conf
 			t.Setenv(tgt.MQTT.PasswordEnv, passwords[tgt.MQTT.Username])
 			if err := tgt.Validate(); err != nil {

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/catalog"
 	"github.com/hardgate/hardgate/internal/pki"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -41,11 +41,9 @@ func testOptions() Options {
 	}
 }
 
-func mustRun(t *testing.T, tgt *Target) *report.Result {
+func mustRun(t *testing.T, tgt *spec.Target) *result.Result {
 	t.Helper()
-	if err := tgt.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
+	tgt.Complete()
 	res, err := Run(context.Background(), tgt, testOptions())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -54,7 +52,7 @@ func mustRun(t *testing.T, tgt *Target) *report.Result {
 	return res
 }
 
-func control(t *testing.T, res *report.Result, id string) report.ControlResult {
+func control(t *testing.T, res *result.Result, id string) result.ControlResult {
 	t.Helper()
 	for _, c := range res.Controls {
 		if c.ID == id {
@@ -62,10 +60,10 @@ func control(t *testing.T, res *report.Result, id string) report.ControlResult {
 		}
 	}
 	t.Fatalf("control %s not in result", id)
-	return report.ControlResult{}
+	return result.ControlResult{}
 }
 
-func wantStatus(t *testing.T, res *report.Result, want map[string]report.Status) {
+func wantStatus(t *testing.T, res *result.Result, want map[string]result.Status) {
 	t.Helper()
 	for id, st := range want {
 		if got := control(t, res, id); got.Status != st {
@@ -160,15 +158,15 @@ func TestAGatewayThatAcceptsAnythingOverPlaintextFails(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Name: "open", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, TokenEnv: "HG_TEST_TOKEN"}})
-	wantStatus(t, res, map[string]report.Status{
-		"ingest_auth.unauthenticated_ingest_allowed": report.StatusFail,
-		"ingest_auth.invalid_token_accepted":         report.StatusFail,
-		"ingest_auth.insecure_transport":             report.StatusFail,
-		"ingest_auth.authenticated_ingest_rejected":  report.StatusError, // token never sent over plaintext
-		"gateway_runtime.health_unavailable":         report.StatusPass,
+	res := mustRun(t, &spec.Target{Name: "open", Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]result.Status{
+		"ingest_auth.unauthenticated_ingest_allowed": result.StatusFail,
+		"ingest_auth.invalid_token_accepted":         result.StatusFail,
+		"ingest_auth.insecure_transport":             result.StatusFail,
+		"ingest_auth.authenticated_ingest_rejected":  result.StatusError, // token never sent over plaintext
+		"gateway_runtime.health_unavailable":         result.StatusPass,
 	})
-	if res.Summary.Status != report.AuditFail || res.Summary.Posture != report.PostureRed {
+	if res.Summary.Status != result.AuditFail || res.Summary.Posture != result.PostureRed {
 		t.Errorf("summary = %s %s, want FAIL red", res.Summary.Status, res.Summary.Posture)
 	}
 	ev := control(t, res, "ingest_auth.unauthenticated_ingest_allowed").Evidence
@@ -184,9 +182,9 @@ func TestAGatewayWithBearerAuthOverVerifiedTLSPasses(t *testing.T) {
 	srv, caFile := tlsGateway(t, bearerGateway())
 	t.Setenv("HG_TEST_TOKEN", testToken)
 	cfg := writeFile(t, "ingestd.yaml", hardenedConfig)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"},
-		Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
-	if res.Summary.Status != report.AuditPass || res.Summary.Posture != report.PostureGreen || res.Summary.RiskScore != 0 ||
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"},
+		Gateway: spec.Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	if res.Summary.Status != result.AuditPass || res.Summary.Posture != result.PostureGreen || res.Summary.RiskScore != 0 ||
 		len(res.Findings) != 0 || len(res.Backlog) != 0 || !res.Summary.PositiveControlRan {
 		b, _ := json.MarshalIndent(res.Controls, "", " ")
 		t.Fatalf("summary = %+v, want PASS green 0 with the positive control run\n%s", res.Summary, b)
@@ -202,19 +200,19 @@ func TestAGatewayThatRefusesEveryoneNeverPasses(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, HealthURL: srv.URL + "/v1/ingest", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
-	wantStatus(t, res, map[string]report.Status{"ingest_auth.authenticated_ingest_rejected": report.StatusFail})
-	if res.Summary.Status == report.AuditPass {
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, HealthURL: srv.URL + "/v1/ingest", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]result.Status{"ingest_auth.authenticated_ingest_rejected": result.StatusFail})
+	if res.Summary.Status == result.AuditPass {
 		t.Fatal("a gateway that refuses the valid token passed")
 	}
 }
 
 func TestWithoutATokenThePositiveControlIsNotApplicableAndSaidSo(t *testing.T) {
 	srv, caFile := tlsGateway(t, bearerGateway())
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile}})
-	wantStatus(t, res, map[string]report.Status{
-		"ingest_auth.authenticated_ingest_rejected": report.StatusNotApplicable,
-		"ingest_auth.invalid_token_accepted":        report.StatusNotApplicable,
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile}})
+	wantStatus(t, res, map[string]result.Status{
+		"ingest_auth.authenticated_ingest_rejected": result.StatusNotApplicable,
+		"ingest_auth.invalid_token_accepted":        result.StatusNotApplicable,
 	})
 	if res.Summary.PositiveControlRan || len(res.Summary.Notes) == 0 || !strings.Contains(res.Summary.Notes[0], "positive control did not run") {
 		t.Fatalf("summary does not say the positive control did not run: %+v", res.Summary)
@@ -267,7 +265,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 	)
 	tests := []struct {
 		name     string
-		timeouts Timeouts
+		timeouts spec.Timeouts
 		// paths are the ingest URLs' paths on the silent gateway; with the
 		// health probe, each costs one request deadline unless the audit
 		// deadline ends them first.
@@ -275,7 +273,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 	}{
 		{
 			name:     "the request deadline ends each probe well inside the audit deadline",
-			timeouts: Timeouts{Request: Duration(200 * time.Millisecond), Audit: Duration(5 * time.Second)},
+			timeouts: spec.Timeouts{Request: spec.Duration(200 * time.Millisecond), Audit: spec.Duration(5 * time.Second)},
 			paths:    []string{"/v1/ingest"},
 		},
 		{
@@ -284,7 +282,7 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 			// would need 9s by their own deadlines; only the 1s audit
 			// deadline can end the audit inside the 4s bound.
 			name:     "only the audit deadline can end an audit whose probes would outlast it",
-			timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(time.Second)},
+			timeouts: spec.Timeouts{Request: spec.Duration(time.Second), Audit: spec.Duration(time.Second)},
 			paths:    []string{"/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"},
 		},
 	}
@@ -295,12 +293,12 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 			for _, p := range tt.paths {
 				urls = append(urls, "http://"+addr+p)
 			}
-			tgt := &Target{Ingest: Ingest{URLs: urls}, Timeouts: tt.timeouts}
+			tgt := &spec.Target{Ingest: spec.Ingest{URLs: urls}, Timeouts: tt.timeouts}
 			if err := tgt.Validate(); err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
 			type outcome struct {
-				res *report.Result
+				res *result.Result
 				err error
 			}
 			done := make(chan outcome, 1)
@@ -323,19 +321,19 @@ func TestAGatewayThatNeverAnswersIsInconclusiveWithinTheDeadline(t *testing.T) {
 			}
 			res := out.res
 			validateResult(t, res)
-			if res.Summary.Status == report.AuditPass {
+			if res.Summary.Status == result.AuditPass {
 				t.Fatal("a gateway that never answers passed")
 			}
-			if res.Summary.Status != report.AuditInconclusive || res.Summary.Posture != report.PostureUnknown {
+			if res.Summary.Status != result.AuditInconclusive || res.Summary.Posture != result.PostureUnknown {
 				t.Errorf("summary = %s %s, want INCONCLUSIVE unknown", res.Summary.Status, res.Summary.Posture)
 			}
 			if bound := time.Duration(tt.timeouts.Audit) + slack; elapsed > bound {
 				t.Errorf("the audit took %s, want at most the %s audit deadline plus %s", elapsed, time.Duration(tt.timeouts.Audit), slack)
 			}
-			wantStatus(t, res, map[string]report.Status{
-				"ingest_auth.unauthenticated_ingest_allowed": report.StatusError,
-				"ingest_auth.insecure_transport":             report.StatusError,
-				"gateway_runtime.health_unavailable":         report.StatusError,
+			wantStatus(t, res, map[string]result.Status{
+				"ingest_auth.unauthenticated_ingest_allowed": result.StatusError,
+				"ingest_auth.insecure_transport":             result.StatusError,
+				"gateway_runtime.health_unavailable":         result.StatusError,
 			})
 		})
 	}
@@ -352,21 +350,21 @@ func TestAnEndlessBodyIsCappedAndTheAuditFinishes(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}})
 	ev := control(t, res, "ingest_auth.unauthenticated_ingest_allowed").Evidence[0].HTTP
 	if !ev.BodyTruncated || len(ev.BodyExcerpt) > 512 {
 		t.Fatalf("body not capped: truncated=%v excerpt=%d bytes", ev.BodyTruncated, len(ev.BodyExcerpt))
 	}
-	wantStatus(t, res, map[string]report.Status{"ingest_auth.unauthenticated_ingest_allowed": report.StatusPass})
+	wantStatus(t, res, map[string]result.Status{"ingest_auth.unauthenticated_ingest_allowed": result.StatusPass})
 }
 
 func TestAConfigWithAuthOffAndNothingAnnouncingItFailsBothGuardrails(t *testing.T) {
 	cfg := writeFile(t, "ingestd.yaml", legacyConfig)
-	res := mustRun(t, &Target{Gateway: Gateway{ConfigFile: cfg, Kind: "ingestd"}})
-	wantStatus(t, res, map[string]report.Status{
-		"gateway_config_guardrails.auth_enforcement_disabled":      report.StatusFail,
-		"gateway_config_guardrails.unsafe_defaults_not_observable": report.StatusFail,
-		"gateway_config_guardrails.tls_minimum_below_1_2":          report.StatusPass,
+	res := mustRun(t, &spec.Target{Gateway: spec.Gateway{ConfigFile: cfg, Kind: "ingestd"}})
+	wantStatus(t, res, map[string]result.Status{
+		"gateway_config_guardrails.auth_enforcement_disabled":      result.StatusFail,
+		"gateway_config_guardrails.unsafe_defaults_not_observable": result.StatusFail,
+		"gateway_config_guardrails.tls_minimum_below_1_2":          result.StatusPass,
 	})
 	lines := map[string]int{}
 	for _, id := range []string{"gateway_config_guardrails.auth_enforcement_disabled", "gateway_config_guardrails.unsafe_defaults_not_observable"} {
@@ -389,13 +387,13 @@ func TestTheWorkedExampleBeforeStateHasExactlyFourFindings(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	cfg := writeFile(t, "ingestd.yaml", strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1))
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfg}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: spec.Gateway{ConfigFile: cfg}})
 	var ids []string
 	for _, f := range res.Findings {
 		ids = append(ids, f.ID+"/"+f.Severity)
 	}
 	if len(res.Findings) != 4 || res.Summary.SeverityCounts["high"] != 3 || res.Summary.SeverityCounts["medium"] != 1 ||
-		res.Summary.Status != report.AuditFail || res.Summary.Posture != report.PostureRed || len(res.Backlog) != 4 {
+		res.Summary.Status != result.AuditFail || res.Summary.Posture != result.PostureRed || len(res.Backlog) != 4 {
 		t.Fatalf("findings = %v, summary %+v; want the 4 findings of the worked example", ids, res.Summary)
 	}
 	for _, d := range res.Summary.Domains {
@@ -416,11 +414,11 @@ func TestACertificateThatDoesNotVerifyFailsTransportAndKeepsTheTokenHome(t *test
 	}))
 	_, otherCA := tlsGateway(t, http.NotFoundHandler())
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: otherCA, TokenEnv: "HG_TEST_TOKEN"}})
-	wantStatus(t, res, map[string]report.Status{
-		"ingest_auth.insecure_transport":             report.StatusFail,
-		"ingest_auth.unauthenticated_ingest_allowed": report.StatusPass,
-		"ingest_auth.authenticated_ingest_rejected":  report.StatusError,
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: otherCA, TokenEnv: "HG_TEST_TOKEN"}})
+	wantStatus(t, res, map[string]result.Status{
+		"ingest_auth.insecure_transport":             result.StatusFail,
+		"ingest_auth.unauthenticated_ingest_allowed": result.StatusPass,
+		"ingest_auth.authenticated_ingest_rejected":  result.StatusError,
 	})
 	if sawToken {
 		t.Fatal("the valid token was sent to a server whose certificate did not verify")
@@ -434,9 +432,9 @@ func TestTheTokenIsRedactedEverywhere(t *testing.T) {
 		fmt.Fprintf(w, "you sent %s", r.Header.Get("Authorization")) // a gateway that echoes secrets
 	}))
 	t.Setenv("HG_TEST_TOKEN", testToken)
-	res := mustRun(t, &Target{Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
+	res := mustRun(t, &spec.Target{Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}, CAFile: caFile, TokenEnv: "HG_TEST_TOKEN"}})
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(buf.String(), testToken) {
@@ -444,20 +442,6 @@ func TestTheTokenIsRedactedEverywhere(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "[REDACTED]") {
 		t.Fatal("no redaction marker: was the valid token sent at all?")
-	}
-}
-
-func TestRegistryAndCatalogAgree(t *testing.T) {
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckRegistry(cat); err != nil {
-		t.Fatal(err)
-	}
-	extra := &catalog.Catalog{}
-	if err := CheckRegistry(extra); err == nil || !strings.Contains(err.Error(), "evaluation registered, not in the catalog") {
-		t.Fatalf("an empty catalog should disagree with the registry, got %v", err)
 	}
 }
 
@@ -480,9 +464,9 @@ func TestResultGolden(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(legacyConfig, "127.0.0.1:8080", srv.Listener.Addr().String(), 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := mustRun(t, &Target{Name: "plant-7-gateway", Ingest: Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: Gateway{ConfigFile: cfgPath}})
+	res := mustRun(t, &spec.Target{Name: "plant-7-gateway", Ingest: spec.Ingest{URLs: []string{srv.URL + "/v1/ingest"}}, Gateway: spec.Gateway{ConfigFile: cfgPath}})
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	got := hostPort.ReplaceAllString(buf.String(), "127.0.0.1:PORT")

@@ -11,8 +11,8 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
-	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 const (
@@ -24,16 +24,16 @@ const (
 )
 
 // mqttTarget audits the broker b at url, with its config when withConfig.
-func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *Target {
-	t := &Target{Name: "broker", MQTT: MQTTSpec{URLs: []string{url}, ListenFor: Duration(time.Second)}}
+func mqttTarget(b *mosquittotest.Broker, url string, withConfig bool) *spec.Target {
+	t := &spec.Target{Name: "broker", MQTT: spec.MQTT{URLs: []string{url}, ListenFor: spec.Duration(time.Second)}}
 	if withConfig {
-		t.Gateway = Gateway{ConfigFile: b.Conf, Kind: MosquittoKind}
+		t.Gateway = spec.Gateway{ConfigFile: b.Conf, Kind: spec.KindMosquitto}
 	}
 	return t
 }
 
 // logMQTT prints the mqtt_broker verdicts in the test output.
-func logMQTT(t *testing.T, res *report.Result) {
+func logMQTT(t *testing.T, res *result.Result) {
 	t.Helper()
 	for _, c := range res.Controls {
 		if strings.HasPrefix(c.ID, "mqtt_broker.") || strings.HasPrefix(c.ID, "transport_tls.") {
@@ -42,7 +42,7 @@ func logMQTT(t *testing.T, res *report.Result) {
 	}
 }
 
-func findEvidence(c report.ControlResult, kind string, match func(report.Evidence) bool) bool {
+func findEvidence(c result.ControlResult, kind string, match func(result.Evidence) bool) bool {
 	for _, e := range c.Evidence {
 		if e.Kind == kind && match(e) {
 			return true
@@ -62,20 +62,20 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, mqttTarget(b, b.URL(false), true))
 		logMQTT(t, res)
 		// Expected findings: all five controls fail.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusFail,
-			credentialID: report.StatusFail,
-			wildcardID:   report.StatusFail,
-			sysID:        report.StatusFail,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusFail,
+			credentialID: result.StatusFail,
+			wildcardID:   result.StatusFail,
+			sysID:        result.StatusFail,
+			plaintextID:  result.StatusFail,
 		})
 		anon := control(t, res, anonymousID)
-		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool {
+		if !findEvidence(anon, "mqtt", func(e result.Evidence) bool {
 			return e.MQTT.Action == "connect" && e.MQTT.ReasonCode == 0 && e.MQTT.Outcome == "accepted"
 		}) {
 			t.Errorf("no CONNACK 0 evidence: %+v", anon.Evidence)
 		}
-		if !findEvidence(anon, "config", func(e report.Evidence) bool {
+		if !findEvidence(anon, "config", func(e result.Evidence) bool {
 			return e.Config.Key == "listener" && strings.Contains(e.Config.Value, "local-only")
 		}) {
 			t.Errorf("no local-only config evidence: %+v", anon.Evidence)
@@ -86,10 +86,10 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		if got := control(t, res, sysID).Reason; !strings.Contains(got, "$SYS/broker") {
 			t.Errorf("$SYS reason names no topic: %s", got)
 		}
-		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != MosquittoKind || len(res.Target.ConfigFiles[0].SHA256) != 64 {
+		if len(res.Target.ConfigFiles) != 1 || res.Target.ConfigFiles[0].Kind != spec.KindMosquitto || len(res.Target.ConfigFiles[0].SHA256) != 64 {
 			t.Errorf("config files = %+v", res.Target.ConfigFiles)
 		}
-		if res.Summary.Status != report.AuditFail {
+		if res.Summary.Status != result.AuditFail {
 			t.Errorf("summary %s, want FAIL", res.Summary.Status)
 		}
 	})
@@ -103,15 +103,15 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		logMQTT(t, res)
 		// Expected finding: the plaintext listener only. Nobody can connect,
 		// so the subscriptions are judged from the config.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusPass,
-			credentialID: report.StatusPass,
-			wildcardID:   report.StatusPass,
-			sysID:        report.StatusPass,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusPass,
+			credentialID: result.StatusPass,
+			wildcardID:   result.StatusPass,
+			sysID:        result.StatusPass,
+			plaintextID:  result.StatusFail,
 		})
 		anon := control(t, res, anonymousID)
-		if !findEvidence(anon, "mqtt", func(e report.Evidence) bool { return e.MQTT.ReasonCode == 5 && e.MQTT.Outcome == "refused" }) {
+		if !findEvidence(anon, "mqtt", func(e result.Evidence) bool { return e.MQTT.ReasonCode == 5 && e.MQTT.Outcome == "refused" }) {
 			t.Errorf("no CONNACK 5 evidence: %+v", anon.Evidence)
 		}
 		if !strings.Contains(anon.Reason, "CONNACK 5") {
@@ -120,11 +120,11 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 
 		t.Run("without the config and without credentials the subscriptions are not applicable, never passed", func(t *testing.T) {
 			res := mustRun(t, mqttTarget(b, b.URL(false), false))
-			wantStatus(t, res, map[string]report.Status{
-				anonymousID: report.StatusPass,
-				wildcardID:  report.StatusNotApplicable,
-				sysID:       report.StatusNotApplicable,
-				plaintextID: report.StatusFail,
+			wantStatus(t, res, map[string]result.Status{
+				anonymousID: result.StatusPass,
+				wildcardID:  result.StatusNotApplicable,
+				sysID:       result.StatusNotApplicable,
+				plaintextID: result.StatusFail,
 			})
 			if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "no credentials") {
 				t.Errorf("reason = %s", got)
@@ -154,7 +154,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		// The config has no plaintext listener: the plaintext CONNECT goes to
 		// a port where nothing listens, and is refused.
 		noPlaintext := mosquittotest.FreePort(t)
-		target := func(withConfig bool, plaintextPort int) *Target {
+		target := func(withConfig bool, plaintextPort int) *spec.Target {
 			tgt := mqttTarget(b, b.URL(true), withConfig)
 			tgt.MQTT.CAFile = pki.CAFile
 			tgt.MQTT.Username = "auditor"
@@ -165,13 +165,13 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, target(true, noPlaintext))
 		logMQTT(t, res)
 		// Expected findings: none.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:                           report.StatusPass,
-			credentialID:                          report.StatusPass,
-			wildcardID:                            report.StatusPass,
-			sysID:                                 report.StatusPass,
-			plaintextID:                           report.StatusPass,
-			"transport_tls.certificate_untrusted": report.StatusPass,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:                           result.StatusPass,
+			credentialID:                          result.StatusPass,
+			wildcardID:                            result.StatusPass,
+			sysID:                                 result.StatusPass,
+			plaintextID:                           result.StatusPass,
+			"transport_tls.certificate_untrusted": result.StatusPass,
 		})
 		for _, c := range res.Controls {
 			for _, e := range c.Evidence {
@@ -191,9 +191,9 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		t.Run("without mqtt.plaintext_port and without the config, plaintext_listener is not applicable, never passed", func(t *testing.T) {
 			res := mustRun(t, target(false, 0))
 			logMQTT(t, res)
-			wantStatus(t, res, map[string]report.Status{
-				anonymousID: report.StatusPass,
-				plaintextID: report.StatusNotApplicable,
+			wantStatus(t, res, map[string]result.Status{
+				anonymousID: result.StatusPass,
+				plaintextID: result.StatusNotApplicable,
 			})
 			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "mqtt.plaintext_port") {
 				t.Errorf("reason does not say to set mqtt.plaintext_port: %s", got)
@@ -201,7 +201,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		})
 		t.Run("without mqtt.plaintext_port the config's listeners decide", func(t *testing.T) {
 			res := mustRun(t, target(true, 0))
-			wantStatus(t, res, map[string]report.Status{plaintextID: report.StatusPass})
+			wantStatus(t, res, map[string]result.Status{plaintextID: result.StatusPass})
 			if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "uses TLS") {
 				t.Errorf("reason = %s", got)
 			}
@@ -230,13 +230,13 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, tgt)
 		logMQTT(t, res)
 		// Expected findings: all five, from the probe alone, over TLS.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:                           report.StatusFail,
-			credentialID:                          report.StatusFail,
-			wildcardID:                            report.StatusFail,
-			sysID:                                 report.StatusFail,
-			plaintextID:                           report.StatusFail,
-			"transport_tls.certificate_untrusted": report.StatusPass,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:                           result.StatusFail,
+			credentialID:                          result.StatusFail,
+			wildcardID:                            result.StatusFail,
+			sysID:                                 result.StatusFail,
+			plaintextID:                           result.StatusFail,
+			"transport_tls.certificate_untrusted": result.StatusPass,
 		})
 		if got := control(t, res, plaintextID).Reason; !strings.Contains(got, "127.0.0.1:"+strconv.Itoa(plainPort)) {
 			t.Errorf("plaintext reason names no plaintext port: %s", got)
@@ -256,12 +256,12 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		res := mustRun(t, mqttTarget(b, b.URL(false), false))
 		logMQTT(t, res)
 		// Expected findings: all five, from the probe alone.
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusFail,
-			credentialID: report.StatusFail,
-			wildcardID:   report.StatusFail,
-			sysID:        report.StatusFail,
-			plaintextID:  report.StatusFail,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusFail,
+			credentialID: result.StatusFail,
+			wildcardID:   result.StatusFail,
+			sysID:        result.StatusFail,
+			plaintextID:  result.StatusFail,
 		})
 		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "telemetry/device-1/temp") {
 			t.Errorf("wildcard reason names no foreign topic: %s", got)
@@ -270,15 +270,15 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 
 	t.Run("an unreachable broker is an error, never a pass", func(t *testing.T) {
 		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
-		tgt := &Target{Name: "gone", MQTT: MQTTSpec{URLs: []string{url}}, Timeouts: Timeouts{Request: Duration(time.Second), Audit: Duration(20 * time.Second)}}
+		tgt := &spec.Target{Name: "gone", MQTT: spec.MQTT{URLs: []string{url}}, Timeouts: spec.Timeouts{Request: spec.Duration(time.Second), Audit: spec.Duration(20 * time.Second)}}
 		res := mustRun(t, tgt)
-		wantStatus(t, res, map[string]report.Status{
-			anonymousID:  report.StatusError,
-			credentialID: report.StatusError,
-			wildcardID:   report.StatusError,
-			sysID:        report.StatusError,
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID:  result.StatusError,
+			credentialID: result.StatusError,
+			wildcardID:   result.StatusError,
+			sysID:        result.StatusError,
 		})
-		if res.Summary.Status != report.AuditInconclusive {
+		if res.Summary.Status != result.AuditInconclusive {
 			t.Errorf("summary %s, want INCONCLUSIVE", res.Summary.Status)
 		}
 	})
@@ -314,86 +314,4 @@ func publishTelemetry(t *testing.T, b *mosquittotest.Broker, auth ...string) (st
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-func TestMQTTSpecValidationNamesTheField(t *testing.T) {
-	t.Setenv("HG_MQTT_EMPTY", "")
-	ok := []string{"mqtt://127.0.0.1:1883"}
-	tests := []struct {
-		name    string
-		spec    MQTTSpec
-		wantErr string
-	}{
-		{"an http URL is refused", MQTTSpec{URLs: []string{"http://127.0.0.1:1883"}}, `mqtt.urls[0]: scheme must be mqtt or mqtts`},
-		{"a URL without host is refused", MQTTSpec{URLs: []string{"mqtt://"}}, "mqtt.urls[0]: has no host"},
-		{"credentials in the URL are refused", MQTTSpec{URLs: []string{"mqtt://u:p@127.0.0.1:1883"}}, "must not carry credentials"},
-		{"an unknown version is refused", MQTTSpec{URLs: ok, Version: "3.1"}, `mqtt.version: must be "3.1.1" or "5"`},
-		{"a password without a username is refused", MQTTSpec{URLs: ok, PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.username: required"},
-		{"an empty password variable is refused", MQTTSpec{URLs: ok, Username: "u", PasswordEnv: "HG_MQTT_EMPTY"}, "mqtt.password_env: the environment variable is unset or empty"},
-		{"a wildcard probe prefix is refused", MQTTSpec{URLs: ok, TopicPrefix: "probe/#"}, "mqtt.topic_prefix"},
-		{"a missing CA file is refused", MQTTSpec{URLs: ok, CAFile: "/nonexistent/ca.pem"}, "mqtt.ca_file: cannot be read"},
-		{"settings without a URL are refused", MQTTSpec{Username: "u"}, "mqtt.urls: required"},
-		{"a negative plaintext port is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: -1}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "-1")`},
-		{"a plaintext port over 65535 is refused", MQTTSpec{URLs: []string{"mqtts://127.0.0.1:8883"}, PlaintextPort: 65536}, `mqtt.plaintext_port: must be a port from 1 to 65535 (0 or absent: no plaintext check) (got "65536")`},
-		{"a plaintext port without an mqtts URL is refused", MQTTSpec{URLs: ok, PlaintextPort: 1883}, `mqtt.plaintext_port: applies to mqtts:// URLs only`},
-		{"a plaintext port without any URL is refused", MQTTSpec{PlaintextPort: 1883}, "mqtt.urls: required"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tgt := Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, MQTT: tt.spec}
-			err := tgt.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate error = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-	t.Run("a target with only an MQTT broker is valid", func(t *testing.T) {
-		tgt := Target{MQTT: MQTTSpec{URLs: ok}}
-		if err := tgt.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("a plaintext port beside an mqtts URL is valid", func(t *testing.T) {
-		tgt := Target{MQTT: MQTTSpec{URLs: []string{"mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883"}, PlaintextPort: 1883}}
-		if err := tgt.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("the mqtt section parses strictly", func(t *testing.T) {
-		_, err := ParseTarget(strings.NewReader("mqtt:\n  urls: [mqtt://127.0.0.1:1883]\n  user: x\n"), "")
-		if err == nil || !strings.Contains(err.Error(), "field user not found") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
-func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
-	tlsBroker := func(pl mqttprobe.Plaintext) MQTTObservation {
-		return MQTTObservation{URL: "mqtts://127.0.0.1:8883", Result: &mqttprobe.Result{Broker: "mqtts://127.0.0.1:8883", TLS: true, PlaintextListener: pl}}
-	}
-	notChecked := mqttprobe.Plaintext{Outcome: mqttprobe.Skipped, Detail: "no plaintext port given"}
-	refused := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Refused}
-	answered := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Accepted, Detail: "a broker answered CONNECT in plaintext (code 0)"}
-	tests := []struct {
-		name   string
-		mqtt   []MQTTObservation
-		want   report.Status
-		reason string
-	}{
-		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []MQTTObservation{tlsBroker(notChecked)}, report.StatusNotApplicable, "set mqtt.plaintext_port"},
-		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []MQTTObservation{tlsBroker(refused)}, report.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
-		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []MQTTObservation{tlsBroker(answered)}, report.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
-		{"a pass from another broker names the mqtts broker left unchecked", []MQTTObservation{
-			tlsBroker(notChecked),
-			{URL: "mqtt://127.0.0.2:1883", Result: &mqttprobe.Result{Broker: "mqtt://127.0.0.2:1883", PlaintextListener: mqttprobe.Plaintext{Checked: true, Address: "127.0.0.2:1883", Outcome: mqttprobe.Refused}}},
-		}, report.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			v := evalMQTTPlaintext(&Observations{Target: &Target{}, MQTT: tt.mqtt}, nil)
-			if v.Status != tt.want || !strings.Contains(v.Reason, tt.reason) {
-				t.Errorf("verdict %s (%s), want %s with %q", v.Status, v.Reason, tt.want, tt.reason)
-			}
-		})
-	}
 }

@@ -1,6 +1,8 @@
-// Package audit runs an audit: it takes a target spec, runs the probes the
-// target names, judges every catalog control with the evaluation registered
-// under its id, and builds the result (summary, findings, backlog).
+// Package audit runs an audit, stage by stage: the target spec (package
+// spec) is validated, what it refers to is resolved and the probes run
+// (package collect, all the I/O), every catalog control is judged from the
+// observations (package controls, pure), and the verdicts become the result
+// with its summary, findings and backlog (package scoring, package result).
 package audit
 
 import (
@@ -12,7 +14,11 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/catalog"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/collect"
+	"github.com/hardgate/hardgate/internal/controls"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/scoring"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 // Options configure a run. Zero values pick real defaults; tests inject
@@ -37,10 +43,40 @@ func NewAuditID() string {
 	return "hg-" + hex.EncodeToString(b[:])
 }
 
-// Run audits t. The target must have passed Validate. The error is only for
-// problems that prevent an audit (catalog, spec); what probes meet is in the
-// result, as error statuses where a control could not be decided.
-func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
+// Plan is a target ready to audit: validated, with what it refers to
+// (secrets, trust anchors) resolved.
+type Plan struct {
+	target *spec.Target
+	inputs *collect.Inputs
+}
+
+// Prepare validates t and resolves what it refers to. Every problem is
+// returned, joined, each a *spec.FieldError naming the field and value.
+// t must be complete (spec.Parse, or Complete for a spec built by hand).
+func Prepare(t *spec.Target) (*Plan, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	in, err := collect.Resolve(t)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{target: t, inputs: in}, nil
+}
+
+// Run prepares t and audits it (see Plan.Run).
+func Run(ctx context.Context, t *spec.Target, opts Options) (*result.Result, error) {
+	p, err := Prepare(t)
+	if err != nil {
+		return nil, fmt.Errorf("invalid target:\n%w", err)
+	}
+	return p.Run(ctx, opts)
+}
+
+// Run audits the planned target. The error is only for problems that
+// prevent an audit (catalog, spec); what probes meet is in the result, as
+// error statuses where a control could not be decided.
+func (p *Plan) Run(ctx context.Context, opts Options) (*result.Result, error) {
 	if opts.Catalog == nil {
 		cat, err := catalog.Load()
 		if err != nil {
@@ -48,7 +84,7 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 		}
 		opts.Catalog = cat
 	}
-	if err := CheckRegistry(opts.Catalog); err != nil {
+	if err := controls.CheckRegistry(opts.Catalog); err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
@@ -60,54 +96,43 @@ func Run(ctx context.Context, t *Target, opts Options) (*report.Result, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	t.ApplyDefaults()
-	res := &report.Result{
-		SchemaVersion: report.SchemaVersion,
-		Tool:          report.Tool{Name: "hardgate", Version: opts.ToolVersion},
+	t := p.target
+	res := &result.Result{
+		SchemaVersion: result.SchemaVersion,
+		Tool:          result.Tool{Name: "hardgate", Version: opts.ToolVersion},
 		AuditID:       opts.NewID(),
 		StartedAt:     opts.Now().UTC(),
-		Target: report.Target{
-			Name:        t.Name,
-			IngestURLs:  append([]string{}, t.Ingest.URLs...),
-			HealthURL:   t.Ingest.HealthURL,
-			CAFile:      t.Ingest.CAFile,
-			TokenEnv:    t.Ingest.TokenEnv,
-			MQTTURLs:    append([]string(nil), t.MQTT.URLs...),
-			ConfigFiles: []report.ConfigFile{},
-		},
+		Target:        resultTarget(t),
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(t.Timeouts.Audit))
 	defer cancel()
 
-	col, err := newCollector(t, res.AuditID)
+	obs, err := collect.Collect(ctx, t, p.inputs, res.AuditID, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	obs, files, err := col.collect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res.Target.ConfigFiles = append(res.Target.ConfigFiles, files...)
+	res.Target.ConfigFiles = obs.ConfigFiles
 	for _, ep := range obs.TLS {
 		res.Target.TLSAddrs = append(res.Target.TLSAddrs, ep.Address)
 	}
 	if obs.HealthURL != "" {
 		res.Target.HealthURL = obs.HealthURL
 	}
-
-	for i := range opts.Catalog.Controls {
-		c := &opts.Catalog.Controls[i]
-		v := registry[c.ID](obs, c)
-		if v.Evidence == nil {
-			v.Evidence = []report.Evidence{}
-		}
-		opts.Logger.Debug("control evaluated", "id", c.ID, "status", v.Status, "reason", v.Reason)
-		res.Controls = append(res.Controls, report.ControlResult{
-			ID: c.ID, Title: c.Title, Severity: c.Severity, Domains: c.Domains,
-			Status: v.Status, Reason: v.Reason, Evidence: v.Evidence,
-		})
-	}
+	res.Controls = controls.Evaluate(obs, opts.Catalog, opts.Logger)
 	res.FinishedAt = opts.Now().UTC()
-	Summarize(res, opts.Catalog)
+	scoring.Summarize(res, opts.Catalog)
 	return res, nil
+}
+
+// resultTarget is the target as the result names it.
+func resultTarget(t *spec.Target) result.Target {
+	return result.Target{
+		Name:        t.Name,
+		IngestURLs:  append([]string{}, t.Ingest.URLs...),
+		HealthURL:   t.Ingest.HealthURL,
+		CAFile:      t.Ingest.CAFile,
+		TokenEnv:    t.Ingest.TokenEnv,
+		MQTTURLs:    append([]string(nil), t.MQTT.URLs...),
+		ConfigFiles: []result.ConfigFile{},
+	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 var (
@@ -18,7 +18,7 @@ var (
 )
 
 // validateResult checks res against docs/result.schema.json.
-func validateResult(t *testing.T, res *report.Result) {
+func validateResult(t *testing.T, res *result.Result) {
 	t.Helper()
 	schemaOnce.Do(func() {
 		c := jsonschema.NewCompiler()
@@ -28,7 +28,7 @@ func validateResult(t *testing.T, res *report.Result) {
 		t.Fatalf("compile result schema: %v", schemaErr)
 	}
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	inst, err := jsonschema.UnmarshalJSON(&buf)
@@ -41,14 +41,14 @@ func validateResult(t *testing.T, res *report.Result) {
 }
 
 func TestTheSchemaRejectsAResultMissingItsSummary(t *testing.T) {
-	res := &report.Result{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "hardgate"}}
+	res := &result.Result{SchemaVersion: result.SchemaVersion, Tool: result.Tool{Name: "hardgate"}}
 	c := jsonschema.NewCompiler()
 	sch, err := c.Compile(filepath.Join("..", "..", "docs", "result.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	_ = report.Encode(&buf, res)
+	_ = result.Encode(&buf, res)
 	inst, _ := jsonschema.UnmarshalJSON(&buf)
 	if err := sch.Validate(inst); err == nil {
 		t.Fatal("an empty result validated against the schema")

@@ -3,8 +3,10 @@
 // missing framework references and duplicate ids are load errors).
 //
 // The catalog carries metadata and, for config guardrails, rules in a small
-// closed vocabulary (key, op, value) compiled at load. The logic that turns
-// observations into a status lives in package audit, registered once per id.
+// closed vocabulary (key, op, value) compiled at load, and every threshold an
+// evaluation applies (params, cited in the prose as {{name}}). The logic
+// that turns observations into a status lives in package controls,
+// registered once per id.
 package catalog
 
 import (
@@ -22,7 +24,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 //go:embed controls/*.yaml
@@ -56,13 +58,18 @@ type Control struct {
 	Description string `yaml:"description" json:"description"`
 	Risk        string `yaml:"risk" json:"risk"`
 	// Remediation is the fix as text plus a concrete config change.
-	Remediation report.Remediation `yaml:"remediation" json:"remediation"`
+	Remediation result.Remediation `yaml:"remediation" json:"remediation"`
 	// Verification is how to prove the fix: the exact request and the expected answer.
-	Verification report.Verification `yaml:"verification" json:"verification"`
+	Verification result.Verification `yaml:"verification" json:"verification"`
 	// References maps the control to ETSI EN 303 645, OWASP IoT 2018, IEC 62443-4-2 and NIST IR 8259A.
-	References report.References `yaml:"references" json:"references"`
+	References result.References `yaml:"references" json:"references"`
 	// Config holds the guardrail rules of a config control; nil otherwise.
 	Config *ConfigCheck `yaml:"config,omitempty" json:"config,omitempty"`
+	// Params are the thresholds and lists the control's evaluation reads
+	// (key sizes, a window in days, algorithm names), so that no figure is
+	// written in Go; the prose cites them as {{name}}, expanded at load.
+	// The evaluation registry declares which params each control needs.
+	Params map[string]Param `yaml:"params,omitempty" json:"params,omitempty"`
 }
 
 // Family is the part of the id before the dot.
@@ -143,7 +150,10 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 	return cat, nil
 }
 
-var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+var (
+	idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+	paramName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
 
 // Parse decodes one catalog file strictly and validates each control.
 func Parse(r io.Reader) ([]Control, error) {
@@ -190,8 +200,8 @@ func (c *Control) validate() error {
 	need("remediation.config_change", c.Remediation.ConfigChange)
 	need("verification.request", c.Verification.Request)
 	need("verification.expected", c.Verification.Expected)
-	if !slices.Contains(report.Severities, c.Severity) {
-		errs = append(errs, fmt.Errorf("severity %q must be one of %s", c.Severity, strings.Join(report.Severities, ", ")))
+	if !slices.Contains(result.Severities, c.Severity) {
+		errs = append(errs, fmt.Errorf("severity %q must be one of %s", c.Severity, strings.Join(result.Severities, ", ")))
 	}
 	if len(c.Domains) == 0 {
 		errs = append(errs, errors.New("domains: at least one is required"))
@@ -217,15 +227,23 @@ func (c *Control) validate() error {
 			errs = append(errs, fmt.Errorf("config: %w", err))
 		}
 	}
+	for name := range c.Params {
+		if !paramName.MatchString(name) {
+			errs = append(errs, fmt.Errorf("params: %q must be lower snake case", name))
+		}
+	}
+	if err := c.expandParams(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // Doc returns the reference text of control id for report renderers
 // (report.RenderOptions.Docs).
-func (c *Catalog) Doc(id string) (report.ControlDoc, bool) {
+func (c *Catalog) Doc(id string) (result.ControlDoc, bool) {
 	ctl, ok := c.Get(id)
 	if !ok {
-		return report.ControlDoc{}, false
+		return result.ControlDoc{}, false
 	}
-	return report.ControlDoc{Risk: ctl.Risk, Remediation: ctl.Remediation, Verification: ctl.Verification, References: ctl.References}, true
+	return result.ControlDoc{Risk: ctl.Risk, Remediation: ctl.Remediation, Verification: ctl.Verification, References: ctl.References}, true
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -87,6 +88,10 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 		{"a rule without its operand is refused", validControl + "    config: {kind: ingestd, fail_when: [{key: a.b, op: equals}]}\n", "takes value"},
 		{"a config check without rules is refused", validControl + "    config: {kind: ingestd, fail_when: []}\n", "at least one rule"},
 		{"a non-mapping document is refused", `- just a list`, "parse catalog"},
+		{"a placeholder without its param is refused", strings.Replace(validControl, "risk: r", "risk: under {{min_bits}} bits", 1), "cites {{min_bits}}, which is not in params"},
+		{"a param that is a mapping is refused", validControl + "    params: {min_bits: {a: 1}}\n", "a parameter is an integer"},
+		{"a list param holding a number is refused", validControl + "    params: {names: [a, 1]}\n", "non-empty strings only"},
+		{"a param name that is not snake case is refused", validControl + "    params: {MinBits: 1}\n", "lower snake case"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,4 +196,55 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParamsAreCitedNotRepeated(t *testing.T) {
+	cat, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a placeholder is expanded to the param's value", func(t *testing.T) {
+		body := "controls:" + strings.Replace(validControl, "risk: r", "risk: keys under {{min_bits}} bits, of {{names}}", 1) + "    params: {min_bits: 2048, names: [RSA, DSA]}\n"
+		cs, err := Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs[0].Risk != "keys under 2048 bits, of RSA, DSA" || cs[0].Int("min_bits") != 2048 || len(cs[0].List("names")) != 2 {
+			t.Fatalf("risk %q, params %v", cs[0].Risk, cs[0].Params)
+		}
+	})
+	// Every integer threshold is written once, in params: the raw YAML prose
+	// of its control must cite it as {{name}}, never spell the figure.
+	raw := map[string]string{}
+	for _, f := range []string{"transport_tls", "mqtt_broker", "ingest_auth", "gateway_runtime", "gateway_config_guardrails"} {
+		data, err := os.ReadFile(filepath.Join("controls", f+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range strings.Split(string(data), "\n  - id: ")[1:] {
+			id, _, _ := strings.Cut(block, "\n")
+			raw[id] = block
+		}
+	}
+	checked := 0
+	for _, c := range cat.Controls {
+		for name, p := range c.Params {
+			if p.Kind() != ParamInt {
+				continue
+			}
+			checked++
+			figure := regexp.MustCompile(`(^|[^0-9A-Za-z_])` + p.Text() + `([^0-9]|$)`)
+			for _, line := range strings.Split(raw[c.ID], "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), name+":") {
+					continue // the param itself
+				}
+				if figure.MatchString(line) {
+					t.Errorf("%s: the prose spells %s's value %s instead of citing {{%s}}: %q", c.ID, name, p.Text(), name, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("checked %d integer params, want the key sizes, DH and EC group sizes and the expiry window", checked)
+	}
 }

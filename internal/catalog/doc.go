@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -63,6 +65,13 @@ func (c *Catalog) writeMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "**Config rule** (%s config; fails when all hold):\n\n", ctl.Config.Kind)
 			for i := range ctl.Config.FailWhen {
 				fmt.Fprintf(&b, "- %s\n", ctl.Config.FailWhen[i].Describe())
+			}
+			b.WriteString("\n")
+		}
+		if len(ctl.Params) > 0 {
+			b.WriteString("**Thresholds** (catalog params, read by the evaluation):\n\n")
+			for _, name := range slices.Sorted(maps.Keys(ctl.Params)) {
+				fmt.Fprintf(&b, "- `%s`: %s\n", name, ctl.Params[name].Text())
 			}
 			b.WriteString("\n")
 		}

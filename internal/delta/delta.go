@@ -33,7 +33,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // SchemaVersion is the version of the delta document. 1.1 added the
@@ -97,10 +97,10 @@ type Side struct {
 	AuditID    string         `json:"audit_id"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
-	Tool       report.Tool    `json:"tool"`
+	Tool       result.Tool    `json:"tool"`
 	Target     string         `json:"target"`
 	IngestURLs []string       `json:"ingest_urls"`
-	Summary    report.Summary `json:"summary"`
+	Summary    result.Summary `json:"summary"`
 }
 
 // Reference names the result that becomes the baseline.
@@ -131,15 +131,15 @@ type Change struct {
 	ID       string        `json:"id"`
 	Title    string        `json:"title"`
 	Severity string        `json:"severity"`
-	Before   report.Status `json:"before,omitempty"`
-	After    report.Status `json:"after,omitempty"`
+	Before   result.Status `json:"before,omitempty"`
+	After    result.Status `json:"after,omitempty"`
 	Bucket   string        `json:"bucket"`
 }
 
 // Compare compares before and after by control id. It refuses results of
 // different targets (different names, or ingest URLs on different hosts)
 // unless opts.AllowDifferentTargets is set.
-func Compare(before, after *report.Result, opts Options) (*Delta, error) {
+func Compare(before, after *result.Result, opts Options) (*Delta, error) {
 	if before == nil || after == nil {
 		return nil, errors.New("compare: both results are required")
 	}
@@ -160,11 +160,11 @@ func Compare(before, after *report.Result, opts Options) (*Delta, error) {
 		Risk: RiskChange{Before: before.Summary.RiskScore, After: after.Summary.RiskScore,
 			Change: after.Summary.RiskScore - before.Summary.RiskScore},
 	}
-	prev := map[string]report.ControlResult{}
+	prev := map[string]result.ControlResult{}
 	for _, c := range before.Controls {
 		prev[c.ID] = c
 	}
-	next := map[string]report.ControlResult{}
+	next := map[string]result.ControlResult{}
 	for _, c := range after.Controls {
 		next[c.ID] = c
 	}
@@ -187,7 +187,7 @@ func Compare(before, after *report.Result, opts Options) (*Delta, error) {
 	slices.SortFunc(d.Changes, func(x, y Change) int { return strings.Compare(x.ID, y.ID) })
 	for _, ch := range d.Changes {
 		*d.bucket(ch.Bucket) = append(*d.bucket(ch.Bucket), ch.ID)
-		if ch.Bucket == New && (ch.After == report.StatusFail || ch.After == report.StatusError) {
+		if ch.Bucket == New && (ch.After == result.StatusFail || ch.After == result.StatusError) {
 			d.NewFailing = append(d.NewFailing, ch.ID)
 		}
 	}
@@ -197,28 +197,28 @@ func Compare(before, after *report.Result, opts Options) (*Delta, error) {
 
 // Classify puts one control's transition in its bucket (see the package
 // documentation for the table).
-func Classify(before, after report.Status) string {
+func Classify(before, after result.Status) string {
 	switch after {
-	case report.StatusNotApplicable:
+	case result.StatusNotApplicable:
 		return NotApplicable
-	case report.StatusPass:
+	case result.StatusPass:
 		switch before {
-		case report.StatusFail:
+		case result.StatusFail:
 			return Improved
-		case report.StatusPass:
+		case result.StatusPass:
 			return StillPassing
 		}
 		return NewlyPassing
-	case report.StatusFail:
-		if before == report.StatusFail {
+	case result.StatusFail:
+		if before == result.StatusFail {
 			return StillFailing
 		}
 		return Regressed
 	default: // error, or a status this build does not know: never a pass
 		switch before {
-		case report.StatusFail:
+		case result.StatusFail:
 			return StillFailing
-		case report.StatusError:
+		case result.StatusError:
 			return Inconclusive
 		}
 		return Regressed
@@ -261,7 +261,7 @@ func (d *Delta) fillEmpty() {
 	}
 }
 
-func side(r *report.Result) Side {
+func side(r *result.Result) Side {
 	urls := slices.Clone(r.Target.IngestURLs)
 	if urls == nil {
 		urls = []string{}
@@ -275,7 +275,7 @@ func side(r *report.Result) Side {
 // host must be shared. Scheme and port may differ, since moving ingest from
 // http://host:8080 to https://host:8443 is the hardening being measured.
 // The reason explains a mismatch.
-func SameTarget(a, b report.Target) (bool, string) {
+func SameTarget(a, b result.Target) (bool, string) {
 	if targetName(a.Name) != targetName(b.Name) {
 		return false, fmt.Sprintf("target %q is not target %q", a.Name, b.Name)
 	}
@@ -321,11 +321,11 @@ func hosts(urls []string) map[string]bool {
 
 func postureRank(p string) int {
 	switch p {
-	case report.PostureGreen:
+	case result.PostureGreen:
 		return 3
-	case report.PostureAmber:
+	case result.PostureAmber:
 		return 2
-	case report.PostureRed:
+	case result.PostureRed:
 		return 1
 	}
 	return 0

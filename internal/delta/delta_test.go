@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/delta"
-	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -129,7 +129,7 @@ func TestDeltaGoldenFiles(t *testing.T) {
 func mixedDelta(t *testing.T) *delta.Delta {
 	t.Helper()
 	before := reporttest.WorkedExampleBefore()
-	before.Controls = slices.DeleteFunc(before.Controls, func(c report.ControlResult) bool { return c.ID == reporttest.WeakCipherSuites })
+	before.Controls = slices.DeleteFunc(before.Controls, func(c result.ControlResult) bool { return c.ID == reporttest.WeakCipherSuites })
 	before.Summary.Controls.Total--
 	before.Summary.Controls.NotApplicable--
 	after := reporttest.WorkedExampleBefore()
@@ -138,17 +138,17 @@ func mixedDelta(t *testing.T) *delta.Delta {
 	for i := range after.Controls {
 		switch after.Controls[i].ID {
 		case reporttest.AuthEnforcementDisabled:
-			after.Controls[i].Status = report.StatusPass
+			after.Controls[i].Status = result.StatusPass
 		case reporttest.HealthUnavailable:
-			after.Controls[i].Status = report.StatusError
+			after.Controls[i].Status = result.StatusError
 			after.Controls[i].Reason = "connection refused"
 		case reporttest.InsecureTransport:
-			after.Controls[i].Status = report.StatusError
+			after.Controls[i].Status = result.StatusError
 		case reporttest.WeakCipherSuites:
-			after.Controls[i].Status = report.StatusFail
+			after.Controls[i].Status = result.StatusFail
 		}
 	}
-	after.Controls = slices.DeleteFunc(after.Controls, func(c report.ControlResult) bool { return c.ID == reporttest.MQTTAnonymousAccessAllowed })
+	after.Controls = slices.DeleteFunc(after.Controls, func(c result.ControlResult) bool { return c.ID == reporttest.MQTTAnonymousAccessAllowed })
 	d, err := delta.Compare(before, after, delta.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -196,14 +196,14 @@ func TestJSONHasTheDocumentedFields(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	const (
-		pass = report.StatusPass
-		fail = report.StatusFail
-		erro = report.StatusError
-		na   = report.StatusNotApplicable
+		pass = result.StatusPass
+		fail = result.StatusFail
+		erro = result.StatusError
+		na   = result.StatusNotApplicable
 	)
 	tests := []struct {
 		name          string
-		before, after report.Status
+		before, after result.Status
 		want          string
 	}{
 		{"a fixed failure improved", fail, pass, delta.Improved},
@@ -219,7 +219,7 @@ func TestClassify(t *testing.T) {
 		{"a control that became applicable and errors regressed", na, erro, delta.Regressed},
 		{"a control that became applicable and passes is newly passing", na, pass, delta.NewlyPassing},
 		{"a control no longer applicable is not applicable", pass, na, delta.NotApplicable},
-		{"an unknown status after a pass regressed", pass, report.Status("weird"), delta.Regressed},
+		{"an unknown status after a pass regressed", pass, result.Status("weird"), delta.Regressed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,14 +233,14 @@ func TestClassify(t *testing.T) {
 func TestCompareTargets(t *testing.T) {
 	tests := []struct {
 		name    string
-		mutate  func(after *report.Result)
+		mutate  func(after *result.Result)
 		allow   bool
 		wantErr bool
 	}{
-		{"the same gateway moved from http:8080 to https:8443 is the same target", func(*report.Result) {}, false, false},
-		{"another target name is refused", func(a *report.Result) { a.Target.Name = "other-gw" }, false, true},
-		{"ingest on another host is refused", func(a *report.Result) { a.Target.IngestURLs = []string{"https://127.0.0.2:8443/v1/ingest"} }, false, true},
-		{"another target is compared when allowed", func(a *report.Result) { a.Target.Name = "other-gw" }, true, false},
+		{"the same gateway moved from http:8080 to https:8443 is the same target", func(*result.Result) {}, false, false},
+		{"another target name is refused", func(a *result.Result) { a.Target.Name = "other-gw" }, false, true},
+		{"ingest on another host is refused", func(a *result.Result) { a.Target.IngestURLs = []string{"https://127.0.0.2:8443/v1/ingest"} }, false, true},
+		{"another target is compared when allowed", func(a *result.Result) { a.Target.Name = "other-gw" }, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,15 +264,15 @@ func TestCompareTargets(t *testing.T) {
 }
 
 func TestNewAndRemovedControls(t *testing.T) {
-	drop := func(res *report.Result, ids ...string) {
-		res.Controls = slices.DeleteFunc(res.Controls, func(c report.ControlResult) bool { return slices.Contains(ids, c.ID) })
+	drop := func(res *result.Result, ids ...string) {
+		res.Controls = slices.DeleteFunc(res.Controls, func(c result.ControlResult) bool { return slices.Contains(ids, c.ID) })
 	}
 	// As if the catalog gained two controls and lost one between the audits.
 	before := reporttest.WorkedExampleAfter()
 	drop(before, reporttest.AuthEnforcementDisabled, reporttest.WeakCipherSuites)
 	after := reporttest.WorkedExampleAfter()
 	drop(after, reporttest.MQTTAnonymousAccessAllowed)
-	reporttest.Control(after, reporttest.WeakCipherSuites).Status = report.StatusFail
+	reporttest.Control(after, reporttest.WeakCipherSuites).Status = result.StatusFail
 	d, err := delta.Compare(before, after, delta.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -345,10 +345,34 @@ func TestSameTargetNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			same, why := delta.SameTarget(report.Target{Name: tt.a}, report.Target{Name: tt.b})
+			same, why := delta.SameTarget(result.Target{Name: tt.a}, result.Target{Name: tt.b})
 			if same != tt.same {
 				t.Fatalf("SameTarget(%q, %q) = %v (%s), want %v", tt.a, tt.b, same, why, tt.same)
 			}
 		})
+	}
+}
+
+func TestMarkdownTargetNameCannotInjectALink(t *testing.T) {
+	t.Parallel()
+	const hostile = "gw [verify your account](https://evil.example/login) <img src=x>"
+	before, after := reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter()
+	before.Target.Name, after.Target.Name = hostile, hostile
+	d, err := delta.Compare(before, after, delta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := delta.Render(&buf, d, "md", delta.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	// Only escaped brackets may remain: no [text](url) link can form.
+	plain := strings.NewReplacer(`\[`, "", `\]`, "").Replace(md)
+	if strings.ContainsAny(plain, "[]") || strings.Contains(md, "<img") {
+		t.Errorf("delta.md lets the target name inject markup:\n%s", md)
+	}
+	if !strings.Contains(md, `\[verify your account\]`) {
+		t.Errorf("delta.md does not show the escaped name:\n%s", md)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // RenderOptions tune a delta renderer.
@@ -91,7 +92,7 @@ func (d *Delta) change(id string) Change {
 	return Change{ID: id}
 }
 
-func statusOr(s report.Status, absent string) string {
+func statusOr(s result.Status, absent string) string {
 	if s == "" {
 		return absent
 	}
@@ -158,18 +159,18 @@ func renderText(w io.Writer, d *Delta, opts RenderOptions) error {
 
 func renderMarkdown(w io.Writer, d *Delta) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# hardgate delta: %s\n\n", esc(d.After.Target))
+	fmt.Fprintf(&b, "# hardgate delta: %s\n\n", result.MarkdownText(d.After.Target))
 	if d.DifferentTargets {
-		fmt.Fprintf(&b, "> **Warning:** these results are of different targets (%s and %s).\n\n", esc(d.Before.Target), esc(d.After.Target))
+		fmt.Fprintf(&b, "> **Warning:** these results are of different targets (%s and %s).\n\n", result.MarkdownText(d.Before.Target), result.MarkdownText(d.After.Target))
 	}
 	fmt.Fprintf(&b, "**Regressions: %d** · Improved: %d · Still failing: %d · New and failing: %d\n\n",
 		len(d.Regressed), len(d.Improved), len(d.StillFailing), len(d.NewFailing))
 	b.WriteString("| | Before | After | Change |\n|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| Audit | `%s` | `%s` | |\n", d.Before.AuditID, d.After.AuditID)
+	fmt.Fprintf(&b, "| Audit | %s | %s | |\n", result.MarkdownCodeCell(d.Before.AuditID), result.MarkdownCodeCell(d.After.AuditID))
 	fmt.Fprintf(&b, "| Finished | %s | %s | |\n", when(d.Before.FinishedAt), when(d.After.FinishedAt))
-	fmt.Fprintf(&b, "| Status | **%s** | **%s** | |\n", esc(d.Before.Summary.Status), esc(d.After.Summary.Status))
-	fmt.Fprintf(&b, "| Posture | %s %s | %s %s | %s |\n", report.PostureMark(d.Posture.Before), esc(d.Posture.Before),
-		report.PostureMark(d.Posture.After), esc(d.Posture.After), d.Posture.Direction)
+	fmt.Fprintf(&b, "| Status | **%s** | **%s** | |\n", result.MarkdownText(d.Before.Summary.Status), result.MarkdownText(d.After.Summary.Status))
+	fmt.Fprintf(&b, "| Posture | %s %s | %s %s | %s |\n", report.PostureMark(d.Posture.Before), result.MarkdownText(d.Posture.Before),
+		report.PostureMark(d.Posture.After), result.MarkdownText(d.Posture.After), d.Posture.Direction)
 	fmt.Fprintf(&b, "| Risk score | %d | %d | %s |\n", d.Risk.Before, d.Risk.After, signed(d.Risk.Change))
 	fmt.Fprintf(&b, "| Findings | %d | %d | %s |\n", d.Before.Summary.Findings, d.After.Summary.Findings,
 		signed(d.After.Summary.Findings-d.Before.Summary.Findings))
@@ -189,18 +190,14 @@ func renderMarkdown(w io.Writer, d *Delta) error {
 		b.WriteString("| Control | Severity | Before | After |\n|---|---|---|---|\n")
 		for _, id := range r.IDs {
 			c := d.change(id)
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", id, esc(c.Severity), statusOr(c.Before, "absent"), statusOr(c.After, "absent"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", result.MarkdownCodeCell(id), result.MarkdownText(c.Severity), statusOr(c.Before, "absent"), statusOr(c.After, "absent"))
 		}
 	}
-	fmt.Fprintf(&b, "\n## Reference point\n\nThe after result `%s` (finished %s) is now the reference point: later reviews and `hardgate audit --baseline` compare against it.\n",
-		d.Reference.AuditID, when(d.Reference.FinishedAt))
+	fmt.Fprintf(&b, "\n## Reference point\n\nThe after result %s (finished %s) is now the reference point: later reviews and `hardgate audit --baseline` compare against it.\n",
+		result.MarkdownCode(d.Reference.AuditID), when(d.Reference.FinishedAt))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-var mdEsc = strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "\n", " ")
-
-func esc(s string) string { return mdEsc.Replace(s) }
 
 //go:embed delta.html.tmpl
 var htmlText string
@@ -208,7 +205,7 @@ var htmlText string
 var htmlTemplate = template.Must(template.New("delta").Funcs(report.TemplateFuncs()).Funcs(template.FuncMap{
 	"when":   when,
 	"signed": signed,
-	"status": func(s report.Status) string { return statusOr(s, "absent") },
+	"status": func(s result.Status) string { return statusOr(s, "absent") },
 }).Parse(htmlText))
 
 type htmlRow struct {

@@ -8,28 +8,23 @@ package demo
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
-	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/hardgate/hardgate/examples"
 	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/delta"
 	"github.com/hardgate/hardgate/internal/gateway/auth"
-	"github.com/hardgate/hardgate/internal/gateway/config"
-	"github.com/hardgate/hardgate/internal/gateway/server"
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/scoring"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 // TokenEnv is the variable the demo puts the device token in for the audit.
@@ -60,7 +55,7 @@ type Options struct {
 
 // Outcome is what the demo produced, for callers and tests.
 type Outcome struct {
-	Before, After *report.Result
+	Before, After *result.Result
 	Delta         *delta.Delta
 	// Unauthenticated and Authenticated are the after-state status codes of
 	// POST /v1/ingest without and with the device token; Health of GET /healthz.
@@ -90,212 +85,132 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	} else if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	p := &printer{w: opts.Out}
-	out := &Outcome{}
-
-	p.step("Audit", "ingestd in the legacy state of examples/gateway-hardening/before (plaintext, no auth, unsafe settings silenced)")
-	beforeCfg, err := writeConfig(work, "before", examples.BeforeConfig, map[string]string{"listen.http": freeAddr(), "store.dir": filepath.Join(work, "before-store")})
-	if err != nil {
+	s := &story{opts: opts, work: work, p: &printer{w: opts.Out}, out: &Outcome{}}
+	if err := s.before(ctx); err != nil {
 		return nil, err
 	}
-	stop, cfg, err := startGateway(ctx, beforeCfg, opts)
-	if err != nil {
-		return nil, fmt.Errorf("start ingestd (before): %w", err)
+	if err := s.after(ctx); err != nil {
+		return nil, err
 	}
-	before, err := runAudit(ctx, &audit.Target{
+	if err := s.retainer(); err != nil {
+		return nil, err
+	}
+	return s.out, s.p.err
+}
+
+// story is one run of the worked example, step by step.
+type story struct {
+	opts Options
+	work string
+	p    *printer
+	out  *Outcome
+}
+
+// before audits ingestd in its legacy state.
+func (s *story) before(ctx context.Context) error {
+	s.p.step("Audit", "ingestd in the legacy state of examples/gateway-hardening/before (plaintext, no auth, unsafe settings silenced)")
+	cfgPath, err := writeConfig(s.work, "before", examples.BeforeConfig, map[string]string{"listen.http": freeAddr(), "store.dir": filepath.Join(s.work, "before-store")})
+	if err != nil {
+		return err
+	}
+	stop, cfg, err := startGateway(ctx, cfgPath, s.opts)
+	if err != nil {
+		return fmt.Errorf("start ingestd (before): %w", err)
+	}
+	defer stop()
+	s.out.Before, err = runAudit(ctx, spec.Target{
 		Name:    "plant-gateway",
-		Ingest:  audit.Ingest{URLs: []string{"http://" + cfg.Listen.HTTP + "/v1/ingest"}},
-		Gateway: audit.Gateway{ConfigFile: beforeCfg, Kind: "ingestd"},
-	}, opts)
-	stop()
+		Ingest:  spec.Ingest{URLs: []string{"http://" + cfg.Listen.HTTP + "/v1/ingest"}},
+		Gateway: spec.Gateway{ConfigFile: cfgPath, Kind: spec.KindIngestd},
+	}, s.opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out.Before = before
-	p.result("before", before)
+	s.p.result("before", s.out.Before)
+	return nil
+}
 
-	p.step("Sprint", "restart ingestd in the hardened state of examples/gateway-hardening/after: HTTPS with a generated CA, bearer tokens, guardrails on")
-	certs, err := pki.WriteFiles(work, time.Now())
+// after runs the sprint (certificates, a device token, the hardened
+// config) and audits ingestd again.
+func (s *story) after(ctx context.Context) error {
+	s.p.step("Sprint", "restart ingestd in the hardened state of examples/gateway-hardening/after: HTTPS with a generated CA, bearer tokens, guardrails on")
+	certs, err := pki.WriteFiles(s.work, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("generate certificates: %w", err)
+		return fmt.Errorf("generate certificates: %w", err)
 	}
-	tokens := filepath.Join(work, "tokens.yaml")
+	tokens := filepath.Join(s.work, "tokens.yaml")
 	token, err := auth.AddToken(tokens, "demo-device-01")
 	if err != nil {
-		return nil, fmt.Errorf("create device token: %w", err)
+		return fmt.Errorf("create device token: %w", err)
 	}
-	p.line("  created device token for demo-device-01 (stored as a salted hash in tokens.yaml)")
-	afterCfg, err := writeConfig(work, "after", examples.AfterConfig, map[string]string{
-		"listen.https": freeAddr(), "store.dir": filepath.Join(work, "after-store"),
+	s.p.line("  created device token for demo-device-01 (stored as a salted hash in tokens.yaml)")
+	cfgPath, err := writeConfig(s.work, "after", examples.AfterConfig, map[string]string{
+		"listen.https": freeAddr(), "store.dir": filepath.Join(s.work, "after-store"),
 		"tls.cert_file": certs.Cert, "tls.key_file": certs.Key, "auth.tokens_file": tokens,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	stop, cfg, err = startGateway(ctx, afterCfg, opts)
+	stop, cfg, err := startGateway(ctx, cfgPath, s.opts)
 	if err != nil {
-		return nil, fmt.Errorf("start ingestd (after): %w", err)
+		return fmt.Errorf("start ingestd (after): %w", err)
 	}
 	defer stop()
 	if err := os.Setenv(TokenEnv, token); err != nil {
-		return nil, err
+		return err
 	}
 	defer os.Unsetenv(TokenEnv)
-	after, err := runAudit(ctx, &audit.Target{
+	s.out.After, err = runAudit(ctx, spec.Target{
 		Name: "plant-gateway",
-		Ingest: audit.Ingest{URLs: []string{"https://" + cfg.Listen.HTTPS + "/v1/ingest"},
+		Ingest: spec.Ingest{URLs: []string{"https://" + cfg.Listen.HTTPS + "/v1/ingest"},
 			CAFile: certs.CA, TokenEnv: TokenEnv},
-		Gateway: audit.Gateway{ConfigFile: afterCfg, Kind: "ingestd"},
-	}, opts)
+		Gateway: spec.Gateway{ConfigFile: cfgPath, Kind: spec.KindIngestd},
+	}, s.opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out.After = after
-	out.Unauthenticated, out.Authenticated, out.Health = runtimeCodes(after)
-	p.line(fmt.Sprintf("  runtime verification: POST /v1/ingest without token → %d; with the device token → %d; GET /healthz → %d",
-		out.Unauthenticated, out.Authenticated, out.Health))
-	p.result("after", after)
+	o := s.out
+	o.Unauthenticated, o.Authenticated, o.Health = runtimeCodes(o.After)
+	s.p.line(fmt.Sprintf("  runtime verification: POST /v1/ingest without token → %d; with the device token → %d; GET /healthz → %d",
+		o.Unauthenticated, o.Authenticated, o.Health))
+	s.p.result("after", o.After)
+	return nil
+}
 
-	p.step("Retainer", "diff before → after; the after result becomes the reference baseline")
-	d, err := delta.Compare(before, after, delta.Options{})
+// retainer compares the two audits and writes the artifacts.
+func (s *story) retainer() error {
+	s.p.step("Retainer", "diff before → after; the after result becomes the reference baseline")
+	d, err := delta.Compare(s.out.Before, s.out.After, delta.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("compare: %w", err)
+		return fmt.Errorf("compare: %w", err)
 	}
-	out.Delta = d
-	p.line(fmt.Sprintf("  delta: %d improved, %d regressions, %d still failing; posture %s → %s, risk %d → %d",
+	s.out.Delta = d
+	s.p.line(fmt.Sprintf("  delta: %d improved, %d regressions, %d still failing; posture %s → %s, risk %d → %d",
 		len(d.Improved), len(d.Regressed), len(d.StillFailing), d.Posture.Before, d.Posture.After, d.Risk.Before, d.Risk.After))
 	for _, id := range d.Improved {
-		p.line("    improved: " + id)
+		s.p.line("    improved: " + id)
 	}
-	if out.Files, err = writeArtifacts(opts.Dir, before, after, d); err != nil {
-		return nil, err
+	if s.out.Files, err = writeArtifacts(s.opts.Dir, s.out.Before, s.out.After, d); err != nil {
+		return err
 	}
-	p.line("")
-	p.line("Wrote " + strings.Join(out.Files, ", ") + " in " + opts.Dir)
-	p.line("Gate a later release on the baseline: hardgate audit ... --baseline " + filepath.Join(opts.Dir, "after.json"))
-	return out, p.err
+	s.p.line("")
+	s.p.line("Wrote " + strings.Join(s.out.Files, ", ") + " in " + s.opts.Dir)
+	s.p.line("Gate a later release on the baseline: hardgate audit ... --baseline " + filepath.Join(s.opts.Dir, "after.json"))
+	return nil
 }
 
-// Reproduced reports whether the outcome is the worked example of DESIGN.md.
-func (o *Outcome) Reproduced() error {
-	var errs []error
-	b, a := o.Before.Summary, o.After.Summary
-	if b.Status != report.AuditFail || b.Posture != report.PostureRed || b.Findings != 4 || b.SeverityCounts["high"] != 3 || b.SeverityCounts["medium"] != 1 {
-		errs = append(errs, fmt.Errorf("before: %s %s with %d findings (%s), want FAIL red with 4 (3 high, 1 medium)", b.Status, b.Posture, b.Findings, audit.CountsText(b.SeverityCounts)))
-	}
-	if a.Status != report.AuditPass || a.Posture != report.PostureGreen || a.RiskScore != 0 || a.Findings != 0 || len(o.After.Backlog) != 0 {
-		errs = append(errs, fmt.Errorf("after: %s %s risk %d with %d findings, want PASS green risk 0 with 0 findings", a.Status, a.Posture, a.RiskScore, a.Findings))
-	}
-	if o.Unauthenticated != 401 || o.Authenticated != 202 || o.Health != 200 {
-		errs = append(errs, fmt.Errorf("runtime: %d/%d/%d, want 401/202/200", o.Unauthenticated, o.Authenticated, o.Health))
-	}
-	if len(o.Delta.Improved) != 4 || len(o.Delta.Regressed) != 0 {
-		errs = append(errs, fmt.Errorf("delta: %d improved, %d regressed, want 4 and 0", len(o.Delta.Improved), len(o.Delta.Regressed)))
-	}
-	return errors.Join(errs...)
-}
-
-func runAudit(ctx context.Context, t *audit.Target, opts Options) (*report.Result, error) {
-	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("demo target: %w", err)
-	}
-	res, err := audit.Run(ctx, t, audit.Options{ToolVersion: opts.ToolVersion, Now: opts.Now, NewID: opts.NewID})
+func runAudit(ctx context.Context, t spec.Target, opts Options) (*result.Result, error) {
+	t.Complete()
+	res, err := audit.Run(ctx, &t, audit.Options{ToolVersion: opts.ToolVersion, Now: opts.Now, NewID: opts.NewID})
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return res, nil
 }
 
-// startGateway runs ingestd in-process from the config file at path.
-func startGateway(ctx context.Context, path string, opts Options) (func(), config.Config, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, cfg, err
-	}
-	srv, err := server.New(cfg, server.Options{Logger: opts.Logger, Version: opts.ToolVersion})
-	if err != nil {
-		return nil, cfg, err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, cfg, err
-	}
-	cfg.Listen.HTTP, cfg.Listen.HTTPS = srv.HTTPAddr(), srv.HTTPSAddr()
-	stop := func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}
-	return stop, cfg, nil
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago, so the config file the audit reads names the real port.
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// writeConfig writes the example config with the given keys replaced,
-// keeping its comments and layout, as work/<name>/ingestd.yaml.
-func writeConfig(work, name string, example []byte, set map[string]string) (string, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(example, &root); err != nil {
-		return "", fmt.Errorf("example %s config: %w", name, err)
-	}
-	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return "", fmt.Errorf("example %s config is not a mapping", name)
-	}
-	// Sorted, so keys the example lacks are appended in the same order on
-	// every run and the file (and its sha256 in the result) is stable.
-	for _, key := range slices.Sorted(maps.Keys(set)) {
-		setKey(root.Content[0], strings.Split(key, "."), set[key])
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return "", fmt.Errorf("render %s config: %w", name, err)
-	}
-	dir := filepath.Join(work, name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "ingestd.yaml")
-	return path, os.WriteFile(path, buf.Bytes(), 0o600)
-}
-
-func setKey(m *yaml.Node, path []string, value string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != path[0] {
-			continue
-		}
-		if len(path) == 1 {
-			m.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}
-			return
-		}
-		if m.Content[i+1].Kind != yaml.MappingNode {
-			m.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode}
-		}
-		setKey(m.Content[i+1], path[1:], value)
-		return
-	}
-	k := &yaml.Node{Kind: yaml.ScalarNode, Value: path[0]}
-	if len(path) == 1 {
-		m.Content = append(m.Content, k, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
-		return
-	}
-	child := &yaml.Node{Kind: yaml.MappingNode}
-	m.Content = append(m.Content, k, child)
-	setKey(child, path[1:], value)
-}
-
 // runtimeCodes reads the after audit's evidence: the anonymous POST, the
 // POST with the token, and the health GET.
-func runtimeCodes(res *report.Result) (unauth, authed, health int) {
+func runtimeCodes(res *result.Result) (unauth, authed, health int) {
 	for _, c := range res.Controls {
 		if len(c.Evidence) == 0 || c.Evidence[0].HTTP == nil {
 			continue
@@ -313,7 +228,7 @@ func runtimeCodes(res *report.Result) (unauth, authed, health int) {
 	return unauth, authed, health
 }
 
-func writeArtifacts(dir string, before, after *report.Result, d *delta.Delta) ([]string, error) {
+func writeArtifacts(dir string, before, after *result.Result, d *delta.Delta) ([]string, error) {
 	var files []string
 	write := func(name string, render func(io.Writer) error) error {
 		var buf bytes.Buffer
@@ -325,7 +240,7 @@ func writeArtifacts(dir string, before, after *report.Result, d *delta.Delta) ([
 	}
 	for _, r := range []struct {
 		name string
-		res  *report.Result
+		res  *result.Result
 	}{{"before", before}, {"after", after}} {
 		for _, format := range []string{"json", "md", "html"} {
 			if err := write(r.name+"."+format, func(w io.Writer) error { return report.Render(w, r.res, format, report.RenderOptions{}) }); err != nil {
@@ -359,10 +274,10 @@ func (p *printer) step(name, what string) {
 	p.line(fmt.Sprintf("%d. %s: %s", p.n, name, what))
 }
 
-func (p *printer) result(label string, res *report.Result) {
+func (p *printer) result(label string, res *result.Result) {
 	s := res.Summary
 	p.line(fmt.Sprintf("  %s: %s, posture %s, risk score %d, %d findings (%s), %d backlog items",
-		label, s.Status, s.Posture, s.RiskScore, s.Findings, audit.CountsText(s.SeverityCounts), len(res.Backlog)))
+		label, s.Status, s.Posture, s.RiskScore, s.Findings, scoring.CountsText(s.SeverityCounts), len(res.Backlog)))
 	for _, f := range res.Findings {
 		p.line(fmt.Sprintf("    [%s] %s: %s", f.Severity, f.ID, f.Reason))
 	}

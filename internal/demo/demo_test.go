@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // TestTheDemoReproducesTheWorkedExample runs the real ingestd twice on
@@ -20,7 +20,11 @@ func TestTheDemoReproducesTheWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, story.String())
 	}
-	if err := out.Reproduced(); err != nil {
+	want, err := WorkedExample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Check(want); err != nil {
 		t.Fatalf("%v\n%s", err, story.String())
 	}
 	b := out.Before.Summary
@@ -42,7 +46,7 @@ func TestTheDemoReproducesTheWorkedExample(t *testing.T) {
 	}
 	red := map[string]bool{}
 	for _, d := range b.Domains {
-		red[d.Name] = d.Posture == report.PostureRed
+		red[d.Name] = d.Posture == result.PostureRed
 	}
 	for _, d := range []string{"Identity & Cryptography", "Access Control", "Data Protection"} {
 		if !red[d] {
@@ -70,7 +74,7 @@ func TestTheDemoReproducesTheWorkedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := report.Decode(f); err != nil {
+	if _, err := result.Decode(f); err != nil {
 		t.Errorf("after.json does not read back: %v", err)
 	}
 	for _, want := range []string{"without token → 401", "with the device token → 202", "4 improved, 0 regressions"} {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the worked-example fixtures in internal/report/reporttest/testdata")
@@ -77,12 +77,16 @@ func TestWorkedExampleFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, story.String())
 	}
-	if err := out.Reproduced(); err != nil {
+	want, err := WorkedExample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Check(want); err != nil {
 		t.Fatalf("%v\n%s", err, story.String())
 	}
 	for _, tc := range []struct {
 		name  string
-		res   *report.Result
+		res   *result.Result
 		fixed string
 	}{
 		{"before", out.Before, fixedBeforeAddr},
@@ -123,7 +127,7 @@ func TestWorkedExampleFixtures(t *testing.T) {
 // It fails the test when an ephemeral address or the work directory is
 // still in the output, so a new source of variation is caught here rather
 // than as a flaky golden file.
-func normalise(t *testing.T, res *report.Result, work, fixed string) []byte {
+func normalise(t *testing.T, res *result.Result, work, fixed string) []byte {
 	t.Helper()
 	u, err := url.Parse(res.Target.IngestURLs[0])
 	if err != nil {
@@ -149,7 +153,7 @@ func normalise(t *testing.T, res *report.Result, work, fixed string) []byte {
 	}
 
 	var buf bytes.Buffer
-	if err := report.Encode(&buf, res); err != nil {
+	if err := result.Encode(&buf, res); err != nil {
 		t.Fatal(err)
 	}
 	doc := replace(buf.String())
@@ -206,12 +210,12 @@ func normalise(t *testing.T, res *report.Result, work, fixed string) []byte {
 	}
 	// Round-trip through the strict decoder: the fixture must be a result
 	// that hardgate report and hardgate diff accept.
-	back, err := report.Decode(strings.NewReader(doc))
+	back, err := result.Decode(strings.NewReader(doc))
 	if err != nil {
 		t.Fatalf("the normalised result does not decode: %v", err)
 	}
 	buf.Reset()
-	if err := report.Encode(&buf, back); err != nil {
+	if err := result.Encode(&buf, back); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -5,6 +5,9 @@
 // a message naming the Debian package. CI sets HARDGATE_REQUIRE_INTEROP=1
 // (see .ci/run), and then a missing program fails the test instead, so an
 // interop test can never silently skip in CI.
+//
+// Only tests import this package, so deadcode without -test lists its
+// functions as unreachable; "deadcode -test ./..." reports nothing here.
 package interop
 
 import (

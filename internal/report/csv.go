@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"github.com/hardgate/hardgate/internal/result"
 	"io"
 	"strings"
 )
@@ -13,7 +14,7 @@ var CSVHeader = []string{"id", "control_id", "title", "priority", "severity", "d
 // ticket system: one row per item, each on one physical line (white space
 // runs inside a cell, line breaks included, become one space). Cells that a spreadsheet would run as a
 // formula are neutralised.
-func renderCSV(w io.Writer, res *Result, _ RenderOptions) error {
+func renderCSV(w io.Writer, res *result.Result, _ RenderOptions) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err

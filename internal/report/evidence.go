@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"maps"
 	"net/http"
 	"slices"
@@ -29,7 +30,7 @@ func RedactHeader(name, value string) string {
 
 // EvidenceTitle is a one-line label for a piece of evidence: its location
 // (file:line, URL, address) and its summary.
-func EvidenceTitle(e Evidence) string {
+func EvidenceTitle(e result.Evidence) string {
 	loc := EvidenceLocation(e)
 	if loc != "" && strings.Contains(e.Summary, loc) {
 		loc = "" // the summary already says where
@@ -46,7 +47,7 @@ func EvidenceTitle(e Evidence) string {
 }
 
 // EvidenceLocation names where the evidence was observed.
-func EvidenceLocation(e Evidence) string {
+func EvidenceLocation(e result.Evidence) string {
 	switch {
 	case e.Config != nil:
 		if e.Config.Line > 0 {
@@ -69,35 +70,11 @@ func EvidenceLocation(e Evidence) string {
 // request and response for HTTP, key = value for config, accepted suites
 // for TLS, the step for MQTT. Secrets in headers are redacted and bodies
 // are bounded.
-func EvidenceDetail(e Evidence) string {
+func EvidenceDetail(e result.Evidence) string {
 	var b strings.Builder
 	switch {
 	case e.HTTP != nil:
-		h := e.HTTP
-		fmt.Fprintf(&b, "%s %s\n", h.Method, h.URL)
-		writeHeaders(&b, h.RequestHeaders)
-		if h.RequestBody != "" {
-			fmt.Fprintf(&b, "\n%s\n", excerpt(h.RequestBody))
-		}
-		b.WriteString("\n")
-		switch {
-		case h.Error != "":
-			fmt.Fprintf(&b, "-> error: %s\n", h.Error)
-		case h.StatusCode != 0:
-			fmt.Fprintf(&b, "-> %d %s", h.StatusCode, http.StatusText(h.StatusCode))
-			if h.TLSVersion != "" {
-				fmt.Fprintf(&b, " (%s, verified: %t)", h.TLSVersion, h.TLSVerified)
-			}
-			b.WriteString("\n")
-		}
-		writeHeaders(&b, h.ResponseHeaders)
-		if h.BodyExcerpt != "" {
-			trunc := ""
-			if h.BodyTruncated {
-				trunc = "\n[body truncated]"
-			}
-			fmt.Fprintf(&b, "\n%s%s\n", excerpt(h.BodyExcerpt), trunc)
-		}
+		httpDetail(&b, e.HTTP)
 	case e.Config != nil:
 		c := e.Config
 		loc := c.File
@@ -106,36 +83,7 @@ func EvidenceDetail(e Evidence) string {
 		}
 		fmt.Fprintf(&b, "%s\n%s = %s\n", loc, c.Key, excerpt(c.Value))
 	case e.TLS != nil:
-		t := e.TLS
-		fmt.Fprintf(&b, "address: %s\n", t.Address)
-		if t.Version != "" {
-			fmt.Fprintf(&b, "negotiated: %s %s\n", t.Version, t.CipherSuite)
-		}
-		if len(t.Accepted) > 0 {
-			b.WriteString("accepted:\n")
-			for _, s := range slices.Sorted(slices.Values(t.Accepted)) {
-				fmt.Fprintf(&b, "  %s\n", s)
-			}
-		}
-		for i, c := range t.Certificates {
-			fmt.Fprintf(&b, "certificate %d: subject %q issuer %q, %s %d bits, %s, valid %s to %s\n", i, c.Subject, c.Issuer,
-				c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"))
-			if len(c.DNSNames)+len(c.IPAddresses) > 0 {
-				fmt.Fprintf(&b, "  SANs: %s\n", strings.Join(append(slices.Clone(c.DNSNames), c.IPAddresses...), ", "))
-			}
-		}
-		if len(t.ServerOrder) > 0 {
-			fmt.Fprintf(&b, "cipher order: %s\n", strings.Join(t.ServerOrder, "; "))
-		}
-		for _, g := range t.Groups {
-			fmt.Fprintf(&b, "groups %s\n", g)
-		}
-		if t.VerifyError != "" {
-			fmt.Fprintf(&b, "verify error: %s\n", t.VerifyError)
-		}
-		if t.Detail != "" {
-			fmt.Fprintf(&b, "%s\n", excerpt(t.Detail))
-		}
+		tlsDetail(&b, e.TLS)
 	case e.MQTT != nil:
 		m := e.MQTT
 		fmt.Fprintf(&b, "broker: %s\naction: %s\n", m.Broker, m.Action)
@@ -161,6 +109,67 @@ func EvidenceDetail(e Evidence) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// httpDetail writes the request and its response (or error).
+func httpDetail(b *strings.Builder, h *result.HTTPExchange) {
+	fmt.Fprintf(b, "%s %s\n", h.Method, h.URL)
+	writeHeaders(b, h.RequestHeaders)
+	if h.RequestBody != "" {
+		fmt.Fprintf(b, "\n%s\n", excerpt(h.RequestBody))
+	}
+	b.WriteString("\n")
+	switch {
+	case h.Error != "":
+		fmt.Fprintf(b, "-> error: %s\n", h.Error)
+	case h.StatusCode != 0:
+		fmt.Fprintf(b, "-> %d %s", h.StatusCode, http.StatusText(h.StatusCode))
+		if h.TLSVersion != "" {
+			fmt.Fprintf(b, " (%s, verified: %t)", h.TLSVersion, h.TLSVerified)
+		}
+		b.WriteString("\n")
+	}
+	writeHeaders(b, h.ResponseHeaders)
+	if h.BodyExcerpt != "" {
+		trunc := ""
+		if h.BodyTruncated {
+			trunc = "\n[body truncated]"
+		}
+		fmt.Fprintf(b, "\n%s%s\n", excerpt(h.BodyExcerpt), trunc)
+	}
+}
+
+// tlsDetail writes what a TLS scan saw: versions, suites, chain, groups.
+func tlsDetail(b *strings.Builder, t *result.TLSEvidence) {
+	fmt.Fprintf(b, "address: %s\n", t.Address)
+	if t.Version != "" {
+		fmt.Fprintf(b, "negotiated: %s %s\n", t.Version, t.CipherSuite)
+	}
+	if len(t.Accepted) > 0 {
+		b.WriteString("accepted:\n")
+		for _, s := range slices.Sorted(slices.Values(t.Accepted)) {
+			fmt.Fprintf(b, "  %s\n", s)
+		}
+	}
+	for i, c := range t.Certificates {
+		fmt.Fprintf(b, "certificate %d: subject %q issuer %q, %s %d bits, %s, valid %s to %s\n", i, c.Subject, c.Issuer,
+			c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"))
+		if len(c.DNSNames)+len(c.IPAddresses) > 0 {
+			fmt.Fprintf(b, "  SANs: %s\n", strings.Join(append(slices.Clone(c.DNSNames), c.IPAddresses...), ", "))
+		}
+	}
+	if len(t.ServerOrder) > 0 {
+		fmt.Fprintf(b, "cipher order: %s\n", strings.Join(t.ServerOrder, "; "))
+	}
+	for _, g := range t.Groups {
+		fmt.Fprintf(b, "groups %s\n", g)
+	}
+	if t.VerifyError != "" {
+		fmt.Fprintf(b, "verify error: %s\n", t.VerifyError)
+	}
+	if t.Detail != "" {
+		fmt.Fprintf(b, "%s\n", excerpt(t.Detail))
+	}
 }
 
 func writeHeaders(b *strings.Builder, h map[string]string) {

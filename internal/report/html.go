@@ -3,6 +3,7 @@ package report
 import (
 	_ "embed"
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"html/template"
 	"io"
 	"strings"
@@ -42,7 +43,7 @@ func TemplateFuncs() template.FuncMap {
 // postureClass is a posture as a CSS class: red, amber, green or unknown.
 func postureClass(p string) string {
 	switch p {
-	case PostureRed, PostureAmber, PostureGreen:
+	case result.PostureRed, result.PostureAmber, result.PostureGreen:
 		return p
 	}
 	return "unknown"
@@ -50,14 +51,14 @@ func postureClass(p string) string {
 
 // PostureIcon is an inline SVG traffic-light disc for a posture.
 func PostureIcon(p string, size int) template.HTML {
-	colour := map[string]string{PostureRed: "#c62828", PostureAmber: "#ef8f00", PostureGreen: "#2e7d32"}[p]
+	colour := map[string]string{result.PostureRed: "#c62828", result.PostureAmber: "#ef8f00", result.PostureGreen: "#2e7d32"}[p]
 	if colour == "" {
 		colour = "#9ca3af"
 	}
 	mark := map[string]string{
-		PostureRed:   `<path d="M8 8 L16 16 M16 8 L8 16" stroke="#fff" stroke-width="2.6" stroke-linecap="round"/>`,
-		PostureAmber: `<path d="M12 6.5 V13.5 M12 16.5 V17" stroke="#fff" stroke-width="2.6" stroke-linecap="round"/>`,
-		PostureGreen: `<path d="M7 12.5 L10.5 16 L17 8.5" stroke="#fff" stroke-width="2.6" fill="none" stroke-linecap="round" stroke-linejoin="round"/>`,
+		result.PostureRed:   `<path d="M8 8 L16 16 M16 8 L8 16" stroke="#fff" stroke-width="2.6" stroke-linecap="round"/>`,
+		result.PostureAmber: `<path d="M12 6.5 V13.5 M12 16.5 V17" stroke="#fff" stroke-width="2.6" stroke-linecap="round"/>`,
+		result.PostureGreen: `<path d="M7 12.5 L10.5 16 L17 8.5" stroke="#fff" stroke-width="2.6" fill="none" stroke-linecap="round" stroke-linejoin="round"/>`,
 	}[p]
 	return template.HTML(fmt.Sprintf(`<svg class="posture-icon" width="%d" height="%d" viewBox="0 0 24 24" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg"><circle cx="12" cy="12" r="11" fill="%s"/>%s</svg>`,
 		size, size, postureClass(p), colour, mark))
@@ -76,20 +77,20 @@ type evidenceView struct {
 }
 
 type findingView struct {
-	Finding
+	result.Finding
 	EvidenceViews []evidenceView
 }
 
 type reportView struct {
-	Res         *Result
-	S           Summary
+	Res         *result.Result
+	S           result.Summary
 	CSS         template.CSS
 	Bars        []severityBar
 	ChartHeight int
-	Domains     []DomainPosture
+	Domains     []result.DomainPosture
 	Findings    []findingView
-	Backlog     []BacklogItem
-	Controls    []ControlResult
+	Backlog     []result.BacklogItem
+	Controls    []result.ControlResult
 	Meta        [][2]string
 }
 
@@ -100,7 +101,7 @@ var severityColour = map[string]string{
 // renderHTML writes one self-contained HTML file: inline CSS and SVG, no
 // script, no external request (a Content-Security-Policy forbids them),
 // readable in print.
-func renderHTML(w io.Writer, res *Result, _ RenderOptions) error {
+func renderHTML(w io.Writer, res *result.Result, _ RenderOptions) error {
 	v := reportView{Res: res, S: res.Summary, CSS: StyleSheet(), Domains: sortedDomains(res),
 		Backlog: sortedBacklog(res), Controls: sortedControls(res), Meta: metadata(res)}
 	counts := severityCounts(res.Summary)

@@ -7,9 +7,10 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
-func writeHTML(t *testing.T, res *report.Result, name string) string {
+func writeHTML(t *testing.T, res *result.Result, name string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(path)
@@ -26,7 +27,7 @@ func writeHTML(t *testing.T, res *report.Result, name string) string {
 func TestHTMLReportInChromium(t *testing.T) {
 	tests := []struct {
 		name           string
-		res            *report.Result
+		res            *result.Result
 		status         string
 		tileColour     string // computed background of every domain tile
 		backlogRows    int

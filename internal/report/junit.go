@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -58,7 +59,7 @@ type junitSkipped struct {
 
 // renderJUnit writes JUnit XML with one testcase per control: fail is a
 // failure, error an error, not_applicable skipped.
-func renderJUnit(w io.Writer, res *Result, _ RenderOptions) error {
+func renderJUnit(w io.Writer, res *result.Result, _ RenderOptions) error {
 	elapsed := fmt.Sprintf("%.3f", res.FinishedAt.Sub(res.StartedAt).Seconds())
 	if res.FinishedAt.Before(res.StartedAt) {
 		elapsed = "0.000"
@@ -80,7 +81,7 @@ func renderJUnit(w io.Writer, res *Result, _ RenderOptions) error {
 		tc := junitCase{Name: c.ID + ": " + oneLine(c.Title), ClassName: "hardgate." + family, Time: "0"}
 		body := controlEvidenceText(c)
 		switch c.Status {
-		case StatusFail:
+		case result.StatusFail:
 			suite.Failures++
 			if f, ok := findingFor(res, c.ID); ok && f.Remediation.Text != "" {
 				body += "\n\nRemediation: " + f.Remediation.Text
@@ -89,13 +90,13 @@ func renderJUnit(w io.Writer, res *Result, _ RenderOptions) error {
 				}
 			}
 			tc.Failure = &junitProblem{Message: oneLine(c.Reason), Type: c.Severity, Body: xmlSafe(body)}
-		case StatusError:
+		case result.StatusError:
 			suite.Errors++
 			tc.Error = &junitProblem{Message: oneLine(c.Reason), Type: "inconclusive", Body: xmlSafe(body)}
-		case StatusNotApplicable:
+		case result.StatusNotApplicable:
 			suite.Skipped++
 			tc.Skipped = &junitSkipped{Message: oneLine(c.Reason)}
-		case StatusPass:
+		case result.StatusPass:
 			tc.SystemOut = oneLine(c.Reason)
 		default:
 			suite.Errors++
@@ -119,7 +120,7 @@ func renderJUnit(w io.Writer, res *Result, _ RenderOptions) error {
 }
 
 // controlEvidenceText joins a control's evidence as plain text.
-func controlEvidenceText(c ControlResult) string {
+func controlEvidenceText(c result.ControlResult) string {
 	parts := make([]string, 0, len(c.Evidence))
 	for _, e := range c.Evidence {
 		parts = append(parts, "["+EvidenceTitle(e)+"]\n"+EvidenceDetail(e))

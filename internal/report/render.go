@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"io"
 	"maps"
 	"slices"
@@ -16,25 +17,17 @@ type RenderOptions struct {
 	// Docs looks up a control's reference text in the catalog (nil: none).
 	// SARIF uses it so that every rule, not only the failed ones, carries
 	// its risk, remediation and framework references.
-	Docs func(id string) (ControlDoc, bool)
-}
-
-// ControlDoc is the reference text of a control, as the catalog holds it.
-type ControlDoc struct {
-	Risk         string
-	Remediation  Remediation
-	Verification Verification
-	References   References
+	Docs func(id string) (result.ControlDoc, bool)
 }
 
 // ErrUnknownFormat is returned by Render for a format it does not know.
 var ErrUnknownFormat = errors.New("unknown report format")
 
-type renderFunc func(w io.Writer, res *Result, opts RenderOptions) error
+type renderFunc func(w io.Writer, res *result.Result, opts RenderOptions) error
 
 var renderers = map[string]renderFunc{
 	"text":  renderText,
-	"json":  func(w io.Writer, res *Result, _ RenderOptions) error { return Encode(w, res) },
+	"json":  func(w io.Writer, res *result.Result, _ RenderOptions) error { return result.Encode(w, res) },
 	"md":    renderMarkdown,
 	"html":  renderHTML,
 	"sarif": renderSARIF,
@@ -49,7 +42,7 @@ func Formats() []string {
 
 // Render writes res in format (one of Formats) to w. The output depends only
 // on res and opts: everything printed is sorted, and no clock is read.
-func Render(w io.Writer, res *Result, format string, opts RenderOptions) error {
+func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) error {
 	if res == nil {
 		return errors.New("render: no result")
 	}
@@ -63,20 +56,12 @@ func Render(w io.Writer, res *Result, format string, opts RenderOptions) error {
 	return nil
 }
 
-// SeverityRank orders severities, most severe first; unknown ones sort last.
-func SeverityRank(sev string) int {
-	if i := slices.Index(Severities, strings.ToLower(sev)); i >= 0 {
-		return i
-	}
-	return len(Severities)
-}
-
 // sortedFindings returns the findings by severity, then id, without
 // touching res.
-func sortedFindings(res *Result) []Finding {
+func sortedFindings(res *result.Result) []result.Finding {
 	out := slices.Clone(res.Findings)
-	slices.SortStableFunc(out, func(a, b Finding) int {
-		if d := SeverityRank(a.Severity) - SeverityRank(b.Severity); d != 0 {
+	slices.SortStableFunc(out, func(a, b result.Finding) int {
+		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
 			return d
 		}
 		return strings.Compare(a.ID, b.ID)
@@ -85,16 +70,16 @@ func sortedFindings(res *Result) []Finding {
 }
 
 // sortedControls returns the controls by id.
-func sortedControls(res *Result) []ControlResult {
+func sortedControls(res *result.Result) []result.ControlResult {
 	out := slices.Clone(res.Controls)
-	slices.SortStableFunc(out, func(a, b ControlResult) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(out, func(a, b result.ControlResult) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // sortedBacklog returns the backlog by priority, then id.
-func sortedBacklog(res *Result) []BacklogItem {
+func sortedBacklog(res *result.Result) []result.BacklogItem {
 	out := slices.Clone(res.Backlog)
-	slices.SortStableFunc(out, func(a, b BacklogItem) int {
+	slices.SortStableFunc(out, func(a, b result.BacklogItem) int {
 		if c := strings.Compare(a.Priority, b.Priority); c != 0 {
 			return c
 		}
@@ -104,9 +89,9 @@ func sortedBacklog(res *Result) []BacklogItem {
 }
 
 // sortedDomains returns the domain postures by name.
-func sortedDomains(res *Result) []DomainPosture {
+func sortedDomains(res *result.Result) []result.DomainPosture {
 	out := slices.Clone(res.Summary.Domains)
-	slices.SortStableFunc(out, func(a, b DomainPosture) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out, func(a, b result.DomainPosture) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -140,13 +125,13 @@ func splitNumSuffix(s string) (string, int) {
 
 // severityCounts returns (severity, count) for every known severity in
 // order, plus any unknown severity present in the map, sorted.
-func severityCounts(s Summary) []SeverityCount {
-	out := make([]SeverityCount, 0, len(Severities))
-	for _, sev := range Severities {
+func severityCounts(s result.Summary) []SeverityCount {
+	out := make([]SeverityCount, 0, len(result.Severities))
+	for _, sev := range result.Severities {
 		out = append(out, SeverityCount{Severity: sev, Count: s.SeverityCounts[sev]})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.SeverityCounts)) {
-		if !slices.Contains(Severities, k) {
+		if !slices.Contains(result.Severities, k) {
 			out = append(out, SeverityCount{Severity: k, Count: s.SeverityCounts[k]})
 		}
 	}
@@ -160,19 +145,19 @@ type SeverityCount struct {
 }
 
 // findingFor returns the finding of control id, if any.
-func findingFor(res *Result, id string) (Finding, bool) {
+func findingFor(res *result.Result, id string) (result.Finding, bool) {
 	for _, f := range res.Findings {
 		if f.ID == id {
 			return f, true
 		}
 	}
-	return Finding{}, false
+	return result.Finding{}, false
 }
 
 // postureWord is the traffic-light word for a posture.
 func postureWord(p string) string {
 	switch p {
-	case PostureGreen, PostureAmber, PostureRed:
+	case result.PostureGreen, result.PostureAmber, result.PostureRed:
 		return p
 	case "":
 		return "unknown"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -22,8 +23,8 @@ func golden(t *testing.T, name string, got []byte) {
 
 // fixtures are the real audits of the worked example (internal/demo with a
 // fixed clock and ids, normalised); see reporttest.WorkedExampleBefore.
-func fixtures() map[string]func() *report.Result {
-	return map[string]func() *report.Result{"before": reporttest.WorkedExampleBefore, "after": reporttest.WorkedExampleAfter}
+func fixtures() map[string]func() *result.Result {
+	return map[string]func() *result.Result{"before": reporttest.WorkedExampleBefore, "after": reporttest.WorkedExampleAfter}
 }
 
 func TestRenderMatchesGoldenFiles(t *testing.T) {
@@ -76,7 +77,7 @@ func reverse[T any](s []T) {
 func TestRenderRejects(t *testing.T) {
 	tests := []struct {
 		name   string
-		res    *report.Result
+		res    *result.Result
 		format string
 		want   string
 	}{
@@ -169,13 +170,13 @@ func flatten(rows [][]string) []string {
 func TestJUnitHasOneTestcasePerControl(t *testing.T) {
 	res := reporttest.WorkedExampleBefore()
 	health := reporttest.Control(res, reporttest.HealthUnavailable)
-	health.Status = report.StatusError
+	health.Status = result.StatusError
 	health.Reason = "connection refused"
 	// A gateway can answer anything: control characters must not break the XML.
 	reporttest.Control(res, reporttest.UnauthenticatedIngest).Evidence[0].HTTP.BodyExcerpt = "bad\x00bytes\x1b[31m \xff]]> end"
 	skipped := 0
 	for _, c := range res.Controls {
-		if c.Status == report.StatusNotApplicable {
+		if c.Status == result.StatusNotApplicable {
 			skipped++
 		}
 	}
@@ -232,15 +233,15 @@ func TestHTMLIsSelfContained(t *testing.T) {
 // change: the positive control failed, and its evidence, the POST over
 // verified HTTPS, carries the device token unredacted (the audit redacts it
 // itself; the renderers must not rely on that).
-func withLeakedToken() *report.Result {
+func withLeakedToken() *result.Result {
 	res := reporttest.WorkedExampleAfter()
 	c := reporttest.Control(res, reporttest.AuthenticatedIngestRejected)
-	c.Status = report.StatusFail
+	c.Status = result.StatusFail
 	c.Reason = "POST with the valid token was refused with 401"
 	c.Evidence[0].HTTP.RequestHeaders["Authorization"] = "Bearer s3cr3t-token-value"
 	c.Evidence[0].HTTP.StatusCode = 401
-	res.Findings = append(res.Findings, report.Finding{ID: c.ID, Title: c.Title, Severity: c.Severity, Domains: c.Domains, Reason: c.Reason, Evidence: c.Evidence})
-	res.Summary.Status, res.Summary.Posture, res.Summary.Findings = report.AuditFail, report.PostureRed, 1
+	res.Findings = append(res.Findings, result.Finding{ID: c.ID, Title: c.Title, Severity: c.Severity, Domains: c.Domains, Reason: c.Reason, Evidence: c.Evidence})
+	res.Summary.Status, res.Summary.Posture, res.Summary.Findings = result.AuditFail, result.PostureRed, 1
 	return res
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"github.com/hardgate/hardgate/internal/result"
 	"io"
 	"net/url"
 	"path"
@@ -147,7 +148,7 @@ func securitySeverity(severity string) string {
 // per finding (kind fail) and per undecided control (kind open). Config
 // evidence becomes a physical location with file and line; HTTP, TLS,
 // MQTT and TCP evidence a logical location named by its URL or address.
-func renderSARIF(w io.Writer, res *Result, opts RenderOptions) error {
+func renderSARIF(w io.Writer, res *result.Result, opts RenderOptions) error {
 	controls := sortedControls(res)
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{Name: nonEmpty(res.Tool.Name, "hardgate"), Version: res.Tool.Version, Rules: []sarifRule{}}},
@@ -175,36 +176,7 @@ func renderSARIF(w io.Writer, res *Result, opts RenderOptions) error {
 	index := map[string]int{}
 	for i, c := range controls {
 		index[c.ID] = i
-		rule := sarifRule{
-			ID:                   c.ID,
-			Name:                 ruleName(c.ID),
-			ShortDescription:     sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
-			FullDescription:      sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
-			DefaultConfiguration: sarifConfig{Level: SARIFLevel(c.Severity)},
-			Properties: map[string]any{
-				"tags":              uniqueSorted(append([]string{"security"}, c.Domains...)),
-				"security-severity": securitySeverity(c.Severity),
-				"severity":          c.Severity,
-			},
-		}
-		rule.Help = sarifHelp{Text: "This control passed or did not apply in this audit; its remediation is in the controls reference (docs/controls.md)."}
-		if opts.Docs != nil {
-			if d, ok := opts.Docs(c.ID); ok {
-				if d.Risk != "" {
-					rule.FullDescription = sarifText{Text: oneLine(d.Risk)}
-				}
-				rule.Help = remediationHelp(Finding{Remediation: d.Remediation, Verification: d.Verification})
-				rule.Properties["references"] = d.References
-			}
-		}
-		if f, ok := findingFor(res, c.ID); ok {
-			if f.Risk != "" {
-				rule.FullDescription = sarifText{Text: oneLine(f.Risk)}
-			}
-			rule.Help = remediationHelp(f)
-			rule.Properties["references"] = f.References
-		}
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleFor(res, c, opts))
 	}
 	for _, f := range sortedFindings(res) {
 		i, ok := index[f.ID]
@@ -224,7 +196,7 @@ func renderSARIF(w io.Writer, res *Result, opts RenderOptions) error {
 		})
 	}
 	for _, c := range controls {
-		if c.Status != StatusError {
+		if c.Status != result.StatusError {
 			continue
 		}
 		run.Results = append(run.Results, sarifResult{
@@ -240,12 +212,48 @@ func renderSARIF(w io.Writer, res *Result, opts RenderOptions) error {
 	return enc.Encode(sarifLog{Schema: SARIFSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
-func remediationHelp(f Finding) sarifHelp {
+// sarifRuleFor is the rule of one control: its reference text from the
+// catalog (opts.Docs) or, for a finding, from the result itself.
+func sarifRuleFor(res *result.Result, c result.ControlResult, opts RenderOptions) sarifRule {
+	rule := sarifRule{
+		ID:                   c.ID,
+		Name:                 ruleName(c.ID),
+		ShortDescription:     sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
+		FullDescription:      sarifText{Text: nonEmpty(oneLine(c.Title), c.ID)},
+		DefaultConfiguration: sarifConfig{Level: SARIFLevel(c.Severity)},
+		Properties: map[string]any{
+			"tags":              uniqueSorted(append([]string{"security"}, c.Domains...)),
+			"security-severity": securitySeverity(c.Severity),
+			"severity":          c.Severity,
+		},
+	}
+	rule.Help = sarifHelp{Text: "This control passed or did not apply in this audit; its remediation is in the controls reference (docs/controls.md)."}
+	if opts.Docs != nil {
+		if d, ok := opts.Docs(c.ID); ok {
+			if d.Risk != "" {
+				rule.FullDescription = sarifText{Text: oneLine(d.Risk)}
+			}
+			rule.Help = remediationHelp(result.Finding{Remediation: d.Remediation, Verification: d.Verification})
+			rule.Properties["references"] = d.References
+		}
+	}
+	if f, ok := findingFor(res, c.ID); ok {
+		if f.Risk != "" {
+			rule.FullDescription = sarifText{Text: oneLine(f.Risk)}
+		}
+		rule.Help = remediationHelp(f)
+		rule.Properties["references"] = f.References
+	}
+	return rule
+}
+
+// remediationHelp is a finding's remediation and verification as SARIF help.
+func remediationHelp(f result.Finding) sarifHelp {
 	text := f.Remediation.Text
 	md := f.Remediation.Text
 	if f.Remediation.ConfigChange != "" {
 		text += "\n\nConfig change:\n" + f.Remediation.ConfigChange
-		md += "\n\nConfig change:\n\n" + fence(f.Remediation.ConfigChange, "yaml")
+		md += "\n\nConfig change:\n\n" + result.MarkdownFence(f.Remediation.ConfigChange, "yaml")
 	}
 	if f.Verification.Request != "" {
 		text += "\n\nVerify: " + f.Verification.Request + " -> " + f.Verification.Expected
@@ -254,7 +262,7 @@ func remediationHelp(f Finding) sarifHelp {
 	return sarifHelp{Text: nonEmpty(text, "See the controls reference (docs/controls.md)."), Markdown: md}
 }
 
-func sarifLocations(evidence []Evidence) []sarifLocation {
+func sarifLocations(evidence []result.Evidence) []sarifLocation {
 	var out []sarifLocation
 	seen := map[string]bool{}
 	for _, e := range evidence {
@@ -288,7 +296,7 @@ func sarifLocations(evidence []Evidence) []sarifLocation {
 // MQTT observation) a physical location too: the target's first config file,
 // where the fix goes. Code-scanning services list only results that have a
 // file; the URL stays as the logical location.
-func anchorToConfig(locs []sarifLocation, files []ConfigFile) []sarifLocation {
+func anchorToConfig(locs []sarifLocation, files []result.ConfigFile) []sarifLocation {
 	if len(files) == 0 {
 		return locs
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // sarifSchemaFile is the official OASIS SARIF 2.1.0 schema (Committee
@@ -46,14 +47,14 @@ func TestSARIFValidatesAgainstTheOfficialSchema(t *testing.T) {
 	sch := compileSARIFSchema(t)
 	withError := reporttest.WorkedExampleBefore()
 	health := reporttest.Control(withError, reporttest.HealthUnavailable)
-	health.Status = report.StatusError
+	health.Status = result.StatusError
 	health.Reason = "dial tcp 127.0.0.1:8080: connection refused"
 	withAbsPath := reporttest.WorkedExampleBefore()
 	reporttest.Finding(withAbsPath, reporttest.AuthEnforcementDisabled).Evidence[0].Config.File = "/etc/ingestd/ingest d.yaml"
 	withAbsPath.Target.ConfigFiles[0].Path = "/etc/ingestd/ingest d.yaml"
 	tests := []struct {
 		name string
-		res  *report.Result
+		res  *result.Result
 	}{
 		{"the worked example's before result with four findings", reporttest.WorkedExampleBefore()},
 		{"the worked example's after result with no findings", reporttest.WorkedExampleAfter()},
@@ -177,16 +178,16 @@ func TestSARIFContent(t *testing.T) {
 
 func TestSARIFRulesOfPassingControlsCarryTheCatalogText(t *testing.T) {
 	res := reporttest.WorkedExampleAfter()
-	docs := func(id string) (report.ControlDoc, bool) {
-		return report.ControlDoc{
+	docs := func(id string) (result.ControlDoc, bool) {
+		return result.ControlDoc{
 			Risk:         "risk of " + id,
-			Remediation:  report.Remediation{Text: "fix " + id, ConfigChange: "auth:\n  mode: bearer"},
-			Verification: report.Verification{Request: "POST /v1/ingest", Expected: "401"},
+			Remediation:  result.Remediation{Text: "fix " + id, ConfigChange: "auth:\n  mode: bearer"},
+			Verification: result.Verification{Request: "POST /v1/ingest", Expected: "401"},
 		}, true
 	}
 	tests := []struct {
 		name     string
-		docs     func(string) (report.ControlDoc, bool)
+		docs     func(string) (result.ControlDoc, bool)
 		wantHelp func(id string) string
 	}{
 		{"with the catalog every rule has its remediation", docs, func(id string) string { return "fix " + id }},

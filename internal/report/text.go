@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/hardgate/hardgate/internal/result"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -28,9 +29,9 @@ func (p painter) paint(code, s string) string {
 // status colours PASS green, FAIL red, anything else yellow.
 func (p painter) status(s string) string {
 	switch s {
-	case AuditPass:
+	case result.AuditPass:
 		return p.paint(ansiGreen+ansiBold, s)
-	case AuditFail:
+	case result.AuditFail:
 		return p.paint(ansiRed+ansiBold, s)
 	}
 	return p.paint(ansiYellow+ansiBold, s)
@@ -38,9 +39,9 @@ func (p painter) status(s string) string {
 
 func (p painter) posture(s string) string {
 	switch s {
-	case PostureGreen:
+	case result.PostureGreen:
 		return p.paint(ansiGreen, s)
-	case PostureRed:
+	case result.PostureRed:
 		return p.paint(ansiRed, s)
 	}
 	return p.paint(ansiYellow, postureWord(s))
@@ -48,7 +49,7 @@ func (p painter) posture(s string) string {
 
 // renderText writes a short human summary: the verdict, the counts, the
 // domains, one line per finding and the next step.
-func renderText(w io.Writer, res *Result, opts RenderOptions) error {
+func renderText(w io.Writer, res *result.Result, opts RenderOptions) error {
 	p := painter(opts.Color)
 	s := res.Summary
 	var b strings.Builder
@@ -95,7 +96,7 @@ func renderText(w io.Writer, res *Result, opts RenderOptions) error {
 	}
 	var errs []string
 	for _, c := range sortedControls(res) {
-		if c.Status == StatusError {
+		if c.Status == result.StatusError {
 			errs = append(errs, fmt.Sprintf("  ERROR  %s: %s\n", c.ID, oneLine(c.Reason)))
 		}
 	}

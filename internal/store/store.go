@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -118,9 +118,9 @@ type Filter struct {
 // status counts of its controls, failed controls counted by severity.
 type TrendPoint struct {
 	Entry
-	Controls report.ControlCounts `json:"controls"`
+	Controls result.ControlCounts `json:"controls"`
 	// FailedBySeverity counts failed controls by severity; every severity
-	// of report.Severities is present.
+	// of result.Severities is present.
 	FailedBySeverity map[string]int `json:"failed_by_severity"`
 }
 
@@ -241,18 +241,13 @@ func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
-// isNotADB reports whether err is SQLite's "file is not a database".
+// isNotADB reports whether err is SQLite's "file is not a database"
+// (SQLITE_NOTADB, by its result code, never by the message).
 func isNotADB(err error) bool {
 	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		const sqliteNotADB = 26
-		return coded.Code()&0xff == sqliteNotADB
-	}
-	return strings.Contains(err.Error(), "not a database")
+	const sqliteNotADB = 26
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteNotADB
 }
-
-// Path is the file the store was opened on.
-func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -262,18 +257,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Add stores one result. Adding a result whose audit id is already stored
-// with the same content is a no-op; with different content it fails with
-// ErrConflict.
-func (s *Store) Add(ctx context.Context, res *report.Result) error {
-	_, err := s.AddAll(ctx, []*report.Result{res})
-	return err
-}
-
 // AddAll stores results in one transaction: either all are stored or none.
 // It returns the audit ids that were new (the others were already stored
-// with the same content).
-func (s *Store) AddAll(ctx context.Context, results []*report.Result) (added []string, err error) {
+// with the same content). Adding a result whose audit id is already stored
+// with different content fails with ErrConflict.
+func (s *Store) AddAll(ctx context.Context, results []*result.Result) (added []string, err error) {
 	rows := make([]row, 0, len(results))
 	for i, res := range results {
 		r, err := newRow(res)
@@ -304,11 +292,11 @@ func (s *Store) AddAll(ctx context.Context, results []*report.Result) (added []s
 
 // row is a result ready to be inserted.
 type row struct {
-	res  *report.Result
+	res  *result.Result
 	json []byte
 }
 
-func newRow(res *report.Result) (row, error) {
+func newRow(res *result.Result) (row, error) {
 	if res == nil {
 		return row{}, fmt.Errorf("%w: no result", ErrInvalidResult)
 	}
@@ -376,143 +364,6 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// Get returns the stored result of an audit, decoded as strictly as a
-// result file.
-func (s *Store) Get(ctx context.Context, auditID string) (*report.Result, error) {
-	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT result_json FROM audits WHERE audit_id = ?`, auditID).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q (hardgate history list shows the stored ids)", ErrNotFound, auditID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s from history %s: %w", auditID, s.path, err)
-	}
-	res, err := report.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("get %s from history %s: stored result: %w", auditID, s.path, err)
-	}
-	return res, nil
-}
-
 const entryColumns = `audit_id, target, started_at, finished_at, status, posture, risk_score, findings, tool_version`
 
 type scanner interface{ Scan(dest ...any) error }
-
-func scanEntry(sc scanner) (Entry, error) {
-	var e Entry
-	var started, finished string
-	if err := sc.Scan(&e.AuditID, &e.Target, &started, &finished, &e.Status, &e.Posture, &e.RiskScore, &e.Findings, &e.ToolVersion); err != nil {
-		return Entry{}, err
-	}
-	var err error
-	if e.StartedAt, err = parseTime(started); err != nil {
-		return Entry{}, err
-	}
-	if e.FinishedAt, err = parseTime(finished); err != nil {
-		return Entry{}, err
-	}
-	return e, nil
-}
-
-// List returns the stored audits, newest first (by start time, then audit
-// id, so the order is total).
-func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
-	if f.Limit < 0 {
-		return nil, fmt.Errorf("list history: limit %d is negative", f.Limit)
-	}
-	limit := int64(f.Limit)
-	if limit == 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audits
-		WHERE (?1 = '' OR target = ?1)
-		ORDER BY started_at DESC, audit_id DESC
-		LIMIT ?2`, f.Target, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list history %s: %w", s.path, err)
-	}
-	defer rows.Close()
-	entries := []Entry{}
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list history %s: %w", s.path, err)
-		}
-		entries = append(entries, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list history %s: %w", s.path, err)
-	}
-	return entries, nil
-}
-
-// Trend returns the audits of one target in time order (oldest first), each
-// with its posture, risk score, finding count and control status counts.
-func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) {
-	if target == "" {
-		return nil, errors.New("trend: target name is empty (hardgate history list shows the targets)")
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audits
-		WHERE target = ?
-		ORDER BY started_at, audit_id`, target)
-	if err != nil {
-		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-	}
-	points := []TrendPoint{}
-	index := map[string]int{}
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-		}
-		p := TrendPoint{Entry: e, FailedBySeverity: map[string]int{}}
-		for _, sev := range report.Severities {
-			p.FailedBySeverity[sev] = 0
-		}
-		index[e.AuditID] = len(points)
-		points = append(points, p)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-	}
-	rows.Close()
-
-	counts, err := s.db.QueryContext(ctx, `SELECT c.audit_id, c.status, c.severity, count(*)
-		FROM control_status c JOIN audits a ON a.audit_id = c.audit_id
-		WHERE a.target = ?
-		GROUP BY c.audit_id, c.status, c.severity`, target)
-	if err != nil {
-		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-	}
-	defer counts.Close()
-	for counts.Next() {
-		var id, status, severity string
-		var n int
-		if err := counts.Scan(&id, &status, &severity, &n); err != nil {
-			return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-		}
-		i, ok := index[id]
-		if !ok {
-			continue // added between the two queries
-		}
-		c := &points[i].Controls
-		c.Total += n
-		switch report.Status(status) {
-		case report.StatusPass:
-			c.Pass += n
-		case report.StatusFail:
-			c.Fail += n
-			points[i].FailedBySeverity[severity] += n
-		case report.StatusNotApplicable:
-			c.NotApplicable += n
-		case report.StatusError:
-			c.Error += n
-		}
-	}
-	if err := counts.Err(); err != nil {
-		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
-	}
-	return points, nil
-}

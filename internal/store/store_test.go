@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // otherTarget is a second gateway, audited between the worked example's
 // before and after.
-func otherTarget() *report.Result {
+func otherTarget() *result.Result {
 	r := reporttest.WorkedExampleAfter()
 	r.AuditID = "hg-0000000000000003"
 	r.Target.Name = "substation-gateway"
@@ -59,10 +59,10 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	// Added out of time order on purpose: the store orders by time.
-	if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+	if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 		t.Fatalf("Add after: %v", err)
 	}
-	added, err := s.AddAll(ctx, []*report.Result{reporttest.WorkedExampleBefore(), otherTarget()})
+	added, err := s.AddAll(ctx, []*result.Result{reporttest.WorkedExampleBefore(), otherTarget()})
 	if err != nil {
 		t.Fatalf("AddAll: %v", err)
 	}
@@ -115,14 +115,14 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 		}
 		before := reporttest.WorkedExampleBefore()
 		want := Entry{AuditID: before.AuditID, Target: reporttest.WorkedExampleBefore().Target.Name, StartedAt: before.StartedAt, FinishedAt: before.FinishedAt,
-			Status: report.AuditFail, Posture: report.PostureRed, RiskScore: before.Summary.RiskScore, Findings: 4, ToolVersion: "0.1.0-test"}
+			Status: result.AuditFail, Posture: result.PostureRed, RiskScore: before.Summary.RiskScore, Findings: 4, ToolVersion: "0.1.0-test"}
 		if got[1] != want {
 			t.Errorf("entry\n got %+v\nwant %+v", got[1], want)
 		}
 	})
 
 	t.Run("get returns the stored result unchanged", func(t *testing.T) {
-		for _, want := range []*report.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), otherTarget()} {
+		for _, want := range []*result.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), otherTarget()} {
 			got, err := s.Get(ctx, want.AuditID)
 			if err != nil {
 				t.Fatal(err)
@@ -149,20 +149,20 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 			t.Fatalf("got %d points, want 2", len(got))
 		}
 		b, a := got[0], got[1]
-		if b.AuditID != "hg-0000000000000001" || b.Posture != report.PostureRed || b.Findings != 4 {
+		if b.AuditID != "hg-0000000000000001" || b.Posture != result.PostureRed || b.Findings != 4 {
 			t.Errorf("first point %+v", b)
 		}
 		wantSev := map[string]int{"critical": 0, "high": 3, "medium": 1, "low": 0, "info": 0}
 		if mustJSON(t, b.FailedBySeverity) != mustJSON(t, wantSev) {
 			t.Errorf("before failed by severity %v, want %v", b.FailedBySeverity, wantSev)
 		}
-		if want := (report.ControlCounts{Total: 24, Pass: 2, Fail: 4, NotApplicable: 18}); b.Controls != want {
+		if want := (result.ControlCounts{Total: 24, Pass: 2, Fail: 4, NotApplicable: 18}); b.Controls != want {
 			t.Errorf("before controls %+v, want %+v", b.Controls, want)
 		}
-		if a.AuditID != "hg-0000000000000002" || a.Posture != report.PostureGreen || a.RiskScore != 0 || a.Findings != 0 {
+		if a.AuditID != "hg-0000000000000002" || a.Posture != result.PostureGreen || a.RiskScore != 0 || a.Findings != 0 {
 			t.Errorf("second point %+v", a)
 		}
-		if want := (report.ControlCounts{Total: 24, Pass: 19, NotApplicable: 5}); a.Controls != want {
+		if want := (result.ControlCounts{Total: 24, Pass: 19, NotApplicable: 5}); a.Controls != want {
 			t.Errorf("after controls %+v, want %+v", a.Controls, want)
 		}
 	})
@@ -180,20 +180,20 @@ func TestReAdding(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		second  []*report.Result
+		second  []*result.Result
 		wantErr error
 		added   int
 	}{
-		{"adding the same audit twice is a no-op", []*report.Result{reporttest.WorkedExampleAfter()}, nil, 0},
-		{"adding the same audit twice beside a new one adds only the new one", []*report.Result{reporttest.WorkedExampleAfter(), reporttest.WorkedExampleBefore()}, nil, 1},
-		{"the same id with other content is a conflict", []*report.Result{changed}, ErrConflict, 0},
-		{"a conflict rolls back the whole batch", []*report.Result{reporttest.WorkedExampleBefore(), changed}, ErrConflict, 0},
+		{"adding the same audit twice is a no-op", []*result.Result{reporttest.WorkedExampleAfter()}, nil, 0},
+		{"adding the same audit twice beside a new one adds only the new one", []*result.Result{reporttest.WorkedExampleAfter(), reporttest.WorkedExampleBefore()}, nil, 1},
+		{"the same id with other content is a conflict", []*result.Result{changed}, ErrConflict, 0},
+		{"a conflict rolls back the whole batch", []*result.Result{reporttest.WorkedExampleBefore(), changed}, ErrConflict, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openTemp(t)
-			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 				t.Fatal(err)
 			}
 			added, err := s.AddAll(ctx, tt.second)
@@ -231,7 +231,7 @@ func TestAddRefusesInvalidResults(t *testing.T) {
 
 	tests := []struct {
 		name string
-		res  *report.Result
+		res  *result.Result
 	}{
 		{"a nil result is refused", nil},
 		{"a result without an audit id is refused", blank},
@@ -241,7 +241,7 @@ func TestAddRefusesInvalidResults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTemp(t)
-			err := s.Add(context.Background(), tt.res)
+			err := add(context.Background(), s, tt.res)
 			if !errors.Is(err, ErrInvalidResult) {
 				t.Fatalf("err = %v, want ErrInvalidResult", err)
 			}
@@ -276,7 +276,7 @@ func TestOpenRefusesFilesThatAreNotItsHistory(t *testing.T) {
 		}, ErrNotHistory, "not a SQLite database"},
 		{"a result JSON given by mistake is not a database", func(t *testing.T, path string) {
 			var buf bytes.Buffer
-			report.Encode(&buf, reporttest.WorkedExampleBefore())
+			result.Encode(&buf, reporttest.WorkedExampleBefore())
 			os.WriteFile(path, buf.Bytes(), 0o600)
 		}, ErrNotHistory, "not a SQLite database"},
 		{"another program's database is refused", func(t *testing.T, path string) {
@@ -353,7 +353,7 @@ func TestOpenCreatesAndReopensAHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Add(ctx, reporttest.WorkedExampleBefore()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleBefore()); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -409,12 +409,12 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 			r := reporttest.WorkedExampleBefore()
 			r.AuditID = "audit-concurrent-" + string(rune('a'+i))
 			r.StartedAt = r.StartedAt.Add(time.Duration(i) * time.Hour)
-			if err := s.Add(ctx, r); err != nil {
+			if err := add(ctx, s, r); err != nil {
 				errs <- err
 				return
 			}
 			// Everyone also adds the same shared audit: exactly one stores it.
-			if err := s.Add(ctx, reporttest.WorkedExampleAfter()); err != nil {
+			if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 				errs <- err
 			}
 		}()
@@ -445,9 +445,9 @@ func TestConcurrentWritersShareOneFile(t *testing.T) {
 //
 //	go test -run '^$' -fuzz FuzzAddGet -fuzztime 10s -fuzzminimizetime 2s ./internal/store/
 func FuzzAddGet(f *testing.F) {
-	for _, r := range []*report.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter()} {
+	for _, r := range []*result.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter()} {
 		var buf bytes.Buffer
-		report.Encode(&buf, r)
+		result.Encode(&buf, r)
 		f.Add(buf.Bytes())
 	}
 	f.Add([]byte(`{"schema_version":"1.0","audit_id":"x\u0000y","summary":{"status":"PASS"},"controls":[{"id":"a"},{"id":"a"}]}`))
@@ -459,11 +459,11 @@ func FuzzAddGet(f *testing.F) {
 	}
 	f.Cleanup(func() { s.Close() })
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := report.Decode(bytes.NewReader(data))
+		res, err := result.Decode(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		err = s.Add(ctx, res)
+		err = add(ctx, s, res)
 		if errors.Is(err, ErrInvalidResult) || errors.Is(err, ErrConflict) {
 			return
 		}
@@ -481,4 +481,10 @@ func FuzzAddGet(f *testing.F) {
 			t.Fatalf("List: %v", err)
 		}
 	})
+}
+
+// add stores one result.
+func add(ctx context.Context, s *Store, res *result.Result) error {
+	_, err := s.AddAll(ctx, []*result.Result{res})
+	return err
 }

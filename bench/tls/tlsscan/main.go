@@ -82,8 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  %v groups: %v %s\n", g.Version, g.Groups, g.Error)
 		}
 		c := rep.Certificate
-		fmt.Fprintf(stdout, "  cert: trusted=%v (%s) self-signed=%v expired=%v soon=%v days=%d san=%v host=%v key=%s-%d sig=%s weak-sig=%v ocsp=%v %s\n",
-			c.Trusted, c.VerifyError, c.SelfSigned, c.Expired, c.ExpiringSoon, c.DaysLeft, c.HasSAN, c.HostnameMatch, c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.WeakSignature, c.OCSPStapled, c.Error)
+		fmt.Fprintf(stdout, "  cert: trusted=%v (%s) self-signed=%v expired=%v days=%d san=%v host=%v key=%s-%d sig=%s ocsp=%v %s\n",
+			c.Trusted, c.VerifyError, c.SelfSigned, c.Expired, c.DaysLeft, c.HasSAN, c.HostnameMatch, c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.OCSPStapled, c.Error)
 		fmt.Fprintf(stdout, "  scan took %v\n", rep.Duration.Round(time.Millisecond))
 	}
 	if err := rep.Complete(); err != nil {

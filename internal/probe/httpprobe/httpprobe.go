@@ -11,20 +11,20 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Defaults for Options.
@@ -39,15 +39,6 @@ const (
 // ProbeHeader is the header that marks every probe request, so the gateway
 // owner can filter probe traffic downstream. Its value is the audit id.
 const ProbeHeader = probeHeaderName
-
-// Error kinds of an Observation.
-const (
-	ErrTimeout      = "timeout"
-	ErrRefused      = "connection_refused"
-	ErrTLSVerify    = "tls_unverified"
-	ErrTLSHandshake = "tls_handshake"
-	ErrOther        = "other"
-)
 
 // Options configure a Prober.
 type Options struct {
@@ -145,29 +136,29 @@ type Request struct {
 // Observation is what one request saw.
 type Observation struct {
 	// Exchange is the redacted evidence.
-	Exchange report.HTTPExchange
+	Exchange result.HTTPExchange
 	// StatusCode is 0 when no response arrived.
 	StatusCode int
 	// Header holds the full response headers (not redacted; not for evidence).
 	Header http.Header
 	// Err is the transport error, if any; ErrKind classifies it.
 	Err     error
-	ErrKind string
+	ErrKind neterr.Kind
 }
 
 // Responded reports whether an HTTP response arrived.
 func (o *Observation) Responded() bool { return o.Err == nil && o.StatusCode != 0 }
 
 // Evidence wraps the exchange as report evidence with a one-line summary.
-func (o *Observation) Evidence(label string) report.Evidence {
+func (o *Observation) Evidence(label string) result.Evidence {
 	ex := o.Exchange
 	summary := fmt.Sprintf("%s %s %s → ", label, ex.Method, ex.URL)
 	if o.Responded() {
 		summary += fmt.Sprintf("%d", o.StatusCode)
 	} else {
-		summary += "no response (" + o.ErrKind + ")"
+		summary += "no response (" + string(o.ErrKind) + ")"
 	}
-	return report.Evidence{Kind: "http", Summary: summary, HTTP: &ex}
+	return result.Evidence{Kind: "http", Summary: summary, HTTP: &ex}
 }
 
 var keptResponseHeaders = []string{
@@ -180,7 +171,7 @@ var keptResponseHeaders = []string{
 func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	obs := Observation{Exchange: report.HTTPExchange{
+	obs := Observation{Exchange: result.HTTPExchange{
 		Method:         req.Method,
 		URL:            p.redact(req.URL),
 		RequestHeaders: map[string]string{},
@@ -190,10 +181,20 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		obs.Err, obs.ErrKind = err, ErrOther
+		obs.Err, obs.ErrKind = err, neterr.Other
 		obs.Exchange.Error = p.redact(err.Error())
 		return obs
 	}
+	// The trace tells a failed TLS handshake from the same error elsewhere
+	// (a reset during the handshake is a handshake failure).
+	var handshakeFailed atomic.Bool
+	hreq = hreq.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				handshakeFailed.Store(true)
+			}
+		},
+	}))
 	hreq.Header.Set("User-Agent", p.opts.UserAgent)
 	for k, v := range req.Headers {
 		hreq.Header.Set(k, v)
@@ -207,7 +208,11 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	}
 	resp, err := p.client.Do(hreq)
 	if err != nil {
-		obs.Err, obs.ErrKind = err, classify(err)
+		classified := err
+		if handshakeFailed.Load() {
+			classified = &neterr.HandshakeError{Err: err}
+		}
+		obs.Err, obs.ErrKind = err, neterr.Classify(classified)
 		obs.Exchange.Error = p.redact(err.Error())
 		return obs
 	}
@@ -275,26 +280,4 @@ func redactAuthorization(v string, secrets []string) string {
 		return scheme + " " + redactedMarker
 	}
 	return v
-}
-
-func classify(err error) string {
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalid):
-		return ErrTLSVerify
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return ErrTimeout
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return ErrTimeout
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return ErrRefused
-	case strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "TLS handshake"):
-		return ErrTLSHandshake
-	default:
-		return ErrOther
-	}
 }

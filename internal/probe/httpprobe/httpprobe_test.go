@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 )
 
 // hangGuard bounds every probe call: far above any deadline a test sets, so
@@ -53,6 +54,28 @@ func server(tb testing.TB, h http.Handler) *httptest.Server {
 // rawListener accepts connections on 127.0.0.1, answers the first bytes the
 // client sends with greeting (if any) and then holds each connection open
 // without another byte until the test ends.
+// hangUpListener reads the start of each connection (the ClientHello)
+// and closes it, and returns its address.
+func hangUpListener(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Read(make([]byte, 4096))
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 func rawListener(tb testing.TB, greeting string) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -342,8 +365,8 @@ func TestASlowOrSilentServerEndsAtTheDeadline(t *testing.T) {
 			if obs.Err == nil || obs.Responded() || obs.StatusCode != 0 {
 				t.Fatalf("want an error and no response, got status %d err %v", obs.StatusCode, obs.Err)
 			}
-			if obs.ErrKind != httpprobe.ErrTimeout {
-				t.Errorf("error kind = %q (%v), want %q", obs.ErrKind, obs.Err, httpprobe.ErrTimeout)
+			if obs.ErrKind != neterr.Timeout {
+				t.Errorf("error kind = %q (%v), want %q", obs.ErrKind, obs.Err, neterr.Timeout)
 			}
 			if obs.Exchange.Error == "" {
 				t.Error("the evidence does not carry the error")
@@ -445,8 +468,8 @@ func TestTheValidTokenIsRedactedFromTheEvidence(t *testing.T) {
 			url:  func(t *testing.T) string { return "http://" + closedAddr(t) + "/v1/ingest?token=" + token },
 			req:  httpprobe.Request{Method: "POST"},
 			check: func(t *testing.T, obs httpprobe.Observation) {
-				if obs.ErrKind != httpprobe.ErrRefused {
-					t.Errorf("error kind = %q, want %q", obs.ErrKind, httpprobe.ErrRefused)
+				if obs.ErrKind != neterr.Refused {
+					t.Errorf("error kind = %q, want %q", obs.ErrKind, neterr.Refused)
 				}
 				if !strings.Contains(obs.Exchange.Error, "[REDACTED]") {
 					t.Errorf("evidence error = %q, want the URL's token redacted", obs.Exchange.Error)
@@ -639,15 +662,19 @@ func TestErrorsAreClassifiedAndTLSIsRecorded(t *testing.T) {
 		name         string
 		opts         httpprobe.Options
 		url          string
-		wantKind     string // "" when a response is expected
+		wantKind     neterr.Kind // "" when a response is expected
 		wantTLS      bool
 		wantVerified bool
 	}{
-		{name: "a closed port is connection_refused", url: "http://" + closedAddr(t) + "/", wantKind: httpprobe.ErrRefused},
-		{name: "a certificate from an unknown CA is tls_unverified", url: tlsSrv.URL, wantKind: httpprobe.ErrTLSVerify},
+		{name: "a closed port is connection_refused", url: "http://" + closedAddr(t) + "/", wantKind: neterr.Refused},
+		{name: "a certificate from an unknown CA is tls_unverified", url: tlsSrv.URL, wantKind: neterr.TLSVerify},
 		// A TLS alert (handshake_failure) in answer to the ClientHello.
-		{name: "a server that rejects the handshake is tls_handshake", url: "https://" + rawListener(t, "\x15\x03\x03\x00\x02\x02\x28") + "/", wantKind: httpprobe.ErrTLSHandshake},
-		{name: "a malformed URL is other", url: "http://127.0.0.1:bad/", wantKind: httpprobe.ErrOther},
+		{name: "a server that rejects the handshake is tls_handshake", url: "https://" + rawListener(t, "\x15\x03\x03\x00\x02\x02\x28") + "/", wantKind: neterr.TLSHandshake},
+		// A server that closes the connection after the ClientHello: the
+		// EOF ends a handshake, so it is a handshake failure, not "other".
+		{name: "a server that hangs up during the handshake is tls_handshake", url: "https://" + hangUpListener(t) + "/", wantKind: neterr.TLSHandshake},
+		{name: "a server that answers TLS with plaintext HTTP is tls_handshake", url: "https://" + rawListener(t, "HTTP/1.1 400 Bad Request\r\n\r\n") + "/", wantKind: neterr.TLSHandshake},
+		{name: "a malformed URL is other", url: "http://127.0.0.1:bad/", wantKind: neterr.Other},
 		{name: "a trusted certificate is recorded as verified", opts: httpprobe.Options{RootCAs: trusted}, url: tlsSrv.URL, wantTLS: true, wantVerified: true},
 		{name: "a skipped verification is recorded as unverified", opts: httpprobe.Options{InsecureSkipVerify: true}, url: tlsSrv.URL, wantTLS: true},
 	}
@@ -660,7 +687,7 @@ func TestErrorsAreClassifiedAndTLSIsRecorded(t *testing.T) {
 				if obs.Responded() || obs.ErrKind != tt.wantKind || ex.Error == "" {
 					t.Fatalf("kind = %q (%v), evidence error %q; want %q and no response", obs.ErrKind, obs.Err, ex.Error, tt.wantKind)
 				}
-				if ev := obs.Evidence("x"); !strings.HasSuffix(ev.Summary, "no response ("+tt.wantKind+")") {
+				if ev := obs.Evidence("x"); !strings.HasSuffix(ev.Summary, "no response ("+string(tt.wantKind)+")") {
 					t.Errorf("summary = %q, want it to name the error kind", ev.Summary)
 				}
 				return

@@ -18,7 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Kind is the gateway config kind this package reads.
@@ -94,7 +94,7 @@ func (f *File) Keys() []string {
 }
 
 // Evidence returns the config evidence for key.
-func (f *File) Evidence(key string) report.Evidence {
+func (f *File) Evidence(key string) result.Evidence {
 	value, line, _ := f.Setting(key)
 	where := fmt.Sprintf("%s:%d", f.Path, line)
 	shown := value
@@ -104,10 +104,10 @@ func (f *File) Evidence(key string) report.Evidence {
 	if shown == "" {
 		shown = `""`
 	}
-	return report.Evidence{
+	return result.Evidence{
 		Kind:    "config",
 		Summary: fmt.Sprintf("%s: %s = %s", where, key, shown),
-		Config:  &report.ConfigLine{File: f.Path, Line: line, Key: key, Value: value},
+		Config:  &result.ConfigLine{File: f.Path, Line: line, Key: key, Value: value},
 	}
 }
 

@@ -4,7 +4,7 @@
 // messages then flow, and whether a plaintext listener answers.
 //
 // The probe observes and never judges: every step returns what the broker
-// said (the raw CONNACK or SUBACK code) as a report.MQTTExchange, and a step
+// said (the raw CONNACK or SUBACK code) as a result.MQTTExchange, and a step
 // that could not decide (refused connection, timeout, garbage) is an error
 // outcome, never a success. It is read-only: the only PUBLISH it sends is one
 // QoS 0 marker message on a topic under Spec.TopicPrefix.
@@ -17,23 +17,19 @@
 package mqtt
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/probe/neterr"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Defaults of a Spec.
@@ -78,7 +74,8 @@ type Outcome string
 const (
 	// Accepted: the broker said yes (CONNACK 0, SUBACK granted QoS).
 	Accepted Outcome = "accepted"
-	// Refused: the broker said no with a return or reason code.
+	// Refused: the broker said no with a return or reason code (any code,
+	// whatever it refuses: credentials, protocol version, client id).
 	Refused Outcome = "refused"
 	// Failed: no decision (unreachable, timeout, malformed answer).
 	Failed Outcome = "error"
@@ -93,7 +90,9 @@ type Step struct {
 	Answered   bool
 	ReasonCode int
 	Detail     string
-	Exchange   report.MQTTExchange
+	// ErrKind classifies the network error of a Failed step.
+	ErrKind  neterr.Kind
+	Exchange result.MQTTExchange
 }
 
 // Subscription is a SUBSCRIBE step and what arrived on it.
@@ -121,7 +120,7 @@ type Plaintext struct {
 	// means no decision (timeout, not MQTT).
 	Outcome  Outcome
 	Detail   string
-	Exchange report.MQTTExchange
+	Exchange result.MQTTExchange
 }
 
 // Result is everything the probe saw.
@@ -136,7 +135,7 @@ type Result struct {
 	TLSVerifyError string
 	// Reachable is set when the TCP (and TLS) connection succeeded.
 	Reachable bool
-	Dial      report.TCPDial
+	Dial      result.TCPDial
 	// Anonymous is a CONNECT without username or password.
 	Anonymous Step
 	// MadeUpCredentials is a CONNECT with a random username and password.
@@ -150,7 +149,7 @@ type Result struct {
 	// PlaintextPort for mqtts://.
 	PlaintextListener Plaintext
 	// Exchanges lists every step in order, as evidence.
-	Exchanges []report.MQTTExchange
+	Exchanges []result.MQTTExchange
 }
 
 // ErrSpec is returned for a spec the probe cannot run.
@@ -263,7 +262,7 @@ func (p *prober) run(ctx context.Context) *Result {
 	if p.spec.Username != "" {
 		cred, r.Credentials = p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: p.spec.Username, password: p.spec.Password, withUser: true})
 	} else {
-		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: report.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
+		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
 	}
 	p.record(&r.Credentials)
 
@@ -281,8 +280,8 @@ func (p *prober) run(ctx context.Context) *Result {
 		for _, s := range []*Subscription{&r.Wildcard, &r.Sys} {
 			s.Outcome, s.Detail = Skipped, why
 		}
-		r.Wildcard.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "#", Outcome: string(Skipped), Error: why}
-		r.Sys.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Skipped), Error: why}
+		r.Wildcard.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "#", Outcome: string(Skipped), Error: why}
+		r.Sys.Exchange = result.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Skipped), Error: why}
 		p.record(&r.Wildcard.Step)
 		p.record(&r.Sys.Step)
 		return r
@@ -299,7 +298,7 @@ func plaintextFrom(addr string, s Step, reachable bool) Plaintext {
 	case s.Answered:
 		pl.Outcome = Accepted
 		pl.Detail = "a broker answered CONNECT in plaintext (code " + strconv.Itoa(s.ReasonCode) + ")"
-	case !reachable && isConnRefused(s.Detail):
+	case !reachable && s.ErrKind == neterr.Refused:
 		pl.Outcome = Refused
 	default:
 		pl.Outcome = Failed
@@ -319,265 +318,4 @@ func (p *prober) checkPlaintext(ctx context.Context) Plaintext {
 	pl := plaintextFrom(addr, step, s != nil || step.Outcome == Refused)
 	p.res.Exchanges = append(p.res.Exchanges, pl.Exchange)
 	return pl
-}
-
-func isConnRefused(detail string) bool { return strings.Contains(detail, "connection refused") }
-
-// subscribeAndListen subscribes to "#" and "$SYS/#", publishes the marker
-// message and counts what arrives within ListenFor.
-func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) {
-	r := &p.res
-	probeTopic := p.spec.TopicPrefix + "/" + randomToken("")
-	for i, sub := range []*Subscription{&r.Wildcard, &r.Sys} {
-		filter := "#"
-		if i == 1 {
-			filter = "$SYS/#"
-		}
-		sub.As = as
-		sub.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: filter}
-		if as != "anonymous" {
-			sub.Exchange.Username = as
-		}
-		code, err := s.subscribe(ctx, uint16(i+1), filter, p.spec.StepTimeout)
-		sub.ReasonCode = code
-		switch {
-		case err != nil:
-			sub.Outcome, sub.Detail = Failed, err.Error()
-		case code < 0x80:
-			sub.Outcome, sub.Detail = Accepted, fmt.Sprintf("granted QoS %d", code)
-		default:
-			sub.Outcome, sub.Detail = Refused, subackText(p.t.version, code)
-		}
-		sub.Exchange.ReasonCode, sub.Exchange.Outcome = code, string(sub.Outcome)
-		if err != nil {
-			sub.Exchange.Error = err.Error()
-		}
-		p.record(&sub.Step)
-		if err != nil {
-			// The session is unusable; the other subscription cannot run either.
-			if i == 0 {
-				r.Sys.Outcome, r.Sys.Detail, r.Sys.As = Failed, "session failed during SUBSCRIBE #: "+err.Error(), as
-				r.Sys.Exchange = report.MQTTExchange{Broker: p.t.broker, Action: "subscribe", Topic: "$SYS/#", Outcome: string(Failed), Error: r.Sys.Detail}
-				p.record(&r.Sys.Step)
-			}
-			return
-		}
-	}
-	if r.Wildcard.Outcome == Accepted {
-		if err := s.publish(probeTopic, []byte(`{"hardgate_probe":true}`), p.spec.StepTimeout); err != nil {
-			p.log.Debug("mqtt probe marker publish failed", "err", err)
-		}
-	}
-	err := s.listen(ctx, p.spec.ListenFor)
-	for i, sub := range []*Subscription{&r.Wildcard, &r.Sys} {
-		var topics []string
-		for topic, n := range s.received {
-			isSys := strings.HasPrefix(topic, "$")
-			if (i == 1) != isSys {
-				continue
-			}
-			if topic == probeTopic {
-				sub.ProbeMessageSeen = true
-				sub.Messages += n
-				continue
-			}
-			sub.Messages += n
-			sub.Foreign += n
-			topics = append(topics, topic)
-		}
-		slices.Sort(topics)
-		if len(topics) > maxTopicsKept {
-			topics = topics[:maxTopicsKept]
-		}
-		sub.Topics = topics
-		if sub.Outcome != Accepted {
-			continue
-		}
-		ex := report.MQTTExchange{Broker: p.t.broker, Action: "receive", Topic: sub.Exchange.Topic, Username: sub.Exchange.Username, Outcome: fmt.Sprintf("%d messages in %s", sub.Messages, p.spec.ListenFor)}
-		if err != nil {
-			ex.Error = err.Error()
-		}
-		p.res.Exchanges = append(p.res.Exchanges, ex)
-	}
-}
-
-// connect dials addr and sends CONNECT (anonymous when req is nil). The
-// session is returned open only when the broker accepted.
-func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *connectRequest) (*session, Step) {
-	st := Step{Exchange: report.MQTTExchange{Broker: p.t.broker, Action: "connect"}}
-	if req != nil {
-		st.Exchange.Username = req.username
-	} else {
-		req = &connectRequest{}
-	}
-	req.clientID = randomToken("hardgate-probe-")
-	fail := func(err error) (*session, Step) {
-		st.Outcome, st.Detail = Failed, err.Error()
-		st.Exchange.Outcome, st.Exchange.Error = string(Failed), err.Error()
-		return nil, st
-	}
-	s, err := p.dial(ctx, addr, useTLS)
-	if err != nil {
-		return fail(err)
-	}
-	code, err := s.connect(ctx, *req, p.spec.StepTimeout)
-	if err != nil {
-		s.close()
-		return fail(err)
-	}
-	st.Answered = true
-	st.ReasonCode, st.Exchange.ReasonCode = code, code
-	switch {
-	case code == 0:
-		st.Outcome, st.Detail = Accepted, "CONNACK 0 (accepted)"
-	case isAuthRefusal(p.t.version, code):
-		st.Outcome, st.Detail = Refused, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+")"
-	default:
-		// A refusal that says nothing about credentials (protocol version,
-		// client id, server unavailable) decides nothing.
-		st.Outcome, st.Detail = Failed, "CONNACK "+strconv.Itoa(code)+" ("+connackText(p.t.version, code)+"): not an authentication decision"
-		st.Exchange.Error = st.Detail
-	}
-	if code != 0 {
-		s.close()
-		s = nil
-	}
-	st.Exchange.Outcome = string(st.Outcome)
-	return s, st
-}
-
-func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, error) {
-	dctx, cancel := context.WithTimeout(ctx, p.spec.StepTimeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, "tcp", addr)
-	if addr == p.t.address {
-		p.res.Dial = report.TCPDial{Address: addr, Connected: err == nil}
-		if err != nil {
-			p.res.Dial.Error = err.Error()
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	if useTLS {
-		tc := tls.Client(conn, &tls.Config{
-			ServerName: p.t.host,
-			// Verification is done below, by hand, so that the access steps
-			// run against a broker whose certificate does not verify: an
-			// attacker would not verify it either.
-			InsecureSkipVerify: true, //nolint:gosec // verified manually, outcome recorded
-			MinVersion:         tls.VersionTLS10,
-		})
-		if err := tc.HandshakeContext(dctx); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
-		}
-		if addr == p.t.address && p.res.TLSVersion == "" {
-			cs := tc.ConnectionState()
-			p.res.TLSVersion = tls.VersionName(cs.Version)
-			if err := verifyChain(cs, p.t.host, p.spec.RootCAs); err != nil {
-				p.res.TLSVerifyError = err.Error()
-			}
-		}
-		conn = tc
-	}
-	if addr == p.t.address {
-		p.res.Reachable = true
-	}
-	return &session{conn: conn, rd: bufio.NewReader(conn), version: p.t.version, received: map[string]int{}}, nil
-}
-
-func verifyChain(cs tls.ConnectionState, host string, roots *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("no certificate presented")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter})
-	return err
-}
-
-func randomToken(prefix string) string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// isAuthRefusal reports whether a CONNACK code refuses the client's
-// identity or credentials (3.1.1: 4, 5; MQTT 5: 0x86, 0x87, 0x8A, 0x8C).
-func isAuthRefusal(version byte, code int) bool {
-	if version == Version311 {
-		return code == 4 || code == 5
-	}
-	switch code {
-	case 0x86, 0x87, 0x8A, 0x8C:
-		return true
-	}
-	return false
-}
-
-// connackText names a CONNACK code.
-func connackText(version byte, code int) string {
-	if version == Version311 {
-		switch code {
-		case 1:
-			return "unacceptable protocol version"
-		case 2:
-			return "identifier rejected"
-		case 3:
-			return "server unavailable"
-		case 4:
-			return "bad user name or password"
-		case 5:
-			return "not authorized"
-		}
-		return "unknown return code"
-	}
-	switch code {
-	case 0x80:
-		return "unspecified error"
-	case 0x84:
-		return "unsupported protocol version"
-	case 0x85:
-		return "client identifier not valid"
-	case 0x86:
-		return "bad user name or password"
-	case 0x87:
-		return "not authorized"
-	case 0x88:
-		return "server unavailable"
-	case 0x8A:
-		return "banned"
-	case 0x8C:
-		return "bad authentication method"
-	}
-	return "refused"
-}
-
-func subackText(version byte, code int) string {
-	if version == Version5 {
-		switch code {
-		case 0x87:
-			return "not authorized"
-		case 0x8F:
-			return "topic filter invalid"
-		case 0xA2:
-			return "wildcard subscriptions not supported"
-		}
-	}
-	return fmt.Sprintf("failure 0x%02x", code)
-}
-
-// errNoAnswer is the error of a step that got no answer in time.
-var errNoAnswer = errors.New("no answer from the broker before the deadline")
-
-func deadlineFor(ctx context.Context, d time.Duration) time.Time {
-	dl := time.Now().Add(d)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
-		return cd
-	}
-	return dl
 }

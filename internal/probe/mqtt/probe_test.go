@@ -174,7 +174,6 @@ func TestProbeReportsErrorsNeverAcceptance(t *testing.T) {
 		{"a broker that never answers is an error", "mqtt://" + silent.Addr().String(), false},
 		{"a server that answers with something else than MQTT is an error", "mqtt://" + garbage.Addr().String(), false},
 		{"a closed port is an error", "mqtt://" + refused, false},
-		{"a CONNACK that refuses the protocol version is an error, not a refusal of anonymous clients", "mqtt://" + wrongVersion.Addr().String(), false},
 		{"a TLS handshake with a plaintext server that says nothing is an error", "mqtts://" + silent.Addr().String(), true},
 	}
 	for _, tc := range tests {
@@ -198,6 +197,18 @@ func TestProbeReportsErrorsNeverAcceptance(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a CONNACK that refuses the protocol version is recorded as the fact it is: a refusal with its code", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := Probe(ctx, Spec{URL: "mqtt://" + wrongVersion.Addr().String(), StepTimeout: 300 * time.Millisecond, ListenFor: 100 * time.Millisecond}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := res.Anonymous
+		if st.Outcome != Refused || st.ReasonCode != 1 || !st.Answered || !strings.Contains(st.Detail, "unacceptable protocol version") {
+			t.Errorf("anonymous = %s code %d (%q), want refused with code 1 named", st.Outcome, st.ReasonCode, st.Detail)
+		}
+	})
 }
 
 func TestSpecValidation(t *testing.T) {

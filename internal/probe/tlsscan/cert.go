@@ -2,7 +2,8 @@ package tlsscan
 
 import (
 	"context"
-	"crypto/dsa" //nolint:staticcheck // DSA keys must still be recognised in scanned chains.
+	//lint:ignore SA1019 a scanner must still recognise (and report) the DSA keys of legacy chains.
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -26,13 +27,11 @@ type CertReport struct {
 	// TrustAnchor is "ca_file" or "system" when Trusted.
 	TrustAnchor string `json:"trust_anchor,omitempty"`
 	// VerifyError is why the chain is not trusted.
-	VerifyError string `json:"verify_error,omitempty"`
-	SelfSigned  bool   `json:"self_signed"`
-	Expired     bool   `json:"expired"`
-	NotYetValid bool   `json:"not_yet_valid"`
-	// ExpiringSoon: the leaf expires within the configured window.
-	ExpiringSoon bool      `json:"expiring_soon"`
-	NotAfter     time.Time `json:"not_after"`
+	VerifyError string    `json:"verify_error,omitempty"`
+	SelfSigned  bool      `json:"self_signed"`
+	Expired     bool      `json:"expired"`
+	NotYetValid bool      `json:"not_yet_valid"`
+	NotAfter    time.Time `json:"not_after"`
 	// DaysLeft until the leaf expires (negative once expired).
 	DaysLeft int `json:"days_left"`
 	// HasSAN: the leaf has a subjectAltName with at least one name or IP.
@@ -43,10 +42,8 @@ type CertReport struct {
 	// KeyType is RSA, ECDSA, Ed25519 or DSA; KeyBits its size (curve size for ECDSA).
 	KeyType string `json:"key_type"`
 	KeyBits int    `json:"key_bits"`
-	// SignatureAlgorithm of the leaf; WeakSignature when MD5 or SHA-1 signs
-	// the leaf or an intermediate.
+	// SignatureAlgorithm of the leaf (Chain has every certificate's).
 	SignatureAlgorithm string `json:"signature_algorithm"`
-	WeakSignature      bool   `json:"weak_signature"`
 	OCSPStapled        bool   `json:"ocsp_stapled"`
 	// Error is set when no chain could be obtained; every other field is
 	// then meaningless.
@@ -55,14 +52,15 @@ type CertReport struct {
 
 // ChainOptions drive AnalyzeChain.
 type ChainOptions struct {
-	ServerName    string
-	Roots         *x509.CertPool
-	SystemRoots   bool
-	Now           time.Time
-	ExpiryWarning time.Duration
+	ServerName  string
+	Roots       *x509.CertPool
+	SystemRoots bool
+	Now         time.Time
 }
 
-// AnalyzeChain judges nothing but computes every certificate fact. An empty
+// AnalyzeChain judges nothing but computes every certificate fact; how
+// close to expiry is too close, and which key sizes and signature
+// algorithms are weak, are the controls' to decide. An empty
 // chain yields a report with Error set.
 func AnalyzeChain(chain []*x509.Certificate, o ChainOptions) CertReport {
 	if len(chain) == 0 {
@@ -73,18 +71,9 @@ func AnalyzeChain(chain []*x509.Certificate, o ChainOptions) CertReport {
 	r.KeyType, r.KeyBits = KeyInfo(leaf)
 	r.SignatureAlgorithm = leaf.SignatureAlgorithm.String()
 	r.SelfSigned = isSelfSigned(leaf)
-	for i, c := range chain {
-		if i > 0 && isSelfSigned(c) {
-			continue // a root's own signature is not relied upon
-		}
-		if weakSignature(c.SignatureAlgorithm) {
-			r.WeakSignature = true
-		}
-	}
 	r.Expired = o.Now.After(leaf.NotAfter)
 	r.NotYetValid = o.Now.Before(leaf.NotBefore)
 	r.DaysLeft = int(math.Floor(leaf.NotAfter.Sub(o.Now).Hours() / 24))
-	r.ExpiringSoon = !r.Expired && leaf.NotAfter.Sub(o.Now) < o.ExpiryWarning
 	r.HasSAN = len(leaf.DNSNames)+len(leaf.IPAddresses) > 0
 	if o.ServerName != "" {
 		if err := leaf.VerifyHostname(o.ServerName); err != nil {
@@ -152,14 +141,6 @@ func isSelfSigned(c *x509.Certificate) bool {
 		return false
 	}
 	return c.CheckSignatureFrom(c) == nil || c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
-}
-
-func weakSignature(a x509.SignatureAlgorithm) bool {
-	switch a {
-	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
-		return true
-	}
-	return false
 }
 
 // KeyInfo returns the public key type and size of a certificate.

@@ -26,7 +26,7 @@ func TestAnalyzeChain(t *testing.T) {
 			ca:   ca, roots: ca, server: "127.0.0.1",
 			opts: leafOpts{ips: loop},
 			check: func(t *testing.T, r CertReport) {
-				if !r.Trusted || r.TrustAnchor != "ca_file" || !r.HostnameMatch || !r.HasSAN || r.SelfSigned || r.WeakSignature || r.KeyType != "ECDSA" || r.KeyBits != 256 {
+				if !r.Trusted || r.TrustAnchor != "ca_file" || !r.HostnameMatch || !r.HasSAN || r.SelfSigned || r.KeyType != "ECDSA" || r.KeyBits != 256 {
 					t.Errorf("%+v", r)
 				}
 			},
@@ -42,11 +42,11 @@ func TestAnalyzeChain(t *testing.T) {
 			},
 		},
 		{
-			name:  "a self-signed RSA-1024 SHA-1 certificate without SAN fails trust, key, signature and hostname",
+			name:  "a self-signed RSA-1024 SHA-1 certificate without SAN reports its trust, key, signature and names as they are",
 			roots: ca, server: "127.0.0.1",
 			opts: leafOpts{key: "rsa1024", sig: x509.SHA1WithRSA, cn: "127.0.0.1", notAfter: now.Add(5 * day)},
 			check: func(t *testing.T, r CertReport) {
-				if r.Trusted || !r.SelfSigned || r.HasSAN || r.HostnameMatch || !r.WeakSignature || r.KeyBits != 1024 || r.KeyType != "RSA" || !r.ExpiringSoon || r.Expired {
+				if r.Trusted || !r.SelfSigned || r.HasSAN || r.HostnameMatch || r.KeyBits != 1024 || r.KeyType != "RSA" || r.DaysLeft < 4 || r.DaysLeft > 5 || r.Expired {
 					t.Errorf("%+v", r)
 				}
 				if r.SignatureAlgorithm != "SHA1-RSA" {
@@ -59,7 +59,7 @@ func TestAnalyzeChain(t *testing.T) {
 			ca:   ca, roots: ca, server: "127.0.0.1",
 			opts: leafOpts{ips: loop, notBefore: now.Add(-30 * day), notAfter: now.Add(-2 * day)},
 			check: func(t *testing.T, r CertReport) {
-				if !r.Expired || r.ExpiringSoon || !r.Trusted || r.DaysLeft >= 0 {
+				if !r.Expired || !r.Trusted || r.DaysLeft >= 0 {
 					t.Errorf("%+v", r)
 				}
 			},
@@ -85,11 +85,11 @@ func TestAnalyzeChain(t *testing.T) {
 			},
 		},
 		{
-			name: "a certificate with 60 days left is not expiring soon",
+			name: "a certificate with 60 days left reports 59 or 60 whole days left",
 			ca:   ca, roots: ca, server: "127.0.0.1",
 			opts: leafOpts{ips: loop, notAfter: now.Add(60 * day)},
 			check: func(t *testing.T, r CertReport) {
-				if r.ExpiringSoon || r.DaysLeft < 59 {
+				if r.DaysLeft < 59 || r.DaysLeft > 60 {
 					t.Errorf("%+v", r)
 				}
 			},
@@ -99,7 +99,7 @@ func TestAnalyzeChain(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			leaf := issue(t, tt.ca, tt.opts)
 			r := AnalyzeChain([]*x509.Certificate{leaf.Leaf}, ChainOptions{
-				ServerName: tt.server, Roots: tt.roots.pool(), Now: now, ExpiryWarning: DefaultExpiryWarning,
+				ServerName: tt.server, Roots: tt.roots.pool(), Now: now,
 			})
 			if r.Error != "" {
 				t.Fatalf("error %s", r.Error)

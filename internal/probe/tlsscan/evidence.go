@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // Accepted returns every accepted (version, suite) pair, oldest version
@@ -88,8 +88,8 @@ func (r *Report) Highest() (AcceptedSuite, bool) {
 
 // Evidence converts the report to the result model, listing every
 // accepted pair (or only accepted, when given) and the chain.
-func (r *Report) Evidence(accepted []string, detail string) report.TLSEvidence {
-	ev := report.TLSEvidence{Address: r.Address, Accepted: accepted, Detail: detail}
+func (r *Report) Evidence(accepted []string, detail string) result.TLSEvidence {
+	ev := result.TLSEvidence{Address: r.Address, Accepted: accepted, Detail: detail}
 	if accepted == nil {
 		ev.Accepted = r.AcceptedWhere(nil)
 	}
@@ -121,8 +121,8 @@ func (r *Report) Evidence(accepted []string, detail string) report.TLSEvidence {
 }
 
 // CertInfos summarises a chain for the result model.
-func CertInfos(chain []*x509.Certificate) []report.CertInfo {
-	out := make([]report.CertInfo, 0, len(chain))
+func CertInfos(chain []*x509.Certificate) []result.CertInfo {
+	out := make([]result.CertInfo, 0, len(chain))
 	for _, c := range chain {
 		out = append(out, CertInfo(c))
 	}
@@ -130,13 +130,13 @@ func CertInfos(chain []*x509.Certificate) []report.CertInfo {
 }
 
 // CertInfo summarises one certificate.
-func CertInfo(c *x509.Certificate) report.CertInfo {
+func CertInfo(c *x509.Certificate) result.CertInfo {
 	kt, bits := KeyInfo(c)
 	ips := make([]string, 0, len(c.IPAddresses))
 	for _, ip := range c.IPAddresses {
 		ips = append(ips, ip.String())
 	}
-	return report.CertInfo{
+	return result.CertInfo{
 		Subject:            c.Subject.String(),
 		Issuer:             c.Issuer.String(),
 		NotBefore:          c.NotBefore.UTC(),

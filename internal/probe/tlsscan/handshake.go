@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"syscall"
 	"time"
+
+	"github.com/hardgate/hardgate/internal/probe/neterr"
 )
 
 // probeResult is the outcome of one crafted handshake that the server
@@ -115,7 +115,7 @@ func readFlight(hr *handshakeReader, sh *ServerHello, res *probeResult) error {
 // not retried so that a silent server costs one deadline.
 func (s *scanner) probeRetry(ctx context.Context, spec helloSpec, wantFlight bool) (probeResult, error) {
 	res, err := s.probe(ctx, spec, wantFlight)
-	if err != nil && (errors.Is(err, ErrClosed) || errors.Is(err, syscall.ECONNRESET)) && ctx.Err() == nil {
+	if err != nil && (errors.Is(err, ErrClosed) || neterr.Classify(err) == neterr.Reset) && ctx.Err() == nil {
 		res, err = s.probe(ctx, spec, wantFlight)
 	}
 	return res, err
@@ -149,8 +149,7 @@ func (s *scanner) fillRandom(spec *helloSpec) (int, error) {
 var ErrTimeout = errors.New("server did not answer within the handshake deadline")
 
 func timeoutHint(err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if neterr.Classify(err) == neterr.Timeout {
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
 	return err

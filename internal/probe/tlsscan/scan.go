@@ -15,103 +15,14 @@ package tlsscan
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"slices"
 	"sync"
 	"time"
 )
-
-// Config says what to scan and how.
-type Config struct {
-	// Address is host:port of the TLS endpoint.
-	Address string
-	// ServerName is sent as SNI (unless it is an IP address) and checked
-	// against the certificate; default: the host part of Address.
-	ServerName string
-	// Roots are the trust anchors from the target's CA file (may be nil).
-	Roots *x509.CertPool
-	// SystemRoots also trusts the system roots.
-	SystemRoots bool
-	// ExpiryWarning is how close to expiry a certificate is "expiring soon".
-	ExpiryWarning time.Duration
-	// HandshakeTimeout bounds every single handshake.
-	HandshakeTimeout time.Duration
-	// Parallelism bounds concurrent handshakes.
-	Parallelism int
-	// Versions to probe; default AllVersions.
-	Versions []Version
-	// Now is the clock (injected in tests).
-	Now func() time.Time
-	// Rand fills ClientHello randoms.
-	Rand io.Reader
-	// Dial opens connections; default a net.Dialer.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Logger receives per-handshake debug lines.
-	Logger *slog.Logger
-}
-
-// DefaultExpiryWarning is the default "expiring soon" window: 30 days.
-const DefaultExpiryWarning = 30 * 24 * time.Hour
-
-// DefaultConfig returns the defaults for address.
-func DefaultConfig(address string) Config {
-	return Config{
-		Address:          address,
-		SystemRoots:      true,
-		ExpiryWarning:    DefaultExpiryWarning,
-		HandshakeTimeout: 5 * time.Second,
-		Parallelism:      8,
-		Versions:         AllVersions,
-	}
-}
-
-// Validate checks the config and fills unset optional fields.
-func (c *Config) Validate() error {
-	host, _, err := net.SplitHostPort(c.Address)
-	if err != nil {
-		return fmt.Errorf("tlsscan: address %q: %w", c.Address, err)
-	}
-	if c.ServerName == "" {
-		c.ServerName = host
-	}
-	if c.HandshakeTimeout <= 0 {
-		return fmt.Errorf("tlsscan: handshake timeout %v must be positive", c.HandshakeTimeout)
-	}
-	if c.Parallelism < 1 {
-		return fmt.Errorf("tlsscan: parallelism %d must be at least 1", c.Parallelism)
-	}
-	if c.ExpiryWarning < 0 {
-		return fmt.Errorf("tlsscan: expiry warning %v must not be negative", c.ExpiryWarning)
-	}
-	if len(c.Versions) == 0 {
-		c.Versions = AllVersions
-	}
-	for _, v := range c.Versions {
-		if !slices.Contains(AllVersions, v) {
-			return fmt.Errorf("tlsscan: version %v cannot be probed", v)
-		}
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Rand == nil {
-		c.Rand = rand.Reader
-	}
-	if c.Dial == nil {
-		d := &net.Dialer{}
-		c.Dial = d.DialContext
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	return nil
-}
 
 // Report is everything the scan saw.
 type Report struct {
@@ -220,11 +131,10 @@ func Scan(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Certificate = CertReport{Error: chainErr.Error()}
 	} else {
 		rep.Certificate = AnalyzeChain(chain, ChainOptions{
-			ServerName:    cfg.ServerName,
-			Roots:         cfg.Roots,
-			SystemRoots:   cfg.SystemRoots,
-			Now:           cfg.Now(),
-			ExpiryWarning: cfg.ExpiryWarning,
+			ServerName:  cfg.ServerName,
+			Roots:       cfg.Roots,
+			SystemRoots: cfg.SystemRoots,
+			Now:         cfg.Now(),
 		})
 		rep.Certificate.OCSPStapled = ocsp
 	}

@@ -2,7 +2,6 @@ package tlsscan
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -69,34 +68,6 @@ func (s Suite) ECDHE() bool { return s.Kx == "ECDH" || s.Kx == "ECDHEPSK" }
 // AEAD reports an AEAD suite (GCM, CCM, ChaCha20-Poly1305).
 func (s Suite) AEAD() bool { return s.Mac == "AEAD" }
 
-// Weaknesses lists why the suite is weak: "NULL", "anonymous", "export",
-// "RC4", "DES", "3DES", "MD5". Empty for an acceptable suite.
-func (s Suite) Weaknesses() []string {
-	var w []string
-	if s.Null() {
-		w = append(w, "NULL")
-	}
-	if s.Anonymous() {
-		w = append(w, "anonymous")
-	}
-	if s.Export {
-		w = append(w, "export")
-	}
-	if s.RC4() {
-		w = append(w, "RC4")
-	}
-	if s.Enc == "DES" {
-		w = append(w, "DES")
-	}
-	if s.Enc == "3DES" {
-		w = append(w, "3DES")
-	}
-	if s.MD5() {
-		w = append(w, "MD5")
-	}
-	return w
-}
-
 // String is "NAME (0xC02F)".
 func (s Suite) String() string { return fmt.Sprintf("%s (0x%04X)", s.Name(), s.ID) }
 
@@ -119,16 +90,6 @@ func SuiteByID(id uint16) (s Suite, ok bool) {
 		s = Suite{ID: id, IANA: name, Kx: "unknown", Au: "unknown", Enc: "unknown", Mac: "unknown"}
 	}
 	return s, ok
-}
-
-// Suites returns every known suite, sorted by code point.
-func Suites() []Suite {
-	out := make([]Suite, 0, len(suiteByID))
-	for _, s := range suiteByID {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }
 
 // offerOrder is every known suite once, strongest first (testssl.sh's

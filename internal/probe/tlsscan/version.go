@@ -34,9 +34,6 @@ func (v Version) String() string {
 	return fmt.Sprintf("0x%04x", uint16(v))
 }
 
-// Legacy reports whether the version is deprecated (RFC 8996): SSLv3, TLS 1.0, TLS 1.1.
-func (v Version) Legacy() bool { return v < VersionTLS12 }
-
 // ParseVersion reads "SSLv3", "TLSv1.0"/"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3".
 func ParseVersion(s string) (Version, error) {
 	switch s {

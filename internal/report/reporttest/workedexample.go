@@ -13,6 +13,9 @@
 // scoring or the audit shows up as a golden-file diff. There are no
 // hand-made results: a test that needs a variant (another target, an edited
 // headline, an extra evidence kind) derives it from a fresh copy of these.
+//
+// Only tests import this package, so deadcode without -test lists its
+// functions as unreachable; "deadcode -test ./..." reports nothing here.
 package reporttest
 
 import (
@@ -20,7 +23,7 @@ import (
 	_ "embed"
 	"fmt"
 
-	"github.com/hardgate/hardgate/internal/report"
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 //go:embed testdata/worked-example-before.json
@@ -32,15 +35,15 @@ var workedAfter []byte
 // WorkedExampleBefore returns a fresh copy of the real audit of the worked
 // example before the hardening sprint: FAIL, red, risk 70, 4 findings (3
 // high, 1 medium) over plaintext HTTP on 127.0.0.1:8080.
-func WorkedExampleBefore() *report.Result { return decodeFixture("before", workedBefore) }
+func WorkedExampleBefore() *result.Result { return decodeFixture("before", workedBefore) }
 
 // WorkedExampleAfter returns a fresh copy of the real audit of the worked
 // example after the hardening sprint: PASS, green, risk 0, no findings,
 // verified HTTPS on 127.0.0.1:8443.
-func WorkedExampleAfter() *report.Result { return decodeFixture("after", workedAfter) }
+func WorkedExampleAfter() *result.Result { return decodeFixture("after", workedAfter) }
 
-func decodeFixture(name string, data []byte) *report.Result {
-	res, err := report.Decode(bytes.NewReader(data))
+func decodeFixture(name string, data []byte) *result.Result {
+	res, err := result.Decode(bytes.NewReader(data))
 	if err != nil {
 		panic(fmt.Sprintf("reporttest: worked-example-%s.json: %v (regenerate it: go test ./internal/demo -run TestWorkedExampleFixtures -update)", name, err))
 	}
@@ -71,7 +74,7 @@ const (
 )
 
 // Control returns the result of control id in res, or nil.
-func Control(res *report.Result, id string) *report.ControlResult {
+func Control(res *result.Result, id string) *result.ControlResult {
 	for i := range res.Controls {
 		if res.Controls[i].ID == id {
 			return &res.Controls[i]
@@ -81,7 +84,7 @@ func Control(res *report.Result, id string) *report.ControlResult {
 }
 
 // Finding returns the finding for control id in res, or nil.
-func Finding(res *report.Result, id string) *report.Finding {
+func Finding(res *result.Result, id string) *result.Finding {
 	for i := range res.Findings {
 		if res.Findings[i].ID == id {
 			return &res.Findings[i]

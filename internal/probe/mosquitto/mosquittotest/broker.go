@@ -2,11 +2,13 @@
 // loopback port, from a config written in t.TempDir(), stopped in
 // t.Cleanup. Tests call interop.Binary through Start, so a machine without
 // mosquitto skips them (and CI fails them).
+//
+// Only tests import this package, so deadcode without -test lists its
+// functions as unreachable; "deadcode -test ./..." reports nothing here.
 package mosquittotest
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -175,9 +177,6 @@ func (b *Broker) WriteFile(name, content string) string {
 	}
 	return p
 }
-
-// String describes the broker for test messages.
-func (b *Broker) String() string { return fmt.Sprintf("mosquitto on %s (%s)", b.Addr(), b.Conf) }
 
 // WritePasswordFile creates a mosquitto password file in the broker's
 // directory with mosquitto_passwd (Debian package mosquitto).

@@ -1,6 +1,8 @@
-// Package report holds the audit result model (the versioned JSON document
-// that every other part reads) and its renderers.
-package report
+// Package result is the audit result schema: the versioned JSON document
+// that every other part reads and writes (types, strict Decode, Encode),
+// the order of severities, and the escaping helpers that renderers share.
+// It is a leaf: it imports nothing of hardgate.
+package result
 
 import (
 	"bytes"
@@ -45,9 +47,6 @@ const (
 	// finding already makes the posture red or amber.
 	PostureUnknown = "unknown"
 )
-
-// Severities, most severe first.
-var Severities = []string{"critical", "high", "medium", "low", "info"}
 
 // Result is one audit of one target.
 type Result struct {

@@ -1,17 +1,22 @@
-package audit
+package collect
 
 import (
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
 	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
+	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
+	"github.com/hardgate/hardgate/internal/probe/tlsscan"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 // Observations is everything the probes saw during one audit. Controls read
-// it and judge; probes fill it and never judge. A nil part means the target
-// named nothing for that probe, so its controls are not_applicable.
+// it and judge; probes fill it and never judge. A nil or empty part means
+// the target named nothing for that probe, so its controls are
+// not_applicable. Each probe family adds one field here.
 type Observations struct {
 	// Target is the validated target spec.
-	Target *Target
+	Target *spec.Target
 	// Ingest has one entry per ingest URL, in the order of the spec.
 	Ingest []IngestObservation
 	// TokenGiven reports whether the target declared a valid token.
@@ -22,11 +27,13 @@ type Observations struct {
 	HealthURL string
 	// Config is the gateway config, nil when none was named.
 	Config *ConfigObservation
-	// TLS has one full TLS scan per TLS endpoint (https ingest URLs and
-	// tls.addresses); empty when the target names none.
+	// TLS has one full TLS scan per TLS endpoint (https ingest URLs,
+	// tls.addresses and mqtts brokers); empty when the target names none.
 	TLS []TLSObservation
 	// MQTT has one probe per broker URL of the target (mqtt.urls).
 	MQTT []MQTTObservation
+	// ConfigFiles are the config files read, with their digests.
+	ConfigFiles []result.ConfigFile
 }
 
 // IngestObservation is what the requests to one ingest URL saw.
@@ -61,4 +68,47 @@ type ConfigObservation struct {
 	Mosquitto *mosquitto.Config
 	// Err is set when the file could not be read or parsed.
 	Err error
+}
+
+// Settings is what the config rule engine reads from a gateway config,
+// whatever its kind: the effective value of a key, the line it stands on
+// (0 when a default applies), and the evidence citing it. ok is false for
+// a key the kind does not have.
+type Settings interface {
+	Setting(key string) (value string, line int, ok bool)
+	Evidence(key string) result.Evidence
+}
+
+// Settings returns the config's reader for the rule engine, nil when the
+// config could not be read.
+func (co *ConfigObservation) Settings() Settings {
+	switch {
+	case co.Ingestd != nil:
+		return co.Ingestd
+	case co.Mosquitto != nil:
+		return co.Mosquitto
+	}
+	return nil
+}
+
+// TLSObservation is the full TLS scan of one endpoint.
+type TLSObservation struct {
+	// Address is host:port; ServerName the host checked against the certificate.
+	Address    string
+	ServerName string
+	// CAFile is the trust anchor the certificate was verified with (empty:
+	// the system roots): mqtt.ca_file for an mqtts broker, ingest.ca_file
+	// for the rest.
+	CAFile string
+	// Report is nil when the scan could not run at all (Err says why).
+	Report *tlsscan.Report
+	Err    error
+}
+
+// MQTTObservation is the probe of one broker URL.
+type MQTTObservation struct {
+	URL string
+	// Result is nil when the probe could not run (Err says why).
+	Result *mqttprobe.Result
+	Err    error
 }

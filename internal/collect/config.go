@@ -1,0 +1,40 @@
+package collect
+
+import (
+	"fmt"
+
+	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
+	"github.com/hardgate/hardgate/internal/probe/mosquitto"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
+)
+
+// readConfig reads the gateway config of kind at path. A file that cannot
+// be read or parsed is an observation (Err set); only an unknown kind is an
+// error. It returns the files read with their digests.
+func readConfig(path, kind string) (*ConfigObservation, []result.ConfigFile, error) {
+	co := &ConfigObservation{Path: path, Kind: kind}
+	switch kind {
+	case spec.KindIngestd:
+		f, err := ingestdconf.Read(path)
+		if err != nil {
+			co.Err = err
+			return co, nil, nil
+		}
+		co.Ingestd = f
+		return co, []result.ConfigFile{{Path: path, Kind: kind, SHA256: f.SHA256}}, nil
+	case spec.KindMosquitto:
+		c, err := mosquitto.Load(path)
+		if err != nil {
+			co.Err = err
+			return co, nil, nil
+		}
+		co.Mosquitto = c
+		files := make([]result.ConfigFile, len(c.Files))
+		for i, f := range c.Files {
+			files[i] = result.ConfigFile{Path: f, Kind: kind, SHA256: c.SHA256[i]}
+		}
+		return co, files, nil
+	}
+	return nil, nil, fmt.Errorf("gateway.kind %q: no reader", kind)
+}

@@ -1,0 +1,79 @@
+package controls
+
+import (
+	"strings"
+	"testing"
+
+	mqttprobe "github.com/hardgate/hardgate/internal/probe/mqtt"
+
+	"github.com/hardgate/hardgate/internal/collect"
+	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/spec"
+)
+
+func TestPlaintextListenerNeverPassesFromNothing(t *testing.T) {
+	tlsBroker := func(pl mqttprobe.Plaintext) collect.MQTTObservation {
+		return collect.MQTTObservation{URL: "mqtts://127.0.0.1:8883", Result: &mqttprobe.Result{Broker: "mqtts://127.0.0.1:8883", TLS: true, PlaintextListener: pl}}
+	}
+	notChecked := mqttprobe.Plaintext{Outcome: mqttprobe.Skipped, Detail: "no plaintext port given"}
+	refused := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Refused}
+	answered := mqttprobe.Plaintext{Checked: true, Address: "127.0.0.1:1883", Outcome: mqttprobe.Accepted, Detail: "a broker answered CONNECT in plaintext (code 0)"}
+	tests := []struct {
+		name   string
+		mqtt   []collect.MQTTObservation
+		want   result.Status
+		reason string
+	}{
+		{"an mqtts-only target without mqtt.plaintext_port is not applicable and says to set it", []collect.MQTTObservation{tlsBroker(notChecked)}, result.StatusNotApplicable, "set mqtt.plaintext_port"},
+		{"a refused plaintext CONNECT on mqtt.plaintext_port passes", []collect.MQTTObservation{tlsBroker(refused)}, result.StatusPass, "nothing listens in plaintext at 127.0.0.1:1883"},
+		{"a plaintext CONNECT answered on mqtt.plaintext_port fails", []collect.MQTTObservation{tlsBroker(answered)}, result.StatusFail, "a plaintext MQTT listener answered at 127.0.0.1:1883"},
+		{"a pass from another broker names the mqtts broker left unchecked", []collect.MQTTObservation{
+			tlsBroker(notChecked),
+			{URL: "mqtt://127.0.0.2:1883", Result: &mqttprobe.Result{Broker: "mqtt://127.0.0.2:1883", PlaintextListener: mqttprobe.Plaintext{Checked: true, Address: "127.0.0.2:1883", Outcome: mqttprobe.Refused}}},
+		}, result.StatusPass, "no plaintext port was tried beside mqtts://127.0.0.1:8883 (set mqtt.plaintext_port)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := judge(t, "mqtt_broker.plaintext_listener", &collect.Observations{Target: &spec.Target{}, MQTT: tt.mqtt})
+			if v.Status != tt.want || !strings.Contains(v.Reason, tt.reason) {
+				t.Errorf("verdict %s (%s), want %s with %q", v.Status, v.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestOnlyAnAuthenticationRefusalPassesTheAnonymousControl(t *testing.T) {
+	t.Parallel()
+	broker := func(version, code int, outcome mqttprobe.Outcome) collect.MQTTObservation {
+		st := mqttprobe.Step{Outcome: outcome, Answered: outcome != mqttprobe.Failed, ReasonCode: code, Detail: "CONNACK"}
+		return collect.MQTTObservation{URL: "mqtt://127.0.0.1:1883", Result: &mqttprobe.Result{
+			Broker: "mqtt://127.0.0.1:1883", Version: version, Anonymous: st, MadeUpCredentials: st,
+		}}
+	}
+	tests := []struct {
+		name string
+		obs  collect.MQTTObservation
+		want result.Status
+	}{
+		{"CONNACK 0 fails", broker(mqttprobe.Version311, 0, mqttprobe.Accepted), result.StatusFail},
+		{"MQTT 3.1.1 code 5 (not authorized) passes", broker(mqttprobe.Version311, 5, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 3.1.1 code 4 (bad user name or password) passes", broker(mqttprobe.Version311, 4, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 3.1.1 code 1 (protocol version) decides nothing", broker(mqttprobe.Version311, 1, mqttprobe.Refused), result.StatusError},
+		{"MQTT 3.1.1 code 3 (server unavailable) decides nothing", broker(mqttprobe.Version311, 3, mqttprobe.Refused), result.StatusError},
+		{"MQTT 5 reason 0x87 (not authorized) passes", broker(mqttprobe.Version5, 0x87, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 5 reason 0x8A (banned) passes", broker(mqttprobe.Version5, 0x8A, mqttprobe.Refused), result.StatusPass},
+		{"MQTT 5 reason 0x84 (unsupported protocol version) decides nothing", broker(mqttprobe.Version5, 0x84, mqttprobe.Refused), result.StatusError},
+		{"MQTT 5 code 5 is not an MQTT 3.1.1 refusal and decides nothing", broker(mqttprobe.Version5, 5, mqttprobe.Refused), result.StatusError},
+		{"no answer decides nothing", broker(mqttprobe.Version311, 0, mqttprobe.Failed), result.StatusError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, id := range []string{"mqtt_broker.anonymous_access_allowed", "mqtt_broker.credentials_not_verified"} {
+				v := judge(t, id, &collect.Observations{Target: &spec.Target{}, MQTT: []collect.MQTTObservation{tt.obs}})
+				if v.Status != tt.want {
+					t.Errorf("%s = %s (%s), want %s", id, v.Status, v.Reason, tt.want)
+				}
+			}
+		})
+	}
+}
