@@ -136,6 +136,10 @@ func WriteFile(path string, recs []Record) error {
 		return fmt.Errorf("write tokens file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := takeDirOwner(tmp, dir); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write tokens file: %w", err)
+	}
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write tokens file: %w", err)
@@ -216,6 +220,9 @@ func withFileLock(tokensFile string, fn func() error) error {
 		return fmt.Errorf("lock tokens file: %w", err)
 	}
 	defer f.Close()
+	if err := takeDirOwner(f, filepath.Dir(tokensFile)); err != nil {
+		return fmt.Errorf("lock tokens file: %w", err)
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("lock tokens file: %w", err)
 	}
