@@ -155,7 +155,7 @@ func TestPostrmPurgeDeletesDataAndRemoveKeepsIt(t *testing.T) {
 		t.Run(tt.arg, func(t *testing.T) {
 			path, env, log := sandbox(t, "postrm", true, "0")
 			root := filepath.Join(filepath.Dir(path), "root")
-			files := []string{"var/lib/ingestd/queue.sqlite", "etc/ingestd/tokens.d/tokens", "etc/ingestd/tls/gateway-key.pem"}
+			files := []string{"var/lib/ingestd/queue.sqlite", "etc/ingestd/tokens.d/tokens", "etc/ingestd/tls/gateway-key.pem", "etc/ingestd/upstream.env"}
 			for _, f := range files {
 				os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o700)
 				os.WriteFile(filepath.Join(root, f), []byte("x"), 0o600)
