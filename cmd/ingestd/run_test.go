@@ -39,6 +39,7 @@ func runCmd(args ...string) (int, string, string) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "")
 	if code, _, errOut := runCmd("token", "add", "--config", cfgPath, "--device", "sensor-1"); code != 0 {
@@ -101,6 +102,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestTokenAddPrintsOnlyTheToken(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "")
 	code, out, errOut := runCmd("token", "add", "--config", cfgPath, "--device", "sensor-7")

@@ -57,6 +57,11 @@ var (
 // roots, TLS 1.2 minimum. A token is read from the environment variable
 // cfg.TokenEnv and never sent in plaintext to a non-loopback server.
 func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
+	return newNATS(cfg, logger, reconnectMax)
+}
+
+// newNATS is NewNATS with the ceiling of the reconnection backoff.
+func newNATS(cfg config.ForwardNATS, logger *slog.Logger, reconnectLimit time.Duration) (*NATS, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +91,7 @@ func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
 		nats.ReconnectBufSize(-1),
 		nats.Timeout(brokerAttemptTimeout),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
-			return max(backoffDelay(attempts, reconnectMin, reconnectMax, 0, rand.Int64N), reconnectMin/4)
+			return max(backoffDelay(attempts, reconnectMin, reconnectLimit, 0, rand.Int64N), reconnectMin/4)
 		}),
 		nats.ConnectHandler(func(*nats.Conn) {
 			n.m.connected.Set(1)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -471,8 +473,16 @@ func TestShutdownDrainsAPostureRequest(t *testing.T) {
 		defer cancel()
 		shut <- srv.Shutdown(ctx)
 	}()
-	waitFor(t, 5*time.Second, "Shutdown to start", srv.draining.Load)
-	time.Sleep(20 * time.Millisecond) // let Shutdown reach the drain
+	// Shutdown has reached the drain once the listener is closed.
+	addr := srv.HTTPSAddr()
+	poll.Until(t, "Shutdown to close the listener", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
 	close(release)
 	if code := <-done; code != 200 {
 		t.Fatalf("posture during shutdown = %d", code)
