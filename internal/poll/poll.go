@@ -5,6 +5,8 @@
 // fixed sleep, and a long wait costs little CPU. Every wait has a deadline:
 // a hang guard that fails the test naming what it waited for, not a timing
 // assertion.
+//
+// Only tests import it, so deadcode lists it unless run with -test.
 package poll
 
 import (

@@ -90,12 +90,12 @@ var (
 // cfg.CAFile or the system roots, TLS 1.2 minimum, with an optional client
 // certificate. The password is read from the environment variable
 // cfg.PasswordEnv and is never sent in plaintext to a non-loopback broker.
-func NewMQTT(cfg config.ForwardMQTT, logger *slog.Logger) (*MQTT, error) {
-	return newMQTT(cfg, logger, reconnectMax)
-}
-
-// newMQTT is NewMQTT with the ceiling of the reconnection backoff.
-func newMQTT(cfg config.ForwardMQTT, logger *slog.Logger, reconnectLimit time.Duration) (*MQTT, error) {
+// reconnectLimit caps the wait between two connection attempts (0 is
+// 10 s); New passes forward.backoff_max.
+func NewMQTT(cfg config.ForwardMQTT, logger *slog.Logger, reconnectLimit time.Duration) (*MQTT, error) {
+	if reconnectLimit <= 0 {
+		reconnectLimit = reconnectMax
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

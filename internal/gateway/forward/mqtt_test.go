@@ -66,7 +66,7 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f, err := NewMQTT(tc.cfg, nil)
+			f, err := NewMQTT(tc.cfg, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 	t.Run("a client certificate authenticates ingestd on a listener that requires one", func(t *testing.T) {
 		t.Parallel()
 		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-4",
-			CAFile: pki.CAFile, CertFile: clientCert, KeyFile: clientKey}, nil)
+			CAFile: pki.CAFile, CertFile: clientCert, KeyFile: clientKey}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 	})
 	t.Run("without a client certificate that listener never acknowledges", func(t *testing.T) {
 		t.Parallel()
-		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-5", CAFile: pki.CAFile}, nil)
+		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-5", CAFile: pki.CAFile}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestNewMQTTRefusesUnsafeOrBrokenConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewMQTT(tc.cfg, nil)
+			f, err := NewMQTT(tc.cfg, nil, 0)
 			if err == nil {
 				f.Close()
 				t.Fatal("want an error")
@@ -179,7 +179,7 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	gate := mosquittotest.NewGate(t, b.Addr())
 	gate.Open()
 	// Reconnection waits at most the dispatcher's backoff_max, as through New.
-	f, err := newMQTT(config.ForwardMQTT{URL: "mqtt://" + gate.Addr(), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil, reconnectCeiling(time.Second))
+	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + gate.Addr(), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil, reconnectCeiling(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestMQTTDeliveryFailsWhenTheConnectionDropsBeforeThePUBACK(t *testing.T) {
 			}()
 		}
 	}()
-	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + ln.Addr().String(), Topic: "telemetry/{device}", ClientID: "ingestd-drop"}, nil)
+	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + ln.Addr().String(), Topic: "telemetry/{device}", ClientID: "ingestd-drop"}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,7 @@ func TestNATSDeliversWithJetStreamAck(t *testing.T) {
 	t.Parallel()
 	srv := newNATSServer(t, true)
 	srv.createStream(t)
-	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestNATSDeliversWithJetStreamAck(t *testing.T) {
 	}
 
 	t.Run("a subject no stream captures is never acknowledged", func(t *testing.T) {
-		g, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "elsewhere.{device}", JetStream: true}, nil)
+		g, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "elsewhere.{device}", JetStream: true}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestNATSPlainPublishFlushes(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}"}, nil)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}"}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestNewNATSRefusesUnsafeOrBrokenConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewNATS(tc.cfg, nil)
+			f, err := NewNATS(tc.cfg, nil, 0)
 			if err == nil {
 				f.Close()
 				t.Fatal("want an error")
@@ -244,7 +244,7 @@ func TestNATSSurvivesServerOutageUnderLoad(t *testing.T) {
 	srv := newNATSServer(t, true)
 	srv.createStream(t)
 	// Reconnection waits at most the dispatcher's backoff_max, as through New.
-	f, err := newNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil, reconnectCeiling(time.Second))
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil, reconnectCeiling(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestNATSOverVerifiedTLSWithToken(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewNATS(tc.cfg, nil)
+			f, err := NewNATS(tc.cfg, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

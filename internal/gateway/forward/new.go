@@ -33,13 +33,13 @@ func New(cfg config.Forward, logger *slog.Logger) (Forwarder, error) {
 		}
 		return f, nil
 	case "mqtt":
-		f, err := newMQTT(cfg.MQTT, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
+		f, err := NewMQTT(cfg.MQTT, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
 		if err != nil {
 			return nil, err
 		}
 		return f, nil
 	case "nats":
-		f, err := newNATS(cfg.NATS, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
+		f, err := NewNATS(cfg.NATS, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
 		if err != nil {
 			return nil, err
 		}

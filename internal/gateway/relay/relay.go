@@ -7,6 +7,8 @@
 // taken since it was released. The upstream behind it may move: Open takes
 // the address to relay to, so a server restarted on a new ephemeral port is
 // reached at the relay's address.
+//
+// Only tests import it, so deadcode lists it unless run with -test.
 package relay
 
 import (

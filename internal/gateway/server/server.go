@@ -152,9 +152,6 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler, for tests that serve it themselves.
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Start opens the queue, binds the listeners (ports may be 0), starts
 // serving and starts the dispatcher. ctx bounds the start only; call
 // Shutdown to stop.
