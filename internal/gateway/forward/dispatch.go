@@ -51,6 +51,12 @@ type DispatchOptions struct {
 // slot. It acks (deletes) only the batches the upstream acknowledged, in
 // groups that share one commit.
 //
+// A failed ack (the store cannot commit, for example because its
+// filesystem is full) backs off the same way: the delivered batches keep
+// their place outside the window, so they are not sent again, every
+// delivery pauses, and the deletion is retried after the backoff until
+// the store recovers.
+//
 // Failures back off at two levels, each exponential with full jitter and
 // capped at BackoffMax (an upstream's Retry-After can lengthen a wait but
 // never past BackoffMax). A failed batch waits out its own backoff while
@@ -61,7 +67,7 @@ type DispatchOptions struct {
 // whole dispatcher pauses, longer with each pause, until a delivery
 // succeeds again.
 type Dispatcher struct {
-	q    *queue.Queue
+	q    store
 	f    Forwarder
 	opts DispatchOptions
 	log  *slog.Logger
@@ -73,11 +79,20 @@ type Dispatcher struct {
 	now func() time.Time
 }
 
+// store is what the dispatcher needs of the queue (*queue.Queue); tests
+// put a failing one in its place.
+type store interface {
+	PeekExcept(ctx context.Context, max int, skip map[string]struct{}) ([]queue.Batch, error)
+	Ack(ctx context.Context, ids ...string) error
+	Notify() <-chan struct{}
+}
+
 type dispatchMetrics struct {
-	total    *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	backoff  *prometheus.GaugeVec
-	retrying *prometheus.GaugeVec
+	total       *prometheus.CounterVec
+	ackFailures *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	backoff     *prometheus.GaugeVec
+	retrying    *prometheus.GaugeVec
 }
 
 // NewDispatcher returns a dispatcher from q to f. It does not own either:
@@ -127,6 +142,10 @@ func newDispatchMetrics(r prometheus.Registerer) *dispatchMetrics {
 			Name: "ingestd_forward_retrying_batches",
 			Help: "Queued batches whose last delivery failed, each waiting out its own backoff.",
 		}, []string{"upstream"})),
+		ackFailures: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_forward_ack_failures_total",
+			Help: "Failed deletions of delivered batches from the queue (the store could not commit); deliveries pause until one succeeds.",
+		}, []string{"upstream"})),
 	}
 }
 
@@ -157,17 +176,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return w.finish()
 		}
 		now := d.now()
+		// Delivered batches whose deletion failed are deleted first,
+		// once their backoff is over.
+		if w.ack(); w.fatal != nil {
+			continue
+		}
 		paused := w.paused(now)
 		var due time.Time
 		if !paused && w.hasRoom() {
 			var again bool
 			if due, again = w.fill(now); again {
-				continue
-			}
-		}
-		if len(w.busy) == 0 {
-			w.ack()
-			if w.fatal != nil {
 				continue
 			}
 		}

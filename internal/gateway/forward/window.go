@@ -34,6 +34,7 @@ type window struct {
 
 	backoffGauge  prometheus.Gauge
 	retryingGauge prometheus.Gauge
+	ackFailed     prometheus.Counter
 
 	// pauseAfter failures in a row, with no success between them, mean
 	// the upstream itself is failing rather than one batch.
@@ -45,9 +46,11 @@ type window struct {
 	busy        map[string]struct{} // being delivered
 	retrying    map[string]*retry   // failed, waiting out their backoff
 	done        chan outcome
-	acked       []string // delivered, not yet deleted
-	failStreak  int      // failures since the last success
-	pauses      int      // pauses since the last success
+	acked       []string  // delivered, not yet deleted
+	ackFailures int       // failed deletions in a row
+	ackRetry    time.Time // when a failed deletion is tried again
+	failStreak  int       // failures since the last success
+	pauses      int       // pauses since the last success
 	pauseUntil  time.Time
 	pausedShown bool  // the backoff gauge shows a pause
 	fatal       error // the queue closed: Run ends with it
@@ -61,6 +64,7 @@ func (d *Dispatcher) newWindow(ctx context.Context) *window {
 		name:          name,
 		backoffGauge:  d.m.backoff.WithLabelValues(name),
 		retryingGauge: d.m.retrying.WithLabelValues(name),
+		ackFailed:     d.m.ackFailures.WithLabelValues(name),
 		pauseAfter:    max(1, d.opts.MaxInFlight/2),
 		refill:        max(1, d.opts.MaxInFlight/2),
 		busy:          map[string]struct{}{},
@@ -127,16 +131,20 @@ func (w *window) start(b queue.Batch) {
 	go w.d.deliver(w.ctx, b, w.done)
 }
 
-// skip is the set PeekExcept passes over: batches in flight and those
-// still waiting out their backoff. It also returns the earliest time a
-// waiting batch becomes due (zero when none waits).
+// skip is the set PeekExcept passes over: batches in flight, delivered
+// batches not yet deleted, and those still waiting out their backoff. It
+// also returns the earliest time a waiting batch becomes due (zero when
+// none waits).
 func (w *window) skip(now time.Time) (map[string]struct{}, time.Time) {
 	var due time.Time
-	if len(w.retrying) == 0 {
+	if len(w.retrying) == 0 && len(w.acked) == 0 {
 		return w.busy, due
 	}
-	out := make(map[string]struct{}, len(w.busy)+len(w.retrying))
+	out := make(map[string]struct{}, len(w.busy)+len(w.acked)+len(w.retrying))
 	for id := range w.busy {
+		out[id] = struct{}{}
+	}
+	for _, id := range w.acked {
 		out[id] = struct{}{}
 	}
 	for id, r := range w.retrying {
@@ -219,23 +227,44 @@ func (w *window) pause(now time.Time, retryAfter time.Duration, err error) {
 
 // ack deletes the delivered batches in one group. Its context is not tied
 // to Run's, so that batches delivered just before shutdown are deleted
-// rather than delivered again.
+// rather than delivered again. A failed deletion keeps the group (its
+// batches stay out of the window, so they are not sent again), raises
+// ingestd_forward_ack_failures_total, logs, and pauses every delivery for
+// a growing backoff; ack does nothing until that backoff is over.
 func (w *window) ack() {
-	if len(w.acked) == 0 {
+	if len(w.acked) == 0 || w.d.now().Before(w.ackRetry) {
 		return
 	}
+	w.deleteAcked()
+}
+
+// deleteAcked tries the deletion of the acknowledged group now.
+func (w *window) deleteAcked() {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), ackTimeout)
 	err := w.d.q.Ack(actx, w.acked...)
 	cancel()
 	switch {
+	case err == nil:
+		if w.ackFailures > 0 {
+			w.d.log.Info("dispatch: deleting delivered batches works again; deliveries resume", "batches", len(w.acked), "failures", w.ackFailures)
+		}
+		w.acked, w.ackFailures, w.ackRetry = w.acked[:0], 0, time.Time{}
 	case errors.Is(err, queue.ErrClosed):
 		w.fatal = fmt.Errorf("dispatch to %s: ack: %w", w.name, err)
-	case err != nil:
-		// The batches stay queued and are delivered again: a
-		// duplicate, never a loss.
-		w.d.log.Error("dispatch: ack failed; delivered batches will be sent again", "batches", len(w.acked), "err", err)
+	default:
+		w.ackFailures++
+		w.ackFailed.Inc()
+		now := w.d.now()
+		delay := w.d.delay(w.ackFailures, 0)
+		w.ackRetry = now.Add(delay)
+		if w.ackRetry.After(w.pauseUntil) {
+			w.pauseUntil = w.ackRetry
+			w.backoffGauge.Set(delay.Seconds())
+			w.pausedShown = true
+		}
+		w.d.log.Error("dispatch: deleting delivered batches from the queue failed; deliveries paused, the deletion is retried with backoff",
+			"batches", len(w.acked), "attempt", w.ackFailures, "retry_in", delay, "err", err)
 	}
-	w.acked = w.acked[:0]
 }
 
 // wait blocks until whichever comes first: a delivery finishing (settled,
@@ -279,12 +308,15 @@ func (w *window) wait(paused bool, due time.Time) {
 	}
 }
 
-// finish waits for the deliveries in flight, acknowledges what they
-// delivered and returns Run's result.
+// finish waits for the deliveries in flight, tries once more to delete
+// what was delivered (batches left undeleted are sent again after a
+// restart: a duplicate, never a loss) and returns Run's result.
 func (w *window) finish() error {
 	for len(w.busy) > 0 {
 		w.settle(<-w.done)
 	}
-	w.ack()
+	if len(w.acked) > 0 && w.fatal == nil {
+		w.deleteAcked()
+	}
 	return w.fatal
 }

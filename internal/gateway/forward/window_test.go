@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,5 +285,114 @@ func TestWindowFinish(t *testing.T) {
 	}
 	if st := q.Stats(); st.Batches != 0 || len(w.busy) != 0 {
 		t.Fatalf("finish left %d in flight and %d queued, want the delivered batches acknowledged", len(w.busy), st.Batches)
+	}
+}
+
+// failingAcks is a queue whose Ack fails, storing nothing, while fail
+// returns true (as a store whose filesystem is full).
+type failingAcks struct {
+	*queue.Queue
+	fail  func() bool
+	calls atomic.Int64
+}
+
+var errDiskFull = errors.New("commit: database or disk is full")
+
+func (f *failingAcks) Ack(ctx context.Context, ids ...string) error {
+	f.calls.Add(1)
+	if f.fail() {
+		return errDiskFull
+	}
+	return f.Queue.Ack(ctx, ids...)
+}
+
+func TestWindowAckFailure(t *testing.T) {
+	t.Parallel()
+	q := openQueue(t)
+	ids := sortedIDs(fill(t, q, 3))
+	var full atomic.Bool
+	full.Store(true)
+	fq := &failingAcks{Queue: q, fail: full.Load}
+	w, reg := testWindow(t, q, &gateForwarder{}, 4)
+	w.d.q = fq
+	now := epoch
+	w.d.now = func() time.Time { return now }
+
+	w.acked = append(w.acked, ids[0], ids[1])
+	w.ack()
+	if len(w.acked) != 2 || w.ackFailures != 1 {
+		t.Fatalf("after a failed ack: acked %v, failures %d; want the group kept and one failure", w.acked, w.ackFailures)
+	}
+	if got := counterValue(t, reg, "ingestd_forward_ack_failures_total", nil); got != 1 {
+		t.Errorf("ingestd_forward_ack_failures_total = %v, want 1", got)
+	}
+	if !w.pauseUntil.Equal(epoch.Add(time.Second)) || !w.paused(epoch) {
+		t.Fatalf("deliveries paused until %v, want the first backoff (1s)", w.pauseUntil)
+	}
+	set, _ := w.skip(epoch)
+	if _, ok := set[ids[0]]; !ok || len(set) != 2 {
+		t.Fatalf("skip set %v, want the two delivered batches kept out of the window", set)
+	}
+	w.ack() // before the backoff is over: not tried
+	if n := fq.calls.Load(); n != 1 {
+		t.Fatalf("%d ack attempts before the backoff ended, want 1", n)
+	}
+	now = epoch.Add(time.Second)
+	w.ack()
+	if w.ackFailures != 2 || !w.ackRetry.Equal(now.Add(2*time.Second)) {
+		t.Fatalf("second failure: failures %d, retry at %v; want 2 and a 2s backoff", w.ackFailures, w.ackRetry)
+	}
+	full.Store(false) // the store recovers
+	now = now.Add(2 * time.Second)
+	w.ack()
+	if len(w.acked) != 0 || w.ackFailures != 0 || w.paused(now) {
+		t.Fatalf("after recovery: acked %v, failures %d, paused %v", w.acked, w.ackFailures, w.paused(now))
+	}
+	onlyLeft(t, q, ids[2])
+}
+
+// TestDispatchBacksOffWhenAcksFail is the failure the issue reports: with
+// the store's filesystem full, every ack failed, the ids were dropped from
+// the bookkeeping and the same batches were sent again in a tight loop.
+// Here acks fail for a while: each batch must reach the upstream once, the
+// failures must be counted, and the queue must drain once acks work.
+func TestDispatchBacksOffWhenAcksFail(t *testing.T) {
+	t.Parallel()
+	q := openQueue(t)
+	want := fill(t, q, 16)
+	var full atomic.Bool
+	full.Store(true)
+	fq := &failingAcks{Queue: q, fail: full.Load}
+	var mu sync.Mutex
+	sent := map[string]int{}
+	g := &gateForwarder{verdict: func(b queue.Batch) error {
+		mu.Lock()
+		sent[b.ID]++
+		mu.Unlock()
+		return nil
+	}}
+	reg := prometheus.NewRegistry()
+	d := NewDispatcher(q, g, DispatchOptions{BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond, MaxInFlight: 4, Registerer: reg})
+	d.q = fq
+	stop := runDispatcher(t, d)
+	failures := func() float64 { return counterValue(t, reg, "ingestd_forward_ack_failures_total", nil) }
+	poll.Until(t, "five failed acks", func() bool { return failures() >= 5 })
+	if n := g.calls.Load(); n > 4 {
+		t.Fatalf("%d deliveries while acks fail, want at most the first window (4): delivered batches were sent again", n)
+	}
+	full.Store(false)
+	poll.Until(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id := range want {
+		if sent[id] != 1 {
+			t.Errorf("batch %s sent %d times, want once", id, sent[id])
+		}
+	}
+	if got := counterValue(t, reg, "ingestd_forward_backoff_seconds", nil); got != 0 {
+		t.Errorf("backoff gauge %v after recovery, want 0", got)
 	}
 }

@@ -9,6 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
+	"time"
+
+	"modernc.org/sqlite"
 )
 
 // commitLoop is the single writer: it takes the first waiting operation,
@@ -35,55 +39,89 @@ func (q *Queue) commitLoop() {
 }
 
 // commit applies a group in one transaction. A failed transaction fails
-// every operation in it; a duplicate id fails only its own append.
+// every operation in it; a duplicate id fails only its own append. A
+// transaction that fails because the store's filesystem is full fails
+// with an error wrapping ErrNoSpace.
 func (q *Queue) commit(group []*op) {
-	results := make([]error, len(group))
-	added, ackedCount, ackedBytes, err := q.apply(group, results)
+	t := q.apply(group)
+	err := t.err
 	q.statMu.Lock()
 	q.lastErr = err
+	if err != nil {
+		q.lastErrAt = time.Now()
+	}
 	for i, o := range group {
-		if o.batch != nil && (err != nil || results[i] != nil) {
-			q.bytes -= o.size
+		if o.batch != nil && (err != nil || t.results[i] != nil || o.stored != nil) {
+			q.bytes -= o.size // not stored: refused, or the key's first batch answered
 		}
 	}
 	if err == nil {
-		q.batches += added - ackedCount
-		q.bytes -= ackedBytes
+		q.batches += t.added - t.ackedCount
+		q.bytes -= t.ackedBytes
 	}
 	q.statMu.Unlock()
 	if err != nil {
 		q.log.Error("queue commit failed", "file", q.path, "ops", len(group), "err", err)
-		err = fmt.Errorf("commit %s: %w", q.path, err)
+		err = fmt.Errorf("commit %s: %w", q.path, noSpace(err))
 	}
 	for i, o := range group {
 		if err != nil {
 			o.err <- err
 		} else {
-			o.err <- results[i]
+			o.err <- t.results[i]
 		}
 	}
-	if err == nil && added > 0 {
+	if err == nil && t.added > 0 {
 		q.signal()
 	}
 }
 
-// apply runs one transaction on the committer's connection; COMMIT fsyncs
-// the WAL (synchronous=FULL). BEGIN and COMMIT are statements prepared once
-// on that connection, like the inserts and the delete, so a commit parses no
-// SQL (database/sql's Tx.Stmt would prepare them again for every
-// transaction).
+// sqliteFull is SQLite's primary result code for "database or disk is full".
+const sqliteFull = 13
+
+// noSpace wraps ErrNoSpace around err when the filesystem is full.
+func noSpace(err error) error {
+	var se *sqlite.Error
+	if errors.Is(err, syscall.ENOSPC) || (errors.As(err, &se) && se.Code()&0xff == sqliteFull) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// txn is one transaction of the committer: a group's operations in order,
+// and what they changed.
+type txn struct {
+	q       *Queue
+	ctx     context.Context
+	multi   bool     // insert appends in multi-row chunks
+	pending []*Batch // appends not inserted yet (multi)
+	results []error  // per operation
+	err     error    // the transaction's own failure
+
+	added, ackedCount int
+	ackedBytes        int64
+}
+
+// apply runs the group in one transaction on the committer's connection;
+// COMMIT fsyncs the WAL (synchronous=FULL). BEGIN and COMMIT are
+// statements prepared once on that connection, like the inserts and the
+// delete, so a commit parses no SQL (database/sql's Tx.Stmt would prepare
+// them again for every transaction).
 //
 // Appends are inserted up to maxChunk rows per statement. When such an
 // insert stores fewer rows than it carries, some id was a duplicate: the
 // transaction is rolled back and the group applied again one row at a time,
 // which tells each duplicate append apart.
-func (q *Queue) apply(group []*op, results []error) (added, ackedCount int, ackedBytes int64, err error) {
-	added, ackedCount, ackedBytes, err = q.applyTx(group, results, true)
-	if errors.Is(err, errRowByRow) {
-		clear(results)
-		return q.applyTx(group, results, false)
+func (q *Queue) apply(group []*op) *txn {
+	t := &txn{q: q, ctx: context.Background(), multi: true, results: make([]error, len(group))}
+	if t.err = t.run(group); errors.Is(t.err, errRowByRow) {
+		for _, o := range group {
+			o.stored = nil
+		}
+		t = &txn{q: q, ctx: context.Background(), results: make([]error, len(group))}
+		t.err = t.run(group)
 	}
-	return added, ackedCount, ackedBytes, err
+	return t
 }
 
 // maxChunk is the most appends one INSERT statement carries.
@@ -111,79 +149,114 @@ func chunkLen(pending []*Batch) int {
 // carried; apply then retries its group one row at a time.
 var errRowByRow = errors.New("queue: duplicate id in a multi-row insert")
 
-// applyTx runs the group in one transaction, inserting appends in chunks
-// when multi is set and one by one otherwise. Operations keep their order:
-// pending appends are inserted before an ack runs.
-func (q *Queue) applyTx(group []*op, results []error, multi bool) (added, ackedCount int, ackedBytes int64, err error) {
-	ctx := context.Background()
-	if _, err := q.begin.ExecContext(ctx); err != nil {
-		return 0, 0, 0, err
+// run applies the operations in order (pending appends are inserted
+// before an ack, a keyed append or a probe runs) and commits.
+func (t *txn) run(group []*op) (err error) {
+	q := t.q
+	if _, err := q.begin.ExecContext(t.ctx); err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
 			// After a failed COMMIT SQLite may have rolled back already.
-			_, _ = q.wconn.ExecContext(ctx, "ROLLBACK")
+			_, _ = q.wconn.ExecContext(t.ctx, "ROLLBACK")
 		}
 	}()
-	var pending []*Batch
-	flush := func() error {
-		for len(pending) > 0 {
-			n := chunkLen(pending)
-			if err := q.insertChunk(ctx, pending[:n]); err != nil {
-				return err
-			}
-			added += n
-			pending = pending[n:]
-		}
-		return nil
-	}
 	for i, o := range group {
-		if b := o.batch; b != nil {
-			if multi {
-				pending = append(pending, b)
-				continue
-			}
-			stmt, err := q.insertStmt(ctx, 1)
-			if err != nil {
-				return 0, 0, 0, err
-			}
-			res, err := stmt.ExecContext(ctx, insertArgs(nil, b)...)
-			if err != nil {
-				return 0, 0, 0, err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return 0, 0, 0, err
-			} else if n == 0 {
-				results[i] = fmt.Errorf("append %q: %w", b.ID, ErrDuplicate)
-				continue
-			}
-			added++
+		switch {
+		case o.batch != nil && o.key == nil && t.multi:
+			t.pending = append(t.pending, o.batch)
 			continue
-		}
-		if err := flush(); err != nil {
-			return 0, 0, 0, err
-		}
-		for _, id := range o.acks {
-			var n int64
-			switch err := q.remove.QueryRowContext(ctx, id).Scan(&n); {
-			case errors.Is(err, sql.ErrNoRows):
-				// unknown or already acknowledged: a no-op
-			case err != nil:
-				return 0, 0, 0, err
-			default:
-				ackedBytes += n
-				ackedCount++
+		case o.batch != nil && o.key == nil:
+			err = t.insertOne(i, o.batch)
+		default:
+			if err = t.flush(); err == nil {
+				err = t.applyOne(i, o)
 			}
 		}
+		if err != nil {
+			return err
+		}
 	}
-	if err := flush(); err != nil {
-		return 0, 0, 0, err
+	if err := t.flush(); err != nil {
+		return err
 	}
-	if _, err := q.end.ExecContext(ctx); err != nil {
-		return 0, 0, 0, err
+	if err := t.pruneKeys(time.Now()); err != nil {
+		return err
+	}
+	if _, err := q.end.ExecContext(t.ctx); err != nil {
+		return err
 	}
 	q.commits.Add(1)
-	return added, ackedCount, ackedBytes, nil
+	return nil
+}
+
+// applyOne runs an operation that cannot wait in pending: an ack, a keyed
+// append or a probe.
+func (t *txn) applyOne(i int, o *op) error {
+	switch {
+	case o.probe:
+		// A real write (page 1 of the file) that changes nothing: it fails
+		// like any commit while the filesystem is full.
+		_, err := t.q.wconn.ExecContext(t.ctx, fmt.Sprintf("PRAGMA user_version=%d", formatVersion))
+		return err
+	case o.key != nil:
+		return t.appendOnce(i, o)
+	default:
+		return t.ack(o.acks)
+	}
+}
+
+// flush inserts the pending appends in chunks.
+func (t *txn) flush() error {
+	for len(t.pending) > 0 {
+		n := chunkLen(t.pending)
+		if err := t.q.insertChunk(t.ctx, t.pending[:n]); err != nil {
+			return err
+		}
+		t.added += n
+		t.pending = t.pending[n:]
+	}
+	return nil
+}
+
+// insertOne inserts b alone; a duplicate id fails only operation i.
+func (t *txn) insertOne(i int, b *Batch) error {
+	stmt, err := t.q.insertStmt(t.ctx, 1)
+	if err != nil {
+		return err
+	}
+	res, err := stmt.ExecContext(t.ctx, insertArgs(nil, b)...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		t.results[i] = fmt.Errorf("append %q: %w", b.ID, ErrDuplicate)
+		return nil
+	}
+	t.added++
+	return nil
+}
+
+// ack deletes the batches with the given ids; unknown ids are a no-op.
+func (t *txn) ack(ids []string) error {
+	for _, id := range ids {
+		var n int64
+		switch err := t.q.remove.QueryRowContext(t.ctx, id).Scan(&n); {
+		case errors.Is(err, sql.ErrNoRows):
+			// unknown or already acknowledged
+		case err != nil:
+			return err
+		default:
+			t.ackedBytes += n
+			t.ackedCount++
+		}
+	}
+	return nil
 }
 
 // insertChunk inserts bs with one statement; it returns errRowByRow when

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxIDLen bounds the id of a stored batch.
@@ -35,6 +37,9 @@ type Options struct {
 	Dir string
 	// MaxBytes bounds the sum of queued body bytes; Append returns ErrFull beyond.
 	MaxBytes int64
+	// KeyRetention is how long an idempotency key answers with its first
+	// batch (AppendOnce); zero is DefaultKeyRetention.
+	KeyRetention time.Duration
 	// Logger receives store events; nil discards them.
 	Logger *slog.Logger
 }
@@ -62,31 +67,43 @@ type Queue struct {
 	remove  *sql.Stmt
 	begin   *sql.Stmt // BEGIN IMMEDIATE
 	end     *sql.Stmt // COMMIT
-	path    string
-	max     int64
-	log     *slog.Logger
-	notify  chan struct{}
-	ops     chan *op
-	done    chan struct{}
+	// findKey, putKey and pruneKey read, write and expire idempotency keys.
+	findKey, putKey, pruneKey *sql.Stmt
+	keyRetention              time.Duration
+	lastPrune                 time.Time // only the committer uses it
+	path                      string
+	max                       int64
+	log                       *slog.Logger
+	notify                    chan struct{}
+	ops                       chan *op
+	done                      chan struct{}
 
 	// mu guards closed against Close; senders on ops hold it for reading.
 	mu     sync.RWMutex
 	closed bool
 
-	statMu  sync.Mutex
-	batches int
-	bytes   int64 // committed plus reserved by appends in flight
-	lastErr error // error of the last commit, nil after a successful one
+	statMu    sync.Mutex
+	batches   int
+	bytes     int64     // committed plus reserved by appends in flight
+	lastErr   error     // error of the last commit, nil after a successful one
+	lastErrAt time.Time // when it failed
 
 	commits atomic.Int64 // transactions committed, for benchmarks
 }
 
-// op is one write handed to the committer.
+// op is one write handed to the committer: an append (batch set, with an
+// idempotency key or not), an ack (acks set) or a probe.
 type op struct {
-	batch *Batch // an append, or nil for an ack
+	batch *Batch // an append
 	size  int64  // append: body bytes reserved
+	key   *keyed // an append under an idempotency key
 	acks  []string
+	probe bool       // a write that changes nothing (Writable)
 	err   chan error // buffered: the committer never blocks on a caller
+
+	// stored is set by the committer when the key already holds a batch:
+	// that batch answers, and nothing is stored.
+	stored *Stored
 }
 
 // Open opens (or creates) the store in opts.Dir and checks its integrity.
@@ -114,13 +131,14 @@ func Open(opts Options) (*Queue, error) {
 	path := filepath.Join(opts.Dir, FileName)
 	_, statErr := os.Stat(path)
 	q := &Queue{
-		lock:   lock,
-		path:   path,
-		max:    opts.MaxBytes,
-		log:    logger,
-		notify: make(chan struct{}, 1),
-		ops:    make(chan *op, maxGroup),
-		done:   make(chan struct{}),
+		lock:         lock,
+		path:         path,
+		max:          opts.MaxBytes,
+		keyRetention: cmp.Or(opts.KeyRetention, DefaultKeyRetention),
+		log:          logger,
+		notify:       make(chan struct{}, 1),
+		ops:          make(chan *op, maxGroup),
+		done:         make(chan struct{}),
 	}
 	if err := q.open(); err != nil {
 		q.closeStore()
@@ -168,6 +186,20 @@ func (q *Queue) open() error {
 	if q.end, err = conn.PrepareContext(ctx, "COMMIT"); err != nil {
 		return classify(q.path, err)
 	}
+	for _, st := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&q.findKey, "SELECT batch_id, records, body_hash, created_at FROM idempotency WHERE device = ? AND key = ?"},
+		{&q.putKey, "INSERT INTO idempotency (device, key, batch_id, records, body_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) " +
+			"ON CONFLICT (device, key) DO UPDATE SET batch_id = excluded.batch_id, records = excluded.records, " +
+			"body_hash = excluded.body_hash, created_at = excluded.created_at"},
+		{&q.pruneKey, "DELETE FROM idempotency WHERE created_at < ?"},
+	} {
+		if *st.stmt, err = conn.PrepareContext(ctx, st.query); err != nil {
+			return classify(q.path, err)
+		}
+	}
 	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(body)), 0) FROM batches").Scan(&q.batches, &q.bytes); err != nil {
 		return classify(q.path, err)
 	}
@@ -177,7 +209,7 @@ func (q *Queue) open() error {
 // closeStore releases whatever open acquired.
 func (q *Queue) closeStore() error {
 	var errs []error
-	stmts := append([]*sql.Stmt{q.remove, q.begin, q.end}, q.inserts[:]...)
+	stmts := append([]*sql.Stmt{q.remove, q.begin, q.end, q.findKey, q.putKey, q.pruneKey}, q.inserts[:]...)
 	for _, s := range stmts {
 		if s != nil {
 			errs = append(errs, s.Close())
@@ -215,8 +247,15 @@ func (q *Queue) Stats() Stats {
 	return Stats{Batches: q.batches, Bytes: q.bytes, MaxBytes: q.max}
 }
 
+// probeEvery is how often Writable tries a write while the last commit
+// failed.
+const probeEvery = time.Second
+
 // Writable returns nil when the store accepts writes: it is open and its
-// last commit succeeded.
+// last commit succeeded. While the last commit failed, Writable tries a
+// write that changes nothing (at most once every probeEvery), so that a
+// store whose filesystem has room again reads as writable before the next
+// batch arrives. The error wraps ErrNoSpace when the filesystem is full.
 func (q *Queue) Writable() error {
 	q.mu.RLock()
 	closed := q.closed
@@ -225,11 +264,31 @@ func (q *Queue) Writable() error {
 		return ErrClosed
 	}
 	q.statMu.Lock()
-	defer q.statMu.Unlock()
-	if q.lastErr != nil {
-		return fmt.Errorf("queue %s: last commit failed: %w", q.path, q.lastErr)
+	lastErr, failedAt := q.lastErr, q.lastErrAt
+	q.statMu.Unlock()
+	if lastErr == nil {
+		return nil
 	}
-	return nil
+	if time.Since(failedAt) >= probeEvery {
+		return q.probe()
+	}
+	return fmt.Errorf("queue %s: last commit failed: %w", q.path, noSpace(lastErr))
+}
+
+// probe commits a write that changes nothing.
+func (q *Queue) probe() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o := &op{probe: true, err: make(chan error, 1)}
+	if err := q.submit(ctx, o); err != nil {
+		return err
+	}
+	select {
+	case err := <-o.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close waits for pending writes to commit and closes the store. Later

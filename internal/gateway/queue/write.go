@@ -16,20 +16,27 @@ import (
 // If ctx ends first, Append returns ctx.Err() and the batch may or may not
 // be stored.
 func (q *Queue) Append(ctx context.Context, b Batch) error {
+	_, err := q.append(ctx, b, nil)
+	return err
+}
+
+// append hands b (under key, when set) to the committer and waits for the
+// commit; see Append and AppendOnce.
+func (q *Queue) append(ctx context.Context, b Batch, key *keyed) (*op, error) {
 	if b.ID == "" || len(b.ID) > maxIDLen {
-		return fmt.Errorf("append: batch id must be 1 to %d bytes (got %d)", maxIDLen, len(b.ID))
+		return nil, fmt.Errorf("append: batch id must be 1 to %d bytes (got %d)", maxIDLen, len(b.ID))
 	}
 	if len(b.Device) > maxDeviceLen {
-		return fmt.Errorf("append: device id must be at most %d bytes (got %d)", maxDeviceLen, len(b.Device))
+		return nil, fmt.Errorf("append: device id must be at most %d bytes (got %d)", maxDeviceLen, len(b.Device))
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	size := int64(len(b.Body))
 	q.statMu.Lock()
 	if q.bytes+size > q.max {
 		q.statMu.Unlock()
-		return ErrFull
+		return nil, ErrFull
 	}
 	q.bytes += size
 	q.statMu.Unlock()
@@ -37,17 +44,17 @@ func (q *Queue) Append(ctx context.Context, b Batch) error {
 	// The committer may still read the batch after a canceled caller has
 	// returned and reused its buffer: give it its own copy.
 	b.Body = bytes.Clone(b.Body)
-	o := &op{batch: &b, size: size, err: make(chan error, 1)}
+	o := &op{batch: &b, size: size, key: key, err: make(chan error, 1)}
 	if err := q.submit(ctx, o); err != nil {
 		q.release(size)
-		return err
+		return nil, err
 	}
 	select {
 	case err := <-o.err:
-		return err
+		return o, err
 	case <-ctx.Done():
 		// The committer still settles the byte accounting.
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 

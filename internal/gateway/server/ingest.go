@@ -96,6 +96,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	s.metrics.appendDur.Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
+	case errors.Is(err, queue.ErrNoSpace):
+		w.Header().Set("Retry-After", retryAfterFull)
+		s.writeError(w, r, h, http.StatusInsufficientStorage, "store_full", "the local store has no space left; retry later", err)
+		return
 	case errors.Is(err, queue.ErrFull):
 		w.Header().Set("Retry-After", retryAfterFull)
 		s.writeError(w, r, h, http.StatusInsufficientStorage, "queue_full", "the local queue is full; retry later", err)
