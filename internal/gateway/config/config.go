@@ -18,6 +18,9 @@ import (
 	"time"
 )
 
+// maxConnections bounds limits.max_connections.
+const maxConnections = 100_000
+
 // MaxConfigBytes caps how much of a config file is read.
 const MaxConfigBytes = 1 << 20
 
@@ -95,6 +98,9 @@ type Limits struct {
 	RatePerDevice float64 `yaml:"rate_per_device" json:"rate_per_device"`
 	// RateBurst is the burst size of the per-device rate limit.
 	RateBurst int `yaml:"rate_burst" json:"rate_burst"`
+	// MaxConnections caps the client connections open at once, across
+	// every listener; one more is closed at once.
+	MaxConnections int `yaml:"max_connections" json:"max_connections"`
 }
 
 // Forward configures store-and-forward.
@@ -198,7 +204,7 @@ func Default() Config {
 		TLS:    TLS{MinVersion: "1.2"},
 		Auth:   Auth{Mode: AuthBearer},
 		Store:  Store{Dir: "/var/lib/ingestd", MaxBytes: 256 << 20},
-		Limits: Limits{MaxBodyBytes: 1 << 20, RatePerDevice: 50, RateBurst: 100},
+		Limits: Limits{MaxBodyBytes: 1 << 20, RatePerDevice: 50, RateBurst: 100, MaxConnections: 512},
 		Forward: Forward{
 			Kind:        "none",
 			MaxInFlight: 16,
@@ -293,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.RatePerDevice > 0 && c.Limits.RateBurst < 1 {
 		add("limits.rate_burst", c.Limits.RateBurst, "must be at least 1 when rate_per_device is set")
+	}
+	if c.Limits.MaxConnections < 1 || c.Limits.MaxConnections > maxConnections {
+		add("limits.max_connections", c.Limits.MaxConnections, fmt.Sprintf("must be 1 to %d", maxConnections))
 	}
 	errs = append(errs, c.validateForward()...)
 	for i, name := range c.Guardrails.AllowUnsafe {

@@ -179,9 +179,19 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	return device, true
 }
 
+// unauthorized answers 401 at once and closes the connection. Left alone,
+// net/http reads and discards up to 256 KiB of an unread body to keep the
+// connection alive: before the answer ("Connection: close" skips that),
+// and again when it closes the request body after the handler (the read
+// deadline in the past ends that at once). Without both, a client that
+// sent a Content-Length and no body would wait up to ReadTimeout (30 s)
+// for its 401 and hold the connection as long. Over HTTP/2 the header
+// makes the server send GOAWAY once the connection's streams are done.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, challengeExtra, msg string) {
+	w.Header().Set("Connection", "close")
 	w.Header().Set("WWW-Authenticate", bearerChallenge+challengeExtra)
 	s.writeError(w, r, "ingest", http.StatusUnauthorized, "unauthorized", msg, nil)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header; the

@@ -396,7 +396,10 @@ func TestReloadTokensKeepsOldSetOnError(t *testing.T) {
 }
 
 func TestServerTimeoutsAreAlwaysSet(t *testing.T) {
-	s := newHTTPServer(http.NotFoundHandler(), nil, nil)
+	s, err := newHTTPServer(http.NotFoundHandler(), nil, nil, readHeaderTimeout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
 		t.Fatalf("a limit is unset: %+v", s)
 	}
