@@ -18,9 +18,6 @@ import (
 	"time"
 )
 
-// maxConnections bounds limits.max_connections.
-const maxConnections = 100_000
-
 // MaxConfigBytes caps how much of a config file is read.
 const MaxConfigBytes = 1 << 20
 
@@ -88,6 +85,9 @@ type Store struct {
 	Dir string `yaml:"dir" json:"dir"`
 	// MaxBytes bounds the queued payload bytes; when full, ingest answers 507.
 	MaxBytes int64 `yaml:"max_bytes" json:"max_bytes"`
+	// IdempotencyRetention is how long an Idempotency-Key of a device
+	// answers with its first batch (default 24h).
+	IdempotencyRetention Duration `yaml:"idempotency_retention" json:"idempotency_retention"`
 }
 
 // Limits bounds requests.
@@ -203,7 +203,7 @@ func Default() Config {
 		Listen: Listen{HTTPS: "127.0.0.1:8443"},
 		TLS:    TLS{MinVersion: "1.2"},
 		Auth:   Auth{Mode: AuthBearer},
-		Store:  Store{Dir: "/var/lib/ingestd", MaxBytes: 256 << 20},
+		Store:  Store{Dir: "/var/lib/ingestd", MaxBytes: 256 << 20, IdempotencyRetention: Duration(24 * time.Hour)},
 		Limits: Limits{MaxBodyBytes: 1 << 20, RatePerDevice: 50, RateBurst: 100, MaxConnections: 512},
 		Forward: Forward{
 			Kind:        "none",
@@ -286,23 +286,7 @@ func (c *Config) Validate() error {
 	if c.Store.Dir == "" {
 		add("store.dir", c.Store.Dir, "required")
 	}
-	if c.Store.MaxBytes <= 0 {
-		add("store.max_bytes", c.Store.MaxBytes, "must be positive")
-	}
-	if c.Limits.MaxBodyBytes <= 0 {
-		add("limits.max_body_bytes", c.Limits.MaxBodyBytes, "must be positive")
-	} else if c.Store.MaxBytes > 0 && c.Limits.MaxBodyBytes > c.Store.MaxBytes {
-		add("limits.max_body_bytes", c.Limits.MaxBodyBytes, "must not exceed store.max_bytes")
-	}
-	if c.Limits.RatePerDevice < 0 {
-		add("limits.rate_per_device", c.Limits.RatePerDevice, "must not be negative (0 is unlimited)")
-	}
-	if c.Limits.RatePerDevice > 0 && c.Limits.RateBurst < 1 {
-		add("limits.rate_burst", c.Limits.RateBurst, "must be at least 1 when rate_per_device is set")
-	}
-	if c.Limits.MaxConnections < 1 || c.Limits.MaxConnections > maxConnections {
-		add("limits.max_connections", c.Limits.MaxConnections, fmt.Sprintf("must be 1 to %d", maxConnections))
-	}
+	errs = append(errs, c.validateRanges()...)
 	errs = append(errs, c.validateForward()...)
 	for i, name := range c.Guardrails.AllowUnsafe {
 		if !slices.Contains(UnsafeSettingNames(), name) {
@@ -358,12 +342,6 @@ func (c *Config) validateForward() []error {
 		}
 	default:
 		add("forward.kind", f.Kind, "must be one of none, http, file, mqtt, nats")
-	}
-	if f.MaxInFlight < 1 {
-		add("forward.max_in_flight", f.MaxInFlight, "must be at least 1")
-	}
-	if f.BackoffMin <= 0 || f.BackoffMax < f.BackoffMin {
-		add("forward.backoff_max", time.Duration(f.BackoffMax).String(), "backoff_min must be positive and backoff_max at least backoff_min")
 	}
 	return errs
 }
