@@ -20,6 +20,7 @@ type metrics struct {
 	unsafe    *prometheus.GaugeVec
 	tokens    prometheus.Gauge
 
+	replays        prometheus.Counter
 	connsOpen      prometheus.Gauge
 	connsRefused   prometheus.Counter
 	headerTimeouts prometheus.Counter
@@ -52,6 +53,10 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 			Name: "ingestd_tokens",
 			Help: "Device tokens loaded from auth.tokens_file.",
 		}),
+		replays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_ingest_idempotent_replays_total",
+			Help: "Ingest requests answered with the receipt of an earlier request under the same Idempotency-Key (nothing stored).",
+		}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ingestd_connections_open",
 			Help: "Client connections open, on every listener (at most limits.max_connections).",
@@ -83,7 +88,7 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 	build.Set(1)
 	cs := []prometheus.Collector{
 		m.requests, m.bodyBytes, m.records, m.appendDur, m.unsafe, m.tokens, build,
-		m.connsOpen, m.connsRefused, m.headerTimeouts,
+		m.replays, m.connsOpen, m.connsRefused, m.headerTimeouts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ingestd_queue_batches", Help: "Batches waiting in the local queue.",
 		}, stat(func(s queue.Stats) float64 { return float64(s.Batches) })),

@@ -168,7 +168,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes, Logger: s.log})
+	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes,
+		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("store.dir: %w", err)
 	}
