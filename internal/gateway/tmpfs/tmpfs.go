@@ -1,6 +1,8 @@
 // Package tmpfs gives tests a small, real filesystem that they can fill:
 // a tmpfs mounted in a test directory (Linux, root only). A test that is
-// not root skips with a message saying so; CI runs as root.
+// not root skips with a message saying so (through interop.Skip, so under
+// HARDGATE_REQUIRE_INTEROP=1, as in CI, which runs as root, it fails
+// instead of skipping).
 //
 // Only tests import it, so deadcode lists it unless run with -test.
 package tmpfs
@@ -12,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/hardgate/hardgate/internal/interop"
 )
 
 // Mount mounts a tmpfs of size bytes on a new directory of the test and
@@ -19,14 +23,14 @@ import (
 func Mount(tb testing.TB, size int64) string {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		tb.Skip("mounting a small tmpfs to fill it needs root (CI runs as root); skipped")
+		interop.Skip(tb, "mounting a small tmpfs to fill it needs root (CI runs as root)")
 	}
 	dir := filepath.Join(tb.TempDir(), "tmpfs")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+strconv.FormatInt(size, 10)+",mode=0700"); err != nil {
-		tb.Skipf("cannot mount a tmpfs on %s (%v); skipped", dir, err)
+		interop.Skip(tb, "cannot mount a tmpfs on "+dir+": "+err.Error())
 	}
 	tb.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
