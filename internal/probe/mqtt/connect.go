@@ -17,9 +17,11 @@ import (
 	"github.com/hardgate/hardgate/internal/result"
 )
 
-// connect dials addr and sends CONNECT (anonymous when req is nil). The
+// connect dials addr and sends CONNECT (anonymous when req is nil), one
+// step: the dial, the TLS handshake and the CONNACK share one deadline. The
 // session is returned open only when the broker accepted.
 func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *connectRequest) (*session, Step) {
+	deadline := stepDeadline(ctx, p.spec.StepTimeout)
 	st := Step{Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect"}}
 	if req != nil {
 		st.Exchange.Username = req.username
@@ -32,11 +34,12 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 		st.Exchange.Outcome, st.Exchange.Error = string(Failed), err.Error()
 		return nil, st
 	}
-	s, err := p.dial(ctx, addr, useTLS)
+	s, err := p.dial(ctx, addr, useTLS, deadline)
 	if err != nil {
 		return fail(err)
 	}
-	code, err := s.connect(ctx, *req, p.spec.StepTimeout)
+	s.clientID = req.clientID
+	code, err := s.connect(ctx, *req, deadline)
 	if err != nil {
 		s.close()
 		return fail(err)
@@ -59,8 +62,8 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 	return s, st
 }
 
-func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, error) {
-	dctx, cancel := context.WithTimeout(ctx, p.spec.StepTimeout)
+func (p *prober) dial(ctx context.Context, addr string, useTLS bool, deadline time.Time) (*session, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", addr)
@@ -121,11 +124,3 @@ func randomToken(prefix string) string {
 
 // errNoAnswer is the error of a step that got no answer in time.
 var errNoAnswer = errors.New("no answer from the broker before the deadline")
-
-func deadlineFor(ctx context.Context, d time.Duration) time.Time {
-	dl := time.Now().Add(d)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
-		return cd
-	}
-	return dl
-}

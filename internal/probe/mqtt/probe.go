@@ -57,7 +57,10 @@ type Spec struct {
 	RootCAs *x509.CertPool
 	// TopicPrefix is where the probe's single marker message goes.
 	TopicPrefix string
-	// StepTimeout bounds each step (dial, handshake, CONNACK, SUBACK).
+	// StepTimeout bounds each step as a whole, from a deadline fixed when
+	// the step starts: a connection (dial, TLS handshake, CONNECT to
+	// CONNACK), a SUBSCRIBE to its SUBACK, a PUBLISH. No packet the broker
+	// sends meanwhile extends it.
 	StepTimeout time.Duration
 	// ListenFor is how long the probe waits for messages after subscribing.
 	ListenFor time.Duration

@@ -50,7 +50,7 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 		}
 	}
 	if r.Wildcard.Outcome == Accepted {
-		if err := s.publish(probeTopic, []byte(`{"hardgate_probe":true}`), p.spec.StepTimeout); err != nil {
+		if err := s.publish(ctx, probeTopic, []byte(`{"hardgate_probe":true}`), p.spec.StepTimeout); err != nil {
 			p.log.Debug("mqtt probe marker publish failed", "err", err)
 		}
 	}
