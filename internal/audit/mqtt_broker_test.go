@@ -268,6 +268,34 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		}
 	})
 
+	t.Run("(f) credentials given for a plaintext broker are not sent: the subscriptions are undecided, never passed", func(t *testing.T) {
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "log_type all\nlistener " + strconv.Itoa(port) + " 127.0.0.1\npassword_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		})
+		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
+		b.WriteFile("acl", "user auditor\ntopic read hardgate/probe/#\n")
+		b.Start()
+		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
+		tgt := mqttTarget(b, b.URL(false), true)
+		tgt.MQTT.Username = "auditor"
+		tgt.MQTT.PasswordEnv = "HG_MQTT_AUDITOR_PASSWORD"
+		res := mustRun(t, tgt)
+		logMQTT(t, res)
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID: result.StatusPass,
+			wildcardID:  result.StatusError,
+			sysID:       result.StatusError,
+		})
+		for _, id := range []string{wildcardID, sysID} {
+			if got := control(t, res, id).Reason; !strings.Contains(got, "credentials were not sent") || !strings.Contains(got, "plaintext") {
+				t.Errorf("%s reason does not say why the credentials were not sent: %s", id, got)
+			}
+		}
+		if strings.Contains(b.Log(), "u'auditor'") {
+			t.Errorf("Mosquitto accepted a CONNECT as auditor over plaintext:\n%s", b.Log())
+		}
+	})
+
 	t.Run("an unreachable broker is an error, never a pass", func(t *testing.T) {
 		url := "mqtt://127.0.0.1:" + strconv.Itoa(mosquittotest.FreePort(t))
 		tgt := &spec.Target{Name: "gone", MQTT: spec.MQTT{URLs: []string{url}}, Timeouts: spec.Timeouts{Request: spec.Duration(time.Second), Audit: spec.Duration(20 * time.Second)}}

@@ -209,6 +209,12 @@ func judgeSubscription(t *scoring.Tally, r *mqttprobe.Result, s mqttprobe.Subscr
 	case mqttprobe.Refused:
 		t.Pass(fmt.Sprintf("%s refused %s to %s (%s)", r.Broker, what, who, s.Detail), ev)
 	case mqttprobe.Skipped:
+		if r.CredentialsWithheld != "" && r.Anonymous.Outcome == mqttprobe.Refused {
+			// The target gave credentials for this test and the probe
+			// would not send them: undecided, and the reason says why.
+			t.Undecide(fmt.Sprintf("%s: %s was not tested as %s: the credentials were %s", r.Broker, what, r.Credentials.Exchange.Username, r.CredentialsWithheld), ev)
+			return
+		}
 		if connectDecision(r, r.Anonymous) == connectRefused {
 			// Strangers cannot connect; nothing to judge without credentials.
 			return

@@ -77,3 +77,24 @@ func TestOnlyAnAuthenticationRefusalPassesTheAnonymousControl(t *testing.T) {
 		})
 	}
 }
+
+func TestWithheldCredentialsNeverPassASubscriptionControl(t *testing.T) {
+	t.Parallel()
+	withheld := "not sent: the broker URL is plaintext (mqtt://)"
+	skipped := mqttprobe.Subscription{Step: mqttprobe.Step{Outcome: mqttprobe.Skipped, Detail: "not tested: anonymous clients are refused and the credentials were not sent"}}
+	refused := mqttprobe.Step{Outcome: mqttprobe.Refused, Answered: true, ReasonCode: 5, Detail: "CONNACK 5 (not authorized)"}
+	obs := collect.MQTTObservation{URL: "mqtt://127.0.0.1:1883", Result: &mqttprobe.Result{
+		Broker: "mqtt://127.0.0.1:1883", Version: mqttprobe.Version311, Anonymous: refused, MadeUpCredentials: refused,
+		Credentials:         mqttprobe.Step{Outcome: mqttprobe.Skipped, Detail: withheld},
+		CredentialsWithheld: withheld, Wildcard: skipped, Sys: skipped,
+	}}
+	obs.Result.Credentials.Exchange.Username = "auditor"
+	for _, id := range []string{"mqtt_broker.wildcard_subscribe_allowed", "mqtt_broker.sys_topics_exposed"} {
+		t.Run(id+" is undecided and says why the credentials were not sent", func(t *testing.T) {
+			v := judge(t, id, &collect.Observations{Target: &spec.Target{}, MQTT: []collect.MQTTObservation{obs}})
+			if v.Status != result.StatusError || !strings.Contains(v.Reason, "not tested as auditor: the credentials were not sent: the broker URL is plaintext") {
+				t.Errorf("verdict %s (%s), want error saying the credentials were withheld", v.Status, v.Reason)
+			}
+		})
+	}
+}

@@ -48,12 +48,16 @@ type Spec struct {
 	// Version is 4 (MQTT 3.1.1, the default) or 5.
 	Version int
 	// Username and Password are credentials the target owner gave, used to
-	// subscribe when anonymous clients are refused. Optional.
+	// subscribe when anonymous clients are refused. Optional. They are sent
+	// only over mqtts, on a connection whose TLS handshake verified the
+	// broker against RootCAs; over mqtt://, or when verification fails, the
+	// credentialed steps do not run and Result.CredentialsWithheld says why.
 	Username string
 	Password string
-	// RootCAs verifies an mqtts broker; nil uses the system roots. The access
-	// steps run whether or not verification succeeds (a stranger would not
-	// verify either); the outcome is recorded in Result.TLSVerifyError.
+	// RootCAs verifies an mqtts broker; nil uses the system roots. The
+	// anonymous and made-up access steps run whether or not verification
+	// succeeds (a stranger would not verify either); the outcome is
+	// recorded in Result.TLSVerifyError.
 	RootCAs *x509.CertPool
 	// TopicPrefix is where the probe's single marker message goes.
 	TopicPrefix string
@@ -143,8 +147,13 @@ type Result struct {
 	Anonymous Step
 	// MadeUpCredentials is a CONNECT with a random username and password.
 	MadeUpCredentials Step
-	// Credentials is a CONNECT with the spec's credentials (Skipped without).
+	// Credentials is a CONNECT with the spec's credentials (Skipped without
+	// them, or when they were withheld).
 	Credentials Step
+	// CredentialsWithheld says why the spec's credentials were not sent
+	// (a plaintext URL, a certificate that did not verify); empty when they
+	// were sent or none were given.
+	CredentialsWithheld string
 	// Wildcard is SUBSCRIBE "#"; Sys is SUBSCRIBE "$SYS/#".
 	Wildcard Subscription
 	Sys      Subscription
@@ -246,7 +255,7 @@ func (p *prober) run(ctx context.Context) *Result {
 	r := &p.res
 	r.Broker, r.Version, r.Address, r.TLS = p.t.broker, int(p.t.version), p.t.address, p.t.tls
 
-	anon, anonStep := p.connect(ctx, p.t.address, p.t.tls, nil)
+	anon, anonStep := p.connect(ctx, p.t.address, p.t.tls, false, nil)
 	r.Anonymous = anonStep
 	p.record(&r.Anonymous)
 	if p.t.tls {
@@ -256,17 +265,12 @@ func (p *prober) run(ctx context.Context) *Result {
 	}
 
 	user := randomToken("hardgate-probe-")
-	made, madeStep := p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: user, password: randomToken(""), withUser: true})
+	made, madeStep := p.connect(ctx, p.t.address, p.t.tls, false, &connectRequest{username: user, password: randomToken(""), withUser: true})
 	made.close()
 	r.MadeUpCredentials = madeStep
 	p.record(&r.MadeUpCredentials)
 
-	var cred *session
-	if p.spec.Username != "" {
-		cred, r.Credentials = p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: p.spec.Username, password: p.spec.Password, withUser: true})
-	} else {
-		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
-	}
+	cred := p.connectWithCredentials(ctx)
 	p.record(&r.Credentials)
 
 	sub, as := anon, "anonymous"
@@ -277,8 +281,11 @@ func (p *prober) run(ctx context.Context) *Result {
 	}
 	if sub == nil {
 		why := "not tested: no accepted connection (anonymous refused and no credentials given or accepted)"
-		if anonStep.Outcome == Failed {
+		switch {
+		case anonStep.Outcome == Failed:
 			why = "not tested: the broker could not be probed: " + anonStep.Detail
+		case r.CredentialsWithheld != "":
+			why = "not tested: anonymous clients are refused and the credentials were not sent (" + r.CredentialsWithheld + ")"
 		}
 		for _, s := range []*Subscription{&r.Wildcard, &r.Sys} {
 			s.Outcome, s.Detail = Skipped, why
@@ -314,7 +321,7 @@ func (p *prober) checkPlaintext(ctx context.Context) Plaintext {
 		return Plaintext{Outcome: Skipped, Detail: "no plaintext port given to check beside the TLS listener"}
 	}
 	addr := net.JoinHostPort(p.t.host, strconv.Itoa(p.spec.PlaintextPort))
-	s, step := p.connect(ctx, addr, false, nil)
+	s, step := p.connect(ctx, addr, false, false, nil)
 	s.close()
 	step.Exchange.Action = "connect-plaintext"
 	step.Exchange.Broker = "mqtt://" + addr

@@ -87,14 +87,18 @@ func TestProbeAgainstMosquitto(t *testing.T) {
 }
 
 func TestProbeUsesGivenCredentialsToSubscribe(t *testing.T) {
+	pki, err := testcert.New(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := mosquittotest.New(t, func(port int, dir string) string {
-		return "listener " + itoa(port) + " 127.0.0.1\npassword_file " + dir + "/passwd\n"
+		return "listener " + itoa(port) + " 127.0.0.1\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\npassword_file " + dir + "/passwd\n"
 	})
 	mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "s3cret-pass")
 	b.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := Probe(ctx, Spec{URL: b.URL(false), Username: "auditor", Password: "s3cret-pass", ListenFor: 300 * time.Millisecond}, nil)
+	res, err := Probe(ctx, Spec{URL: b.URL(true), RootCAs: pki.Pool, Username: "auditor", Password: "s3cret-pass", ListenFor: 300 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +108,8 @@ func TestProbeUsesGivenCredentialsToSubscribe(t *testing.T) {
 	if res.MadeUpCredentials.ReasonCode != 5 && res.MadeUpCredentials.ReasonCode != 4 {
 		t.Errorf("made-up credentials code %d, want 4 or 5", res.MadeUpCredentials.ReasonCode)
 	}
-	if res.Credentials.Outcome != Accepted {
-		t.Fatalf("given credentials = %s (%s)", res.Credentials.Outcome, res.Credentials.Detail)
+	if res.Credentials.Outcome != Accepted || res.CredentialsWithheld != "" {
+		t.Fatalf("given credentials = %s (%s), withheld %q", res.Credentials.Outcome, res.Credentials.Detail, res.CredentialsWithheld)
 	}
 	if res.Wildcard.Outcome != Accepted || res.Wildcard.As != "auditor" {
 		t.Errorf("wildcard = %s as %q, want accepted as auditor", res.Wildcard.Outcome, res.Wildcard.As)
