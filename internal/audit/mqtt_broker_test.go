@@ -145,7 +145,10 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		})
 		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
 		addUser(t, b.Dir+"/passwd", "device-1", "device-pass")
-		b.WriteFile("acl", "user auditor\ntopic readwrite hardgate/probe/#\n\nuser device-1\ntopic write telemetry/device-1/#\n")
+		// Each client may use its own probe topic (hardgate/probe/<client
+		// id>) and nobody reads another client's: the probe's second
+		// connection proves it without relying on the device's traffic.
+		b.WriteFile("acl", "pattern readwrite hardgate/probe/%c\n\nuser device-1\ntopic write telemetry/device-1/#\n")
 		b.Start()
 		stop := publishTelemetry(t, b, "--cafile", pki.CAFile, "-u", "device-1", "-P", "device-pass")
 		defer stop()
@@ -293,6 +296,47 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		}
 		if strings.Contains(b.Log(), "u'auditor'") {
 			t.Errorf("Mosquitto accepted a CONNECT as auditor over plaintext:\n%s", b.Log())
+		}
+	})
+
+	t.Run("(g) brokers without any traffic: the second probe connection's marker decides wildcard_subscribe_allowed", func(t *testing.T) {
+		broker := func(acl string) *mosquittotest.Broker {
+			b := mosquittotest.New(t, func(port int, dir string) string {
+				return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\nacl_file " + dir + "/acl\n"
+			})
+			b.WriteFile("acl", acl)
+			b.Start()
+			return b
+		}
+		tests := []struct {
+			name   string
+			acl    string
+			want   result.Status
+			reason string
+		}{
+			{"every client reads the probe prefix: the other connection's marker arrives on #, a finding",
+				"topic readwrite hardgate/probe/#\n", result.StatusFail, "a client reads other clients' messages"},
+			{"each client reads only its own topic: the marker reaches its publisher only, a pass",
+				"pattern readwrite hardgate/probe/%c\n", result.StatusPass, "deliveries are filtered per client"},
+			{"clients may write nothing: the marker is refused, undecided",
+				"topic read hardgate/probe/#\n", result.StatusError, "the cross-client test decided nothing"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				b := broker(tc.acl)
+				tgt := mqttTarget(b, b.URL(false), false)
+				tgt.Timeouts.Request = spec.Duration(time.Second)
+				res := mustRun(t, tgt)
+				c := control(t, res, wildcardID)
+				if c.Status != tc.want || !strings.Contains(c.Reason, tc.reason) {
+					t.Errorf("wildcard = %s (%s), want %s with %q", c.Status, c.Reason, tc.want, tc.reason)
+				}
+				if !findEvidence(c, "mqtt", func(e result.Evidence) bool {
+					return e.MQTT.Action == "publish" && strings.HasPrefix(e.MQTT.Topic, "hardgate/probe/")
+				}) {
+					t.Errorf("no evidence of the second connection's marker: %+v", c.Evidence)
+				}
+			})
 		}
 	})
 

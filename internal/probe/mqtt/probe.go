@@ -6,8 +6,14 @@
 // The probe observes and never judges: every step returns what the broker
 // said (the raw CONNACK or SUBACK code) as a result.MQTTExchange, and a step
 // that could not decide (refused connection, timeout, garbage) is an error
-// outcome, never a success. It is read-only: the only PUBLISH it sends is one
-// QoS 0 marker message on a topic under Spec.TopicPrefix.
+// outcome, never a success. It writes nothing but its markers: QoS 0 PUBLISH
+// packets with a JSON payload marked "_hardgate_probe", each on the topic
+// Spec.TopicPrefix/<client id> of the connection that sends it.
+//
+// Whether "#" delivers other clients' messages is decided actively: a
+// second connection, with the same identity and its own client id,
+// publishes a marker on its own topic, outside the first connection's; the
+// first, subscribed to "#", receiving it proves cross-client reads.
 //
 // MQTT 5 packets are encoded and decoded with paho.golang's packets package.
 // paho.golang speaks only MQTT 5, so MQTT 3.1.1 uses the small encoder in
@@ -59,8 +65,12 @@ type Spec struct {
 	// succeeds (a stranger would not verify either); the outcome is
 	// recorded in Result.TLSVerifyError.
 	RootCAs *x509.CertPool
-	// TopicPrefix is where the probe's single marker message goes.
+	// TopicPrefix is where the probe's markers go: each connection that
+	// publishes one does so on TopicPrefix/<its client id>, and nowhere else.
 	TopicPrefix string
+	// AuditID goes into the markers' payload, so that the broker's owner
+	// can tell them from telemetry and match them to an audit.
+	AuditID string
 	// StepTimeout bounds each step as a whole, from a deadline fixed when
 	// the step starts: a connection (dial, TLS handshake, CONNECT to
 	// CONNACK), a SUBSCRIBE to its SUBACK, a PUBLISH. No packet the broker
@@ -157,6 +167,8 @@ type Result struct {
 	// Wildcard is SUBSCRIBE "#"; Sys is SUBSCRIBE "$SYS/#".
 	Wildcard Subscription
 	Sys      Subscription
+	// CrossClient is the second connection's marker, run when "#" was granted.
+	CrossClient CrossClient
 	// PlaintextListener is the target itself for mqtt://, or the check of
 	// PlaintextPort for mqtts://.
 	PlaintextListener Plaintext
@@ -279,6 +291,7 @@ func (p *prober) run(ctx context.Context) *Result {
 	} else {
 		cred.close()
 	}
+	r.CrossClient.Outcome, r.CrossClient.Detail = Skipped, `not run: "#" was not granted`
 	if sub == nil {
 		why := "not tested: no accepted connection (anonymous refused and no credentials given or accepted)"
 		switch {

@@ -296,9 +296,12 @@ func TestProbeOverTLS(t *testing.T) {
 	}
 }
 
+// watched is a message a watcher received.
+type watched struct{ topic, payload string }
+
 // watchTopics subscribes to "#" on addr with a separate MQTT 5 client
-// (paho.golang) and returns a function that reports every topic received so far.
-func watchTopics(t *testing.T, addr string) func() []string {
+// (paho.golang) and returns a function that reports every message received so far.
+func watchTopics(t *testing.T, addr string) func() []watched {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -307,12 +310,12 @@ func watchTopics(t *testing.T, addr string) func() []string {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var topics []string
+	var topics []watched
 	cli := paho.NewClient(paho.ClientConfig{
 		Conn: packets.NewThreadSafeConn(conn),
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			mu.Lock()
-			topics = append(topics, pr.Packet.Topic)
+			topics = append(topics, watched{pr.Packet.Topic, string(pr.Packet.Payload)})
 			mu.Unlock()
 			return true, nil
 		}},
@@ -324,7 +327,7 @@ func watchTopics(t *testing.T, addr string) func() []string {
 	if _, err := cli.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	return func() []string {
+	return func() []watched {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(topics)
@@ -353,7 +356,7 @@ func TestProbePublishesOnlyUnderItsTopicPrefix(t *testing.T) {
 			seen := watchTopics(t, b.Addr())
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := Probe(ctx, Spec{URL: b.URL(false), Version: tc.version, TopicPrefix: tc.prefix, ListenFor: 300 * time.Millisecond}, nil)
+			res, err := Probe(ctx, Spec{URL: b.URL(false), Version: tc.version, TopicPrefix: tc.prefix, AuditID: "audit-7", ListenFor: 300 * time.Millisecond}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -371,9 +374,12 @@ func TestProbePublishesOnlyUnderItsTopicPrefix(t *testing.T) {
 			if len(got) == 0 {
 				t.Fatal("the watcher saw no message at all, so the test proves nothing")
 			}
-			for _, topic := range got {
-				if !strings.HasPrefix(topic, tc.under) || strings.Contains(strings.TrimPrefix(topic, tc.under), "/") {
-					t.Errorf("the probe published on %q, outside one level under %q", topic, tc.under)
+			for _, m := range got {
+				if !strings.HasPrefix(m.topic, tc.under) || strings.Contains(strings.TrimPrefix(m.topic, tc.under), "/") {
+					t.Errorf("the probe published on %q, outside one level under %q", m.topic, tc.under)
+				}
+				if !strings.Contains(m.payload, `"_hardgate_probe":true`) || !strings.Contains(m.payload, `"audit_id":"audit-7"`) {
+					t.Errorf("the probe published an unmarked payload on %q: %s", m.topic, m.payload)
 				}
 			}
 		})
