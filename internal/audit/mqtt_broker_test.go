@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -335,6 +336,51 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 					return e.MQTT.Action == "publish" && strings.HasPrefix(e.MQTT.Topic, "hardgate/probe/")
 				}) {
 					t.Errorf("no evidence of the second connection's marker: %+v", c.Evidence)
+				}
+			})
+		}
+	})
+
+	t.Run("(h) an acl_file whose pattern lets every client read # fails with its file and line, and the broker agrees", func(t *testing.T) {
+		pki, err := testcert.New(t.TempDir(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "listener " + strconv.Itoa(port) + " 127.0.0.1\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\n" +
+				"password_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		})
+		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
+		acl := b.WriteFile("acl", "# consumers read telemetry\nuser consumer\ntopic read telemetry/#\n\npattern read #\npattern write hardgate/probe/%c\n")
+		b.Start()
+		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
+		for _, withCredentials := range []bool{false, true} {
+			name := "from the config alone, the probe refused as a stranger"
+			if withCredentials {
+				name = "with the probe's credentials, the broker delivers the second connection's marker too"
+			}
+			t.Run(name, func(t *testing.T) {
+				tgt := mqttTarget(b, b.URL(true), true)
+				tgt.MQTT.CAFile = pki.CAFile
+				if withCredentials {
+					tgt.MQTT.Username, tgt.MQTT.PasswordEnv = "auditor", "HG_MQTT_AUDITOR_PASSWORD"
+				}
+				res := mustRun(t, tgt)
+				logMQTT(t, res)
+				c := control(t, res, wildcardID)
+				if c.Status != result.StatusFail || !strings.Contains(c.Reason, "every authenticated client may read every topic") || !strings.Contains(c.Reason, acl+":5: pattern read #") {
+					t.Errorf("wildcard = %s (%s), want a failure citing %s:5", c.Status, c.Reason, acl)
+				}
+				if !findEvidence(c, "config", func(e result.Evidence) bool {
+					return e.Config.File == acl && e.Config.Line == 5 && e.Config.Value == "read #"
+				}) {
+					t.Errorf("no evidence cites %s:5: %+v", acl, c.Evidence)
+				}
+				if withCredentials && !strings.Contains(c.Reason, "a client reads other clients' messages") {
+					t.Errorf("the probe did not see the broker deliver the other connection's marker: %s", c.Reason)
+				}
+				if !slices.ContainsFunc(res.Target.ConfigFiles, func(f result.ConfigFile) bool { return f.Path == acl && len(f.SHA256) == 64 }) {
+					t.Errorf("the acl_file is not among the config files read: %+v", res.Target.ConfigFiles)
 				}
 			})
 		}

@@ -182,97 +182,21 @@ func evalMQTTCredentials(o *collect.Observations, _ *catalog.Control) scoring.Ve
 	return t.Verdict(mqttNotApplicable)
 }
 
-// subscriber names who a probe subscription ran as.
-func subscriber(s mqttprobe.Subscription) string {
-	if s.As != "anonymous" {
-		return "user " + s.As
-	}
-	return s.As
-}
-
-// judgeWildcard judges the probe's "#" subscription. Granted, it fails when
-// another client's message arrived or when the marker a second probe
-// connection published on its own topic did; it passes when that marker
-// reached its publisher but not the "#" subscriber; and it is undecided when
-// the second connection's marker could not be confirmed (a broker that
-// refuses its PUBLISH). Refused, skipped or failed: as judgeSubscription.
-func judgeWildcard(t *scoring.Tally, r *mqttprobe.Result, wait string) {
-	s, cc := r.Wildcard, r.CrossClient
-	if s.Outcome != mqttprobe.Accepted {
-		judgeSubscription(t, r, s, `"#"`, false, wait)
-		return
-	}
-	ev := mqttEvidence(s.Exchange, "SUBSCRIBE # as "+s.As)
-	ccEv := mqttEvidence(cc.Exchange, "the second probe connection's marker on "+cc.Topic)
-	who := subscriber(s)
-	switch {
-	case s.Foreign > 0:
-		t.Fail(fmt.Sprintf("%s granted \"#\" to %s and delivered %d messages from other clients within %s (topics: %s)",
-			r.Broker, who, s.Foreign, wait, strings.Join(s.Topics, ", ")), ev)
-	case cc.Seen:
-		t.Fail(fmt.Sprintf("%s granted \"#\" to %s and delivered to it the marker that a second probe connection (client id %s) published on %s: a client reads other clients' messages",
-			r.Broker, who, cc.ClientID, cc.Topic), ev, ccEv)
-	case cc.Outcome == mqttprobe.Accepted:
-		t.Pass(fmt.Sprintf("%s granted \"#\" to %s but did not deliver to it, within %s, the marker that a second probe connection (client id %s) published on %s and got back itself: deliveries are filtered per client",
-			r.Broker, who, wait, cc.ClientID, cc.Topic), ev, ccEv)
-	default:
-		t.Undecide(fmt.Sprintf("%s granted \"#\" to %s, no other client's message arrived within %s, and the cross-client test decided nothing: %s",
-			r.Broker, who, wait, cc.Detail), ev, ccEv)
-	}
-}
-
-// judgeSubscription judges a probe subscription: fail when it delivered a
-// message from another client; pass when refused; when granted with nothing
-// foreign delivered, the ACL of the mosquitto config decides, if known.
-func judgeSubscription(t *scoring.Tally, r *mqttprobe.Result, s mqttprobe.Subscription, what string, aclKnown bool, wait string) {
-	ev := mqttEvidence(s.Exchange, "SUBSCRIBE "+s.Exchange.Topic+" as "+s.As)
-	who := subscriber(s)
-	switch s.Outcome {
-	case mqttprobe.Accepted:
-		foreign := s.Foreign
-		if foreign > 0 {
-			t.Fail(fmt.Sprintf("%s granted %s to %s and delivered %d messages from other clients within %s (topics: %s)",
-				r.Broker, what, who, foreign, wait, strings.Join(s.Topics, ", ")), ev)
-			return
-		}
-		if aclKnown {
-			t.Pass(fmt.Sprintf("%s granted %s to %s but delivered no other client's message within %s, and the mosquitto config filters deliveries with an ACL",
-				r.Broker, what, who, wait), ev)
-			return
-		}
-		t.Undecide(fmt.Sprintf("%s granted %s to %s but no other client's message arrived within %s: without traffic or the broker's config (gateway.kind mosquitto) the probe cannot tell whether an ACL filters deliveries",
-			r.Broker, what, who, wait), ev)
-	case mqttprobe.Refused:
-		t.Pass(fmt.Sprintf("%s refused %s to %s (%s)", r.Broker, what, who, s.Detail), ev)
-	case mqttprobe.Skipped:
-		if r.CredentialsWithheld != "" && r.Anonymous.Outcome == mqttprobe.Refused {
-			// The target gave credentials for this test and the probe
-			// would not send them: undecided, and the reason says why.
-			t.Undecide(fmt.Sprintf("%s: %s was not tested as %s: the credentials were %s", r.Broker, what, r.Credentials.Exchange.Username, r.CredentialsWithheld), ev)
-			return
-		}
-		if connectDecision(r, r.Anonymous) == connectRefused {
-			// Strangers cannot connect; nothing to judge without credentials.
-			return
-		}
-		t.Undecide(fmt.Sprintf("%s: %s", r.Broker, s.Detail), ev)
-	default:
-		t.Undecide(fmt.Sprintf("%s: %s", r.Broker, s.Detail), ev)
-	}
-}
-
 // admitsNobody reports whether a listener refuses anonymous clients and has
 // no authentication source, so that Mosquitto 2 accepts no client on it.
 func admitsNobody(p mosquitto.Posture) bool { return !p.AnonymousAllowed && !p.Authenticates() }
 
-// configACL reports whether every listener of the named mosquitto config has an ACL (file or plugin).
+// configACL reports whether every listener of the named mosquitto config
+// admits nobody, delegates to a plugin, or has an acl_file that was read
+// and parsed (a file that is only named is not enough).
 func configACL(o *collect.Observations) bool {
 	co := mosquittoConfig(o)
 	if co == nil || co.Mosquitto == nil {
 		return false
 	}
 	for _, p := range co.Mosquitto.Postures() {
-		if p.ACLFile == nil && p.Plugin == nil && !admitsNobody(p) {
+		ao := co.ACLFor(p.ACLFile)
+		if (ao == nil || ao.ACL == nil) && p.Plugin == nil && !admitsNobody(p) {
 			return false
 		}
 	}
@@ -296,7 +220,7 @@ func evalMQTTWildcard(o *collect.Observations, _ *catalog.Control) scoring.Verdi
 		case admitsNobody(p):
 			t.Pass(listenerName(p)+" admits no client (anonymous refused, no authentication source)", listenerEvidence(co, p, "listener"))
 		case p.ACLFile != nil:
-			t.Pass(listenerName(p)+" restricts topics with an ACL", directiveEvidence(p.ACLFile, "acl_file"))
+			judgeACL(&t, co, p, probeUser(o), `every topic (a filter of wildcards only, such as "#")`, everyTopic)
 		case p.Plugin != nil:
 			t.Pass(listenerName(p)+" delegates topic access to a plugin", directiveEvidence(p.Plugin, "plugin"))
 		default:
@@ -327,7 +251,7 @@ func evalMQTTSys(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 		case admitsNobody(p):
 			t.Pass(listenerName(p)+" admits no client (anonymous refused, no authentication source)", listenerEvidence(co, p, "listener"))
 		case p.ACLFile != nil:
-			t.Pass(listenerName(p)+" restricts $SYS with an ACL", directiveEvidence(p.ACLFile, "acl_file"))
+			judgeACL(&t, co, p, probeUser(o), "the broker's $SYS topics", sysTopics)
 		case p.Plugin != nil:
 			t.Pass(listenerName(p)+" delegates topic access to a plugin", directiveEvidence(p.Plugin, "plugin"))
 		default:
