@@ -115,6 +115,11 @@ func suback(id uint16, code byte) []byte {
 // (the client is gone), draining what the client sends meanwhile.
 func untilClosed(c *fakeConn, interval time.Duration, send func() []byte) {
 	go func() { _, _ = io.Copy(io.Discard, c.rd) }()
+	stream(c, interval, send)
+}
+
+// stream sends what send returns every interval until a write fails.
+func stream(c *fakeConn, interval time.Duration, send func() []byte) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for range tick.C {
