@@ -355,7 +355,7 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		b.Start()
 		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
 		for _, withCredentials := range []bool{false, true} {
-			name := "from the config alone, the probe refused as a stranger"
+			name := "from the config alone"
 			if withCredentials {
 				name = "with the probe's credentials, the broker delivers the second connection's marker too"
 			}
@@ -364,6 +364,8 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 				tgt.MQTT.CAFile = pki.CAFile
 				if withCredentials {
 					tgt.MQTT.Username, tgt.MQTT.PasswordEnv = "auditor", "HG_MQTT_AUDITOR_PASSWORD"
+				} else {
+					tgt.MQTT = spec.MQTT{} // no probe, no TLS scan: the config decides
 				}
 				res := mustRun(t, tgt)
 				logMQTT(t, res)
