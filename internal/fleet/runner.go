@@ -62,7 +62,7 @@ type Runner struct {
 	// (timeouts.audit) for its audit to return (0: DefaultGrace).
 	Grace time.Duration
 	// Audit are the options of every audit; a nil Catalog is loaded once
-	// and shared by all audits.
+	// and shared by all audits. Its clock (Now) also times the targets.
 	Audit audit.Options
 	// OnStart is called when a target's audit starts (concurrently).
 	OnStart func(t *spec.FleetTarget)
@@ -186,7 +186,7 @@ type audited struct {
 }
 
 func (w *worker) audit(fctx context.Context, i int, ft *spec.FleetTarget) {
-	o := Outcome{Target: *ft, Started: time.Now()}
+	o := Outcome{Target: *ft, Started: w.opts.Now()}
 	if fctx.Err() != nil {
 		o.Status, o.Err = result.FleetSkipped, context.Cause(fctx)
 		w.record(i, &o)
@@ -196,7 +196,7 @@ func (w *worker) audit(fctx context.Context, i int, ft *spec.FleetTarget) {
 		w.r.OnStart(ft)
 	}
 	res, err := w.bounded(fctx, ft)
-	o.Duration = time.Since(o.Started)
+	o.Duration = w.opts.Now().Sub(o.Started)
 	switch {
 	case err != nil && fctx.Err() != nil:
 		o.Status, o.Err = result.FleetCancelled, fmt.Errorf("audit stopped: %w", context.Cause(fctx))
