@@ -57,6 +57,7 @@ type fleetFlags struct {
 	labels                           stringList
 	timeout, deadline, fleetDeadline time.Duration
 	progress                         string
+	selectors                        []spec.LabelSelector
 }
 
 // hasFleetFlag reports whether audit's arguments ask for a fleet audit.
@@ -134,8 +135,10 @@ func runFleetAudit(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if run.Interrupted != "" {
 		fmt.Fprintf(stderr, "hardgate audit: stopped early (%s); writing the summary of what completed\n", run.Interrupted)
 	}
-	selectors := make([]string, len(f.labels))
-	copy(selectors, f.labels)
+	var selectors []string
+	for _, sel := range f.selectors {
+		selectors = append(selectors, sel.String())
+	}
 	sum := fleet.Summarize(run, fleet.Meta{Tool: result.Tool{Name: "hardgate", Version: toolVersion()}, FleetFile: f.file, Selectors: selectors})
 	if err := out.WriteSummary(sum); err != nil {
 		writeErrs = append(writeErrs, err)
@@ -170,13 +173,12 @@ func (f *fleetFlags) load(fs *flag.FlagSet) ([]spec.FleetTarget, error) {
 	if !isProgressMode(f.progress) {
 		return nil, fmt.Errorf("--progress %q: must be one of auto, bar, lines, none", f.progress)
 	}
-	var sels []spec.LabelSelector
 	for _, l := range f.labels {
 		sel, err := spec.ParseLabelSelector(l)
 		if err != nil {
 			return nil, fmt.Errorf("--label: %w", err)
 		}
-		sels = append(sels, sel)
+		f.selectors = append(f.selectors, sel)
 	}
 	file, err := os.Open(f.file)
 	if err != nil {
@@ -199,7 +201,7 @@ func (f *fleetFlags) load(fs *flag.FlagSet) ([]spec.FleetTarget, error) {
 	if err := fl.Validate(); err != nil {
 		return nil, fmt.Errorf("--fleet: %s: invalid fleet:\n%w", f.file, err)
 	}
-	targets := fl.Select(sels)
+	targets := fl.Select(f.selectors)
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("--label %s: no gateway of %s matches", strings.Join(f.labels, " "), f.file)
 	}

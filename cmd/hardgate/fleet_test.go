@@ -109,8 +109,9 @@ func TestFleetAuditOfAMixedFleet(t *testing.T) {
 		if code != exitInconclusive {
 			t.Fatalf("exit %d, want 3 (only the silent gateway)\n%s", code, stderr)
 		}
-		if got := statuses(readFleetJSON(t, out2)); len(got) != 1 || got["silent-1"] != "inconclusive" {
-			t.Errorf("statuses %v", got)
+		sum := readFleetJSON(t, out2)
+		if got := statuses(sum); len(got) != 1 || got["silent-1"] != "inconclusive" || fmt.Sprint(sum.Selectors) != "[site=plant-2]" {
+			t.Errorf("statuses %v selectors %v", got, sum.Selectors)
 		}
 	})
 }
