@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/fleet/fleettest"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 // signalChildEnv carries the arguments of the re-executed test binary that
@@ -49,10 +50,10 @@ func TestFleetAuditStopsOnARealSIGINT(t *testing.T) {
 			<-exited
 		}
 	})
-	fleettest.WaitFor(t, 60*time.Second, "strong-1 written and both silent gateways audited", func() bool {
+	poll.Until(t, "strong-1 written and both silent gateways audited", func() bool {
 		_, err := os.Stat(filepath.Join(out, "results", "strong-1.json"))
 		return err == nil && s1.Accepted() > 0 && s2.Accepted() > 0
-	})
+	}, poll.Timeout(60*time.Second))
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

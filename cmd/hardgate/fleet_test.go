@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/fleet/fleettest"
+	"github.com/hardgate/hardgate/internal/poll"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/store"
 )
@@ -170,10 +171,10 @@ func TestFleetAuditInterruptedWritesTheSummaryOfWhatCompleted(t *testing.T) {
 		code := run(ctx, []string{"audit", "--fleet", file, "--out-dir", out, "--parallel", "2", "--progress", "lines"}, &stdout, &stderr)
 		done <- ran{code, stdout.String(), stderr.String()}
 	}()
-	fleettest.WaitFor(t, 30*time.Second, "strong-1 written and two silent gateways audited", func() bool {
+	poll.Until(t, "strong-1 written and two silent gateways audited", func() bool {
 		_, err := os.Stat(filepath.Join(out, "results", "strong-1.json"))
 		return err == nil && s1.Accepted() > 0 && s2.Accepted() > 0
-	})
+	}, poll.Timeout(60*time.Second))
 	start := time.Now()
 	cancel() // what the first Ctrl-C does through main's signal context
 	var r ran

@@ -157,15 +157,3 @@ func WriteFile(t testing.TB, dir, name, body string) string {
 	}
 	return p
 }
-
-// WaitFor polls cond every 10ms until it holds or the deadline passes.
-func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("waited %s for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
