@@ -30,7 +30,7 @@ func Collect(ctx context.Context, t *spec.Target, in *Inputs, auditID string, lo
 	c := newCollector(t, in, auditID)
 	obs := &Observations{Target: t, TokenGiven: in.Token != "", ConfigFiles: []result.ConfigFile{}}
 	if t.Gateway.ConfigFile != "" {
-		co, files, err := readConfig(t.Gateway.ConfigFile, t.Gateway.Kind)
+		co, files, err := readConfig(ctx, t.Gateway.ConfigFile, t.Gateway.Kind)
 		if err != nil {
 			return nil, err
 		}

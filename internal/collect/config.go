@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
@@ -12,11 +13,12 @@ import (
 // readConfig reads the gateway config of kind at path. A file that cannot
 // be read or parsed is an observation (Err set); only an unknown kind is an
 // error. It returns the files read with their digests.
-func readConfig(path, kind string) (*ConfigObservation, []result.ConfigFile, error) {
+// Every file is read through localfile (regular files only) within ctx.
+func readConfig(ctx context.Context, path, kind string) (*ConfigObservation, []result.ConfigFile, error) {
 	co := &ConfigObservation{Path: path, Kind: kind}
 	switch kind {
 	case spec.KindIngestd:
-		f, err := ingestdconf.Read(path)
+		f, err := ingestdconf.Read(ctx, path)
 		if err != nil {
 			co.Err = err
 			return co, nil, nil
@@ -24,7 +26,7 @@ func readConfig(path, kind string) (*ConfigObservation, []result.ConfigFile, err
 		co.Ingestd = f
 		return co, []result.ConfigFile{{Path: path, Kind: kind, SHA256: f.SHA256}}, nil
 	case spec.KindMosquitto:
-		c, err := mosquitto.Load(path)
+		c, err := mosquitto.LoadContext(ctx, path)
 		if err != nil {
 			co.Err = err
 			return co, nil, nil
