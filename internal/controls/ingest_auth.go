@@ -33,8 +33,7 @@ func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 	case httpAuthRefused:
 		return answerRefused, fmt.Sprintf("refused with %d", o.StatusCode)
 	case httpRedirect:
-		loc, _, _ := redirectTarget(o)
-		return answerUndecided, fmt.Sprintf("redirected with %d to %q (not followed)", o.StatusCode, loc)
+		return answerUndecided, redirectUndecided(o)
 	default:
 		return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 	}
