@@ -3,6 +3,7 @@ package controls
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/hardgate/hardgate/internal/probe/httpprobe"
 )
@@ -60,4 +61,24 @@ func redirectTarget(o *httpprobe.Observation) (raw string, u *url.URL, ok bool) 
 func redirectUndecided(o *httpprobe.Observation) string {
 	loc, _, _ := redirectTarget(o)
 	return fmt.Sprintf("redirected with %d to %q (redirects are not followed and decide nothing; point the target at the final URL)", o.StatusCode, loc)
+}
+
+// offTLSRedirect says where a redirect from the https URL base leads off
+// verified TLS to the same host: to a plaintext (or other non-https) URL,
+// or to another host. It is "" for anything else, a Location that does not
+// parse included (that redirect is only undecided).
+func offTLSRedirect(base string, o *httpprobe.Observation) string {
+	raw, loc, ok := redirectTarget(o)
+	b, err := url.Parse(base)
+	if !ok || loc == nil || err != nil {
+		return ""
+	}
+	to := b.ResolveReference(loc)
+	switch {
+	case to.Scheme != "https":
+		return fmt.Sprintf("redirects ingest (%d) to %q, off TLS: a device that follows it sends its body and credentials in cleartext", o.StatusCode, raw)
+	case !strings.EqualFold(to.Hostname(), b.Hostname()):
+		return fmt.Sprintf("redirects ingest (%d) to another host, %q: a device that follows it sends its body and credentials there", o.StatusCode, raw)
+	}
+	return ""
 }

@@ -115,8 +115,12 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		in := &o.Ingest[i]
 		ev := in.Unauth.Evidence("transport:")
 		switch {
-		case in.Plaintext && in.Unauth.Responded() && isHTTPSRedirect(&in.Unauth):
-			t.Pass(fmt.Sprintf("%s only redirects to HTTPS", in.URL), ev)
+		case in.Plaintext && classifyHTTP(&in.Unauth) == httpRedirect:
+			// The redirect comes after the request: the body and the
+			// device's credentials have crossed the network in cleartext.
+			loc, _, _ := redirectTarget(&in.Unauth)
+			t.Fail(fmt.Sprintf("%s answered ingest over plaintext HTTP with a redirect (%d to %q): a device has already sent its body and credentials in cleartext before it is redirected", in.URL, in.Unauth.StatusCode, loc),
+				in.Unauth.Evidence("transport: a plaintext POST, answered with a redirect after the body and any credentials crossed in cleartext:"))
 		case in.Plaintext && in.Unauth.Responded():
 			t.Fail(fmt.Sprintf("%s answered ingest over plaintext HTTP (%d)", in.URL, in.Unauth.StatusCode), ev)
 		case in.Plaintext && in.FromConfig && in.Unauth.ErrKind == neterr.Refused:
@@ -130,11 +134,38 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		default:
 			t.Undecide(fmt.Sprintf("%s: no TLS answer (%s)", in.URL, in.Unauth.ErrKind), ev)
 		}
+		if !in.Plaintext {
+			judgeHTTPSRedirects(&t, in)
+		}
 	}
 	return t.Verdict("the target names no ingest URL and no gateway config")
 }
 
-func isHTTPSRedirect(o *httpprobe.Observation) bool {
-	_, u, ok := redirectTarget(o)
-	return ok && u != nil && u.Scheme == "https"
+// judgeHTTPSRedirects fails an https ingest URL that sends any of the
+// audit's requests off TLS or to another host.
+func judgeHTTPSRedirects(t *scoring.Tally, in *collect.IngestObservation) {
+	for _, r := range ingestRequests(in) {
+		if why := offTLSRedirect(in.URL, r.obs); why != "" {
+			t.Fail(in.URL+" "+why, r.obs.Evidence("transport, "+r.label))
+			return
+		}
+	}
+}
+
+// labelled is one request to an ingest URL with the words that name it.
+type labelled struct {
+	label string
+	obs   *httpprobe.Observation
+}
+
+// ingestRequests lists the requests sent to one ingest URL.
+func ingestRequests(in *collect.IngestObservation) []labelled {
+	out := []labelled{{"without credentials:", &in.Unauth}}
+	if in.InvalidToken != nil {
+		out = append(out, labelled{"with a made-up bearer token:", in.InvalidToken})
+	}
+	if in.Valid != nil {
+		out = append(out, labelled{"with the valid token:", in.Valid})
+	}
+	return out
 }
