@@ -2,7 +2,8 @@
 // records what came back as evidence. It observes and never judges: the
 // status, selected headers and a short body excerpt, or the error and its
 // kind. Redirects are reported, not followed; bodies are read up to a cap;
-// every request has a deadline; secrets are redacted from everything kept.
+// every request has a deadline; secrets are redacted from everything kept,
+// whole and every piece of MinLeak bytes or more, raw or encoded.
 package httpprobe
 
 import (
@@ -10,13 +11,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -63,11 +62,11 @@ type Options struct {
 type Prober struct {
 	opts   Options
 	client *http.Client
-	// hidden are the secrets and the encoded forms a gateway might echo
-	// them in (percent-encoded in a Location, the secret alone in base64),
-	// longest first. A secret base64-encoded together with other bytes
-	// (user:secret in Basic auth) does not match; the audit sends none.
-	hidden []string
+	// hidden redacts the secrets, whole or any piece of MinLeak bytes,
+	// raw, percent-encoded or in base64. A secret base64-encoded together
+	// with other bytes before it (user:secret in Basic auth) matches only
+	// from the secret's own bytes on; the audit sends no Basic auth.
+	hidden *redactor
 }
 
 // New returns a Prober. It never follows redirects and never reuses
@@ -85,21 +84,6 @@ func New(opts Options) *Prober {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "hardgate-audit"
 	}
-	var hidden []string
-	for _, secret := range opts.Secrets {
-		if secret == "" {
-			continue
-		}
-		hidden = append(hidden, secret, url.QueryEscape(secret), url.PathEscape(secret),
-			base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret)))
-	}
-	slices.SortFunc(hidden, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a) // longest first: an encoded form before the secret inside it
-		}
-		return strings.Compare(a, b)
-	})
-	hidden = slices.Compact(hidden)
 	tr := &http.Transport{
 		Proxy:                  nil, // probes go exactly where the target says
 		DialContext:            (&net.Dialer{Timeout: opts.Timeout}).DialContext,
@@ -115,7 +99,7 @@ func New(opts Options) *Prober {
 	}
 	return &Prober{
 		opts:   opts,
-		hidden: hidden,
+		hidden: newRedactor(opts.Secrets),
 		client: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -262,12 +246,7 @@ func (p *Prober) excerpt(b []byte) string {
 	return s[:cut]
 }
 
-func (p *Prober) redact(s string) string {
-	for _, h := range p.hidden {
-		s = strings.ReplaceAll(s, h, redactedMarker)
-	}
-	return s
-}
+func (p *Prober) redact(s string) string { return p.hidden.redact(s) }
 
 // redactAuthorization keeps the scheme and hides a credential that is one of
 // the secrets; a made-up probe credential is kept so the evidence shows it.
