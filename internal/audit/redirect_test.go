@@ -135,8 +135,8 @@ func TestAPlaintextURLThatRedirectsToHTTPSFails(t *testing.T) {
 		HealthURL: "https://" + tlsAddr + "/healthz", CAFile: caFile, TokenEnv: "HG_TEST_TOKEN",
 	}})
 	wantStatus(t, res, map[string]result.Status{
-		"ingest_auth.insecure_transport":            result.StatusFail,
-		"gateway_runtime.health_unavailable":        result.StatusPass,
+		"ingest_auth.insecure_transport":     result.StatusFail,
+		"gateway_runtime.health_unavailable": result.StatusPass,
 		// The redirect rule: the plaintext POST was neither accepted nor refused.
 		"ingest_auth.unauthenticated_ingest_allowed": result.StatusError,
 	})
