@@ -25,8 +25,9 @@ const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gat
 Probes a gateway's ingest path (HTTP/HTTPS), reads its config, judges every
 control of the catalog and writes the result. Probe requests carry the header
 X-Hardgate-Probe and the JSON field "_hardgate_probe" so the gateway owner can
-filter them. The valid token is never sent over plaintext or unverified TLS,
-and is redacted from all evidence.
+filter them. The valid token, and its near misses (secret changed, truncated,
+a JWT with alg none or a broken signature), are never sent over plaintext or
+unverified TLS, and every piece of it is redacted from all evidence.
 
 Examples:
   # a target spec (YAML; see examples/targets/)

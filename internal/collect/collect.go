@@ -81,7 +81,9 @@ func (c *collector) probePayload() []byte {
 	return fmt.Appendf(nil, `{%q:true,"audit_id":%q,"device":"hardgate-probe","metric":"hardgate.probe","value":0}`, ProbeField, c.auditID)
 }
 
-func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authorization string) httpprobe.Observation {
+// post sends one marked probe record; secrets are redacted from its
+// evidence besides the valid token.
+func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authorization string, secrets ...string) httpprobe.Observation {
 	h := map[string]string{
 		"Content-Type":        "application/json",
 		httpprobe.ProbeHeader: c.auditID,
@@ -89,7 +91,7 @@ func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authoriz
 	if authorization != "" {
 		h["Authorization"] = authorization
 	}
-	return p.Do(ctx, httpprobe.Request{Method: "POST", URL: raw, Headers: h, Body: c.probePayload()})
+	return p.Do(ctx, httpprobe.Request{Method: "POST", URL: raw, Headers: h, Body: c.probePayload(), Secrets: secrets})
 }
 
 // probeHealth GETs the health URL, without verification when an ingest

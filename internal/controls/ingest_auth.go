@@ -64,18 +64,35 @@ func evalInvalidToken(o *collect.Observations, _ *catalog.Control) scoring.Verdi
 		if in.InvalidToken == nil {
 			continue
 		}
-		ev := in.InvalidToken.Evidence("with a made-up bearer token:")
-		a, why := classifyAuth(in.InvalidToken, in.FromConfig)
-		switch a {
-		case answerAccepted:
-			t.Fail(fmt.Sprintf("POST %s with a made-up bearer token was %s", in.URL, why), ev)
-		case answerRefused:
-			t.Pass(fmt.Sprintf("POST %s with a made-up bearer token was %s", in.URL, why), ev)
-		case answerUndecided:
-			t.Undecide(fmt.Sprintf("POST %s: %s", in.URL, why), ev)
+		judgeWrongToken(&t, in, "a made-up bearer token", in.InvalidToken)
+		for j := range in.NearMiss {
+			nm := &in.NearMiss[j]
+			judgeWrongToken(&t, in, "a near miss of the valid token ("+nm.Variant+")", &nm.Obs)
+		}
+		if len(in.NearMiss) == 0 && !in.FromConfig {
+			// A gateway that checks only a token's id or prefix refuses
+			// the made-up token too: without the near misses, a refusal
+			// does not show that the secret is checked.
+			t.Undecide(fmt.Sprintf("%s: the near-miss tokens were not sent (%s), so a gateway checking only a token's id or prefix is not ruled out", in.URL, in.ValidSkipped),
+				in.InvalidToken.Evidence("with a made-up bearer token:"))
 		}
 	}
 	return t.Verdict("no valid token was given (token_env), so the target does not claim bearer auth; the wrong-token check did not run")
+}
+
+// judgeWrongToken records the answer to a POST with a token the gateway
+// must refuse; what names the token in the reason and the evidence.
+func judgeWrongToken(t *scoring.Tally, in *collect.IngestObservation, what string, obs *httpprobe.Observation) {
+	ev := obs.Evidence("with " + what + ":")
+	a, why := classifyAuth(obs, in.FromConfig)
+	switch a {
+	case answerAccepted:
+		t.Fail(fmt.Sprintf("POST %s with %s was %s", in.URL, what, why), ev)
+	case answerRefused:
+		t.Pass(fmt.Sprintf("POST %s with %s was %s", in.URL, what, why), ev)
+	case answerUndecided:
+		t.Undecide(fmt.Sprintf("POST %s with %s: %s", in.URL, what, why), ev)
+	}
 }
 
 func evalAuthenticatedIngest(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
@@ -166,6 +183,9 @@ func ingestRequests(in *collect.IngestObservation) []labelled {
 	}
 	if in.Valid != nil {
 		out = append(out, labelled{"with the valid token:", in.Valid})
+	}
+	for j := range in.NearMiss {
+		out = append(out, labelled{"with a near miss of the valid token (" + in.NearMiss[j].Variant + "):", &in.NearMiss[j].Obs})
 	}
 	return out
 }

@@ -115,6 +115,10 @@ type Request struct {
 	URL     string
 	Headers map[string]string
 	Body    []byte
+	// Secrets are redacted from this request's evidence like
+	// Options.Secrets: a credential made from a real one (a near-miss of
+	// the valid token) is as secret as the real one.
+	Secrets []string
 }
 
 // Observation is what one request saw.
@@ -155,18 +159,19 @@ var keptResponseHeaders = []string{
 func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
+	rd := p.hidden.with(req.Secrets)
 	obs := Observation{Exchange: result.HTTPExchange{
 		Method:         req.Method,
-		URL:            p.redact(req.URL),
+		URL:            rd.redact(req.URL),
 		RequestHeaders: map[string]string{},
 	}}
 	if len(req.Body) > 0 {
-		obs.Exchange.RequestBody = p.excerpt(req.Body)
+		obs.Exchange.RequestBody = p.excerpt(rd, req.Body)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		obs.Err, obs.ErrKind = err, neterr.Other
-		obs.Exchange.Error = p.redact(err.Error())
+		obs.Exchange.Error = rd.redact(err.Error())
 		return obs
 	}
 	// The trace tells a failed TLS handshake from the same error elsewhere
@@ -186,9 +191,9 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	for k := range hreq.Header {
 		v := hreq.Header.Get(k)
 		if strings.EqualFold(k, "Authorization") {
-			v = redactAuthorization(v, p.opts.Secrets)
+			v = redactAuthorization(v, append(slices.Clone(p.opts.Secrets), req.Secrets...))
 		}
-		obs.Exchange.RequestHeaders[k] = p.redact(v)
+		obs.Exchange.RequestHeaders[k] = rd.redact(v)
 	}
 	resp, err := p.client.Do(hreq)
 	if err != nil {
@@ -197,7 +202,7 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 			classified = &neterr.HandshakeError{Err: err}
 		}
 		obs.Err, obs.ErrKind = err, neterr.Classify(classified)
-		obs.Exchange.Error = p.redact(err.Error())
+		obs.Exchange.Error = rd.redact(err.Error())
 		return obs
 	}
 	defer resp.Body.Close()
@@ -207,7 +212,7 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	obs.Exchange.ResponseHeaders = map[string]string{}
 	for _, h := range keptResponseHeaders {
 		if v := resp.Header.Get(h); v != "" {
-			obs.Exchange.ResponseHeaders[h] = p.redact(v)
+			obs.Exchange.ResponseHeaders[h] = rd.redact(v)
 		}
 	}
 	if resp.TLS != nil {
@@ -222,20 +227,20 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	if len(body) > p.opts.Excerpt {
 		obs.Exchange.BodyTruncated = true
 	}
-	obs.Exchange.BodyExcerpt = p.excerpt(body)
+	obs.Exchange.BodyExcerpt = p.excerpt(rd, body)
 	if readErr != nil {
 		// The status line and headers arrived; a body cut short by the
 		// deadline (not by the read cap, which ends without an error) is
 		// noted but the response still counts.
-		obs.Exchange.Error = "reading body: " + p.redact(readErr.Error())
+		obs.Exchange.Error = "reading body: " + rd.redact(readErr.Error())
 	}
 	return obs
 }
 
-func (p *Prober) excerpt(b []byte) string {
+func (p *Prober) excerpt(rd *redactor, b []byte) string {
 	// Redact the whole text first, so a secret cut by the excerpt's end
 	// cannot survive half-visible; then cut on a rune boundary.
-	s := p.redact(strings.ToValidUTF8(string(b), "?"))
+	s := rd.redact(strings.ToValidUTF8(string(b), "?"))
 	if len(s) <= p.opts.Excerpt {
 		return s
 	}
@@ -245,8 +250,6 @@ func (p *Prober) excerpt(b []byte) string {
 	}
 	return s[:cut]
 }
-
-func (p *Prober) redact(s string) string { return p.hidden.redact(s) }
 
 // redactAuthorization keeps the scheme and hides a credential that is one of
 // the secrets; a made-up probe credential is kept so the evidence shows it.
