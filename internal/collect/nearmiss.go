@@ -40,7 +40,7 @@ func nearMisses(token string) []NearMiss {
 			out = append(out, NearMiss{Variant: `JWT alg none: the same header and claims, alg "none", no signature`, token: none})
 		}
 		out = append(out, NearMiss{Variant: "JWT broken signature: the same header and claims, every signature bit flipped", token: header + "." + payload + "." + breakSignature(sig)})
-		prefix, secret = header+"."+payload+".", sig
+		secret = sig // truncation cuts half the signature
 	} else if changed := changeSecret(secret); changed != secret {
 		variant := fmt.Sprintf("secret part changed: the first %d of %d characters kept, the rest random of the same kinds", len(prefix), len(token))
 		if !strings.ContainsAny(token, tokenSeparators) {
