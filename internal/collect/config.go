@@ -38,7 +38,7 @@ func readConfig(ctx context.Context, path, kind string) (*ConfigObservation, []r
 		for i, f := range c.Files {
 			files[i] = result.ConfigFile{Path: f, Kind: kind, SHA256: c.SHA256[i]}
 		}
-		co.ACLs = readACLs(c)
+		co.ACLs = readACLs(ctx, c)
 		for _, p := range slices.Sorted(maps.Keys(co.ACLs)) {
 			if a := co.ACLs[p].ACL; a != nil {
 				files = append(files, result.ConfigFile{Path: p, Kind: KindMosquittoACL, SHA256: a.SHA256})
@@ -54,7 +54,7 @@ const KindMosquittoACL = "mosquitto_acl"
 
 // readACLs reads every acl_file a listener of c has in force, each once:
 // a file that cannot be read or parsed is an observation (Err set).
-func readACLs(c *mosquitto.Config) map[string]*ACLObservation {
+func readACLs(ctx context.Context, c *mosquitto.Config) map[string]*ACLObservation {
 	out := map[string]*ACLObservation{}
 	for _, p := range c.Postures() {
 		if p.ACLFile == nil {
@@ -64,7 +64,7 @@ func readACLs(c *mosquitto.Config) map[string]*ACLObservation {
 		if _, done := out[path]; done {
 			continue
 		}
-		a, err := mosquitto.LoadACL(path)
+		a, err := mosquitto.LoadACLContext(ctx, path)
 		out[path] = &ACLObservation{Path: path, ACL: a, Err: err}
 	}
 	return out
