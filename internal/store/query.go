@@ -147,3 +147,30 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 	}
 	return points, nil
 }
+
+// Recent returns the newest n audits of every target (n >= 1), each
+// target's oldest first, in one query: the dashboard's overview and
+// sparklines, and the latest audit of each target after a restart.
+func (s *Store) Recent(ctx context.Context, n int) (map[string][]Entry, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("recent audits: n %d must be at least 1", n)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+entryColumns+` FROM (
+			SELECT `+entryColumns+`, row_number() OVER (PARTITION BY target ORDER BY started_at DESC, audit_id DESC) AS age
+			FROM audits) recent
+		WHERE age <= ?
+		ORDER BY target, started_at, audit_id`), n)
+	if err != nil {
+		return nil, fmt.Errorf("recent audits in history %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	out := map[string][]Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recent audits in history %s: %w", s.path, err)
+		}
+		out[e.Target] = append(out[e.Target], e)
+	}
+	return out, rows.Err()
+}

@@ -246,3 +246,23 @@ func join(s []string) string {
 	}
 	return out
 }
+
+func TestRecentKeepsTheNewestAuditsOfEachTarget(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, e engine) {
+		s := withWorkedExample(t, e)
+		got, err := s.Recent(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || len(got["plant-gateway"]) != 1 || got["plant-gateway"][0].AuditID != "hg-0000000000000002" || got["substation-gateway"][0].AuditID != "hg-0000000000000003" {
+			t.Errorf("recent(1) %+v", got)
+		}
+		got, _ = s.Recent(context.Background(), 5)
+		if p := got["plant-gateway"]; len(p) != 2 || p[0].AuditID != "hg-0000000000000001" || p[1].AuditID != "hg-0000000000000002" {
+			t.Errorf("recent(5) of plant-gateway %+v, want oldest first", p)
+		}
+		if _, err := s.Recent(context.Background(), 0); err == nil {
+			t.Error("n=0 accepted")
+		}
+	})
+}
