@@ -37,6 +37,16 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 	return s, nil
 }
 
+// CheckPostgresURL parses a PostgreSQL URL and checks its transport (see
+// CheckPostgresTransport) without connecting.
+func CheckPostgresURL(location string) error {
+	cfg, err := pgconn.ParseConfig(location)
+	if err != nil {
+		return fmt.Errorf("parse PostgreSQL URL: %w", err)
+	}
+	return CheckPostgresTransport(cfg)
+}
+
 // CheckPostgresTransport refuses a connection that could send the password
 // or the results in the clear, or to an unverified server: every host that
 // is not a unix socket or a loopback address must use sslmode=verify-full
