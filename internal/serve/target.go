@@ -79,3 +79,18 @@ func (e LocalExecutor) Audit(ctx context.Context, t Target) (*result.Result, err
 	}
 	return plan.Run(ctx, audit.Options{ToolVersion: e.ToolVersion, Logger: e.Logger, Now: e.Now})
 }
+
+// LoadFleet reads and validates the fleet file at path (the format of
+// hardgate audit --fleet) and returns its targets.
+func LoadFleet(path string) ([]Target, error) {
+	f, err := spec.LoadFleet(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Target, 0, len(f.Targets))
+	for i := range f.Targets {
+		ft := &f.Targets[i]
+		out = append(out, Target{Name: ft.Name(), Labels: ft.Labels, Spec: &ft.Target})
+	}
+	return out, nil
+}
