@@ -232,3 +232,10 @@ func (s *sessions) drop(id string) {
 func sameSecret(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// CheckTokensFile reads the tokens file as serve would (mode 0600, every
+// line well formed).
+func CheckTokensFile(path string) error {
+	_, err := loadTokens(path)
+	return err
+}

@@ -70,7 +70,7 @@ type overviewView struct {
 	Filter            string
 	LabelOptions      []string
 	Total, Audited    int
-	Passing, Regressd int
+	Passing, Regressed int
 	Inconclusive      int
 }
 
@@ -104,7 +104,7 @@ func (w *web) overview(rw http.ResponseWriter, r *http.Request) {
 		}
 		switch row.Drift {
 		case StateRegressed:
-			v.Regressd++
+			v.Regressed++
 		case StateInconclusive:
 			v.Inconclusive++
 		case StatePassing:

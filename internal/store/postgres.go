@@ -19,7 +19,7 @@ var ErrInsecurePostgres = errors.New("refusing a PostgreSQL connection to anothe
 
 // openPostgres opens the PostgreSQL history at the URL location.
 func openPostgres(ctx context.Context, location string) (*Store, error) {
-	shown := redactURL(location)
+	shown := Redact(location)
 	cfg, err := pgx.ParseConfig(location)
 	if err != nil {
 		return nil, fmt.Errorf("open history %s: %w", shown, err)
@@ -84,8 +84,8 @@ func isLocalHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// redactURL hides the password of a PostgreSQL URL.
-func redactURL(location string) string {
+// Redact hides the password of a PostgreSQL URL.
+func Redact(location string) string {
 	u, err := url.Parse(location)
 	if err != nil {
 		return "postgres://(unparsable URL)"
