@@ -66,12 +66,12 @@ type overviewRow struct {
 
 type overviewView struct {
 	page
-	Rows              []overviewRow
-	Filter            string
-	LabelOptions      []string
-	Total, Audited    int
+	Rows               []overviewRow
+	Filter             string
+	LabelOptions       []string
+	Total, Audited     int
 	Passing, Regressed int
-	Inconclusive      int
+	Inconclusive       int
 }
 
 // overview is the fleet: worst first, filtered by a label (?label=k=v).
