@@ -100,12 +100,13 @@ func trendChart(points []store.Entry, baselineID string) template.HTML {
 		fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="5" fill="%s"><title>%s · %s · %s · risk %d</title></circle>`,
 			x, y, postureColour(p.Posture), template.HTMLEscapeString(p.AuditID), p.StartedAt.UTC().Format("2006-01-02 15:04:05Z"),
 			template.HTMLEscapeString(p.Status), p.RiskScore)
-		fmt.Fprintf(&b, `<rect class="posture-band" x="%.1f" y="%.0f" width="%.1f" height="10" fill="%s"/>`, x-bw/2, band, bw, postureColour(p.Posture))
+		x0, x1 := max(c.left, x-bw/2), min(c.w-c.right, x+bw/2)
+		fmt.Fprintf(&b, `<rect class="posture-band" x="%.1f" y="%.0f" width="%.1f" height="10" fill="%s"/>`, x0, band, x1-x0, postureColour(p.Posture))
 	}
 	first, last := points[0].StartedAt.UTC(), points[len(points)-1].StartedAt.UTC()
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" fill="#5b6475">%s</text>`, c.left, c.h-8, first.Format("2006-01-02 15:04Z"))
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end" fill="#5b6475">%s</text>`, c.w-c.right, c.h-8, last.Format("2006-01-02 15:04Z"))
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" fill="#5b6475">posture</text>`, c.left, band-4)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end" fill="#5b6475">posture</text>`, c.left-6, band+9)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
