@@ -121,7 +121,6 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 }
 
-
 // waitInPage waits until expr is true in the page; evaluation errors while
 // the page navigates count as not yet.
 func waitInPage(t *testing.T, p *reporttest.Page, expr string) {

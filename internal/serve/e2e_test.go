@@ -61,7 +61,9 @@ func startGateway(t *testing.T, name string) *gateway {
 	return g
 }
 
-func tokenEnv(name string) string { return "HG_E2E_TOKEN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+func tokenEnv(name string) string {
+	return "HG_E2E_TOKEN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
 
 // run (re)starts the gateway from a config written from tmpl.
 func (g *gateway) run(t *testing.T, tmpl, mode string) {
