@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,9 @@ func seedFleet(t *testing.T, s *Service, exec *fakeExec) {
 	}
 }
 
+// updateScreenshot rewrites docs/serve-dashboard.png from the overview.
+var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite docs/serve-dashboard.png")
+
 func TestDashboardInChromium(t *testing.T) {
 	exec := newFakeExec()
 	names := []string{"gw-01", "gw-02", "gw-03", "gw-04", "gw-05", "gw-06"}
@@ -56,7 +61,16 @@ func TestDashboardInChromium(t *testing.T) {
 		if got := reporttest.Eval[string](t, p, `document.querySelector("#kpi-regressed .value").textContent`); got != "1" {
 			t.Errorf("regressed KPI %q", got)
 		}
-		reporttest.Screenshot(t, p, "serve-overview.png")
+		shot := reporttest.Screenshot(t, p, "serve-overview.png")
+		if *updateScreenshot {
+			data, err := os.ReadFile(shot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("../../docs/serve-dashboard.png", data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 	t.Run("the label filter works as a plain form", func(t *testing.T) {
 		err := chromedp.Do(p.Ctx,
