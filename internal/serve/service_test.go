@@ -125,10 +125,13 @@ func TestWebhookRetriesWithBackoffUntilDelivered(t *testing.T) {
 	if d := time.Since(started); d > time.Second {
 		t.Errorf("the audit waited %v on the failing webhook", d)
 	}
-	waitFor(t, "delivery after three refusals", func() bool { return len(r.received()) == 1 })
+	waitFor(t, "delivery after three refusals", func() bool {
+		alerts, _ := st.Alerts(context.Background(), "gw-1", 0)
+		return len(alerts) == 1 && !alerts[0].DeliveredAt.IsZero()
+	})
 	alerts, _ := st.Alerts(context.Background(), "gw-1", 0)
-	if len(alerts) != 1 || alerts[0].Attempts != 4 || alerts[0].DeliveredAt.IsZero() {
-		t.Errorf("outbox %+v", alerts)
+	if len(r.received()) != 1 || alerts[0].Attempts != 4 || alerts[0].LastError != "" {
+		t.Errorf("received %d, outbox attempts %d last error %q", len(r.received()), alerts[0].Attempts, alerts[0].LastError)
 	}
 }
 
