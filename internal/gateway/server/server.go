@@ -132,6 +132,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("auth.tokens_file: %w (create it with \"ingestd token add --config FILE --device ID\")", err)
 		}
 		s.auth = a
+		if err := a.UsedFileError(); err != nil {
+			s.log.Warn("last-use file ignored: token list shows no last use until the next save", "err", err)
+		}
 	}
 	reg := opts.Registerer
 	s.gather = opts.Gatherer
