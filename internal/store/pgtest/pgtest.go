@@ -122,9 +122,6 @@ func (c *Cluster) Stop() error {
 	return errors.Join(err, os.RemoveAll(c.dir))
 }
 
-// SocketDir is the folder holding the server's unix socket.
-func (c *Cluster) SocketDir() string { return c.dir }
-
 // DSN is the connection string of database db over the unix socket.
 func (c *Cluster) DSN(db string) string {
 	return "postgres://" + superuser + "@/" + db + "?host=" + c.dir + "&sslmode=disable"
