@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hardgate/hardgate/internal/poll"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/store/pgtest"
@@ -87,17 +88,14 @@ func TestServeStartsServesHealthAndStopsCleanly(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"serve", "--config", cfg}, &stdout, &stderr) }()
+	defer cancel()
 	var base string
-	deadline := time.Now().Add(20 * time.Second)
-	for base == "" {
+	poll.Until(t, "serve to start", func() bool {
 		if m := startedURL.FindStringSubmatch(stderr.String()); m != nil {
 			base = m[1]
-		} else if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve did not start:\n%s", stderr.String())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return base != ""
+	}, poll.Timeout(20*time.Second))
 	resp, err := http.Get(base + "healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hardgate/hardgate/internal/poll"
 	"github.com/hardgate/hardgate/internal/report/reporttest"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/store"
@@ -23,16 +24,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// waitFor polls cond until it holds, failing the test after a deadline.
+// waitFor waits for cond with the project's one polling helper.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, what, cond, poll.Timeout(20*time.Second))
 }
 
 const testSecret = "0123456789abcdef-test-secret"

@@ -78,7 +78,12 @@ func (s *Service) judge(ctx context.Context, t Target, res *result.Result) (verd
 			At: s.now(), By: "serve", Reason: "first PASS"}); err != nil {
 			return verdict{}, err
 		}
-		base = store.BaselineChange{AuditID: res.AuditID}
+		if base, err = s.store.Baseline(ctx, t.Name); err != nil {
+			return verdict{}, err
+		}
+		s.mu.Lock()
+		s.statuses[t.Name].Baseline = &base
+		s.mu.Unlock()
 	} else if err != nil {
 		return verdict{}, err
 	}

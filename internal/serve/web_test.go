@@ -77,7 +77,9 @@ func TestLoopbackDashboardWithoutAuth(t *testing.T) {
 	exec := newFakeExec()
 	s := newService(t, testConfig(t, "schedule: {every: 1h, jitter: 0s}\n"), openStore(t, ""), exec, targets("gw-1", "gw-2"))
 	runService(t, s)
-	waitFor(t, "the first audits", func() bool { return s.status("gw-1").Latest != nil && s.status("gw-2").Latest != nil })
+	waitFor(t, "the first audits to finish", func() bool {
+		return s.status("gw-1").Latest != nil && s.status("gw-2").Latest != nil && !s.sched.info("gw-1").Running && !s.sched.info("gw-2").Running
+	})
 	srv := dashboard(t, s)
 	c := browser(t)
 
