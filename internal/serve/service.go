@@ -168,7 +168,9 @@ func (s *Service) load(ctx context.Context) error {
 // for the config's shutdown_grace before cancelling them (they are marked
 // cancelled), and waits for the webhook sender's current attempt.
 func (s *Service) Run(ctx context.Context) error {
-	last, err := s.store.LastRunStarts(ctx)
+	// Read even when ctx already ended: a stop right after the start is a
+	// clean stop, not an error.
+	last, err := s.store.LastRunStarts(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
