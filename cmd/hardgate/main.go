@@ -85,6 +85,8 @@ Commands:
   report    render a result JSON as md, html, sarif, junit, csv, text or json
   diff      compare two results: improved, regressed, still failing; gate on regressions
   history   keep results in a local database and show posture over time
+  serve     re-audit a fleet on a schedule: history, baselines, drift alerts, metrics, dashboard
+  baseline  set or show a target's baseline (the audit later audits are compared with)
   controls  print the control catalog (text, json, md)
   version   print the version
 
@@ -119,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "baseline":
+		return runBaseline(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK
