@@ -255,9 +255,9 @@ func TestJSONHasTheDocumentedFields(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	const (
-		pass = result.StatusPass
-		fail = result.StatusFail
-		erro = result.StatusError
+		pass   = result.StatusPass
+		fail   = result.StatusFail
+		erro   = result.StatusError
 		na     = result.StatusNotApplicable
 		waived = result.StatusWaived
 	)
