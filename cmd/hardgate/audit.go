@@ -47,6 +47,9 @@ Examples:
   # accept known risks until their expiry (docs/waivers.md)
   hardgate audit --target before.yaml --waivers waivers.yaml --out before.json
 
+  # judge the gateway config with the customer's own controls too
+  hardgate audit --gateway-config /etc/ingestd/ingestd.yaml --controls-dir site-controls/
+
 Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error
 (a waivers file that does not validate included), 3 INCONCLUSIVE (a control
 could not decide). A waived finding counts toward no exit code. With --baseline the comparison
@@ -157,6 +160,7 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	fs.StringVar(&f.controlsDir, "controls-dir", "", controlsDirUsage)
 	fs.StringVar(&f.waivers, "waivers", "", "accept known risks listed in this waivers `FILE` (YAML, see docs/waivers.md): a matched finding is waived, not counted")
 	fs.IntVar(&f.waiverMaxDays, "waiver-max-days", 365, "with --waivers: refuse an expiry date more than this many `days` ahead")
 	return fs

@@ -132,6 +132,10 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 				errs = append(errs, fmt.Errorf("%s: control %s: duplicate id", name, c.ID))
 				continue
 			}
+			if IsCustom(c.ID) {
+				errs = append(errs, fmt.Errorf("%s: control %s: the %s prefix is reserved for the user's own controls", name, c.ID, CustomPrefix))
+				continue
+			}
 			if want := strings.TrimSuffix(path.Base(name), ".yaml"); c.Family() != want {
 				errs = append(errs, fmt.Errorf("%s: control %s: family %q belongs in %s.yaml", name, c.ID, c.Family(), c.Family()))
 				continue
@@ -167,6 +171,10 @@ func Parse(r io.Reader) ([]Control, error) {
 			return nil, errors.New("empty catalog file")
 		}
 		return nil, fmt.Errorf("parse catalog: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse catalog: more than one YAML document")
 	}
 	if len(file.Controls) == 0 {
 		return nil, errors.New("catalog file has no controls")
