@@ -140,6 +140,10 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 				errs = append(errs, fmt.Errorf("%s: control %s: family %q belongs in %s.yaml", name, c.ID, c.Family(), c.Family()))
 				continue
 			}
+			if err := checkReferences(&c); err != nil {
+				errs = append(errs, fmt.Errorf("%s: control %s: %w", name, c.ID, err))
+				continue
+			}
 			cat.byID[c.ID] = 0
 			cat.Controls = append(cat.Controls, c)
 		}

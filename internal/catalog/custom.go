@@ -112,7 +112,7 @@ func parseCustomFile(fsys fs.FS, name string) ([]Control, error) {
 	}
 	var errs []error
 	for i := range controls {
-		if err := controls[i].validateCustom(); err != nil {
+		if err := errors.Join(controls[i].validateCustom(), checkReferences(&controls[i])); err != nil {
 			errs = append(errs, fmt.Errorf("control %d (%s): %w", i, controls[i].ID, err))
 		}
 	}

@@ -82,6 +82,9 @@ func (c *Catalog) writeMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| OWASP IoT Top 10 (2018) | %s |\n", strings.Join(r.OWASPIoT2018, "; "))
 		fmt.Fprintf(&b, "| IEC 62443-4-2 | %s |\n", strings.Join(r.IEC62443_4_2, "; "))
 		fmt.Fprintf(&b, "| NIST IR 8259A | %s |\n", strings.Join(r.NISTIR8259A, "; "))
+		if len(r.EN18031_1) > 0 {
+			fmt.Fprintf(&b, "| EN 18031-1 | %s |\n", strings.Join(r.EN18031_1, "; "))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

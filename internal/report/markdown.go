@@ -121,11 +121,11 @@ func mdMapping(b *strings.Builder, findings []result.Finding) {
 	if len(findings) == 0 {
 		b.WriteString("No findings to map.\n")
 	} else {
-		b.WriteString("| Control | Severity | ETSI EN 303 645 | OWASP IoT 2018 | IEC 62443-4-2 | NIST IR 8259A |\n|---|---|---|---|---|---|\n")
+		b.WriteString("| Control | Severity | ETSI EN 303 645 | EN 18031-1 | OWASP IoT 2018 | IEC 62443-4-2 | NIST IR 8259A |\n|---|---|---|---|---|---|---|\n")
 		for _, f := range findings {
 			r := f.References
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", result.MarkdownCodeCell(f.ID), result.MarkdownText(f.Severity), refList(r.ETSIEN303645),
-				refList(r.OWASPIoT2018), refList(r.IEC62443_4_2), refList(r.NISTIR8259A))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", result.MarkdownCodeCell(f.ID), result.MarkdownText(f.Severity), refList(r.ETSIEN303645),
+				refList(r.EN18031_1), refList(r.OWASPIoT2018), refList(r.IEC62443_4_2), refList(r.NISTIR8259A))
 		}
 	}
 }
