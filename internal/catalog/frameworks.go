@@ -30,6 +30,9 @@ type Framework struct {
 	Edition string `yaml:"edition" json:"edition"`
 	// Field is the key of a control's references that cites it.
 	Field string `yaml:"field" json:"field"`
+	// Term is what the standard calls one of its provisions: provision,
+	// requirement, item or capability.
+	Term string `yaml:"term" json:"term"`
 	// Provisions are in the standard's order.
 	Provisions []Provision `yaml:"provisions" json:"provisions"`
 }
@@ -134,8 +137,8 @@ func parseFrameworks(fsys fs.FS, dir string) ([]Framework, error) {
 
 func (f *Framework) validate() error {
 	var errs []error
-	if f.ID == "" || f.Name == "" || f.Edition == "" {
-		errs = append(errs, errors.New("id, name and edition are required"))
+	if f.ID == "" || f.Name == "" || f.Edition == "" || f.Term == "" {
+		errs = append(errs, errors.New("id, name, edition and term are required"))
 	}
 	if _, ok := referenceFields[f.Field]; !ok {
 		errs = append(errs, fmt.Errorf("field %q is not a references key", f.Field))
