@@ -210,7 +210,7 @@ func judge(controls []Evidence) (string, string) {
 
 func disclaimer(fw *catalog.Framework, outside, total int) string {
 	return fmt.Sprintf("This view maps the evidence of one hardgate audit of one gateway to %s %s. It is not a certification "+
-		"or a conformity assessment: hardgate observes the gateway's network behaviour and configuration, and %d of the %d %s "+
+		"or a conformity assessment: hardgate observes a gateway's network behaviour and configuration, and %d of the %d %s "+
 		"are outside this audit (processes, documentation, update mechanisms, hardware), needing evidence of another kind. "+
 		"\"Consistent\" means only that no mapped control found a failure.", fw.Name, fw.Edition, outside, total, plural(fw.Term))
 }
