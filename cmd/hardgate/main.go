@@ -46,6 +46,7 @@ Commands:
   diff      compare two results: improved, regressed, still failing; gate on regressions
   history   keep results in a local database and show posture over time
   controls  print the control catalog (text, json, md)
+  waivers   check a waivers file (accepted risks with an owner and an expiry)
   version   print the version
 
 Examples:
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "controls":
 		return runControls(ctx, rest, stdout, stderr)
+	case "waivers":
+		return runWaivers(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "diff":

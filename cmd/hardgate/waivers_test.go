@@ -71,3 +71,37 @@ func TestAuditAppliesWaivers(t *testing.T) {
 		})
 	}
 }
+
+func TestWaiversCheck(t *testing.T) {
+	soon := time.Now().AddDate(0, 0, 30)
+	t.Run("a valid file is listed with each waiver's state", func(t *testing.T) {
+		code, stdout, stderr := runCLI(t, "waivers", "check", waiversFile(t, soon, "ingest_auth.insecure_transport"))
+		if code != exitOK || !strings.Contains(stdout, "ingest_auth.insecure_transport") || !strings.Contains(stdout, "active") || !strings.Contains(stdout, "1 waiver(s), valid") {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	})
+	t.Run("an expired waiver is valid and shown expired", func(t *testing.T) {
+		_, stdout, _ := runCLI(t, "waivers", "check", waiversFile(t, time.Now().AddDate(0, 0, -1), "ingest_auth.insecure_transport"))
+		if !strings.Contains(stdout, "EXPIRED") {
+			t.Fatalf("%s", stdout)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"an unknown control exits 2", []string{"check", waiversFile(t, soon, "ingest_auth.nope")}, exitUsage, "not a control of the catalog"},
+		{"no subcommand exits 2 with usage", nil, exitUsage, "Usage: hardgate waivers check"},
+		{"no file exits 2", []string{"check"}, exitUsage, "want exactly one FILE"},
+		{"help exits 0", []string{"--help"}, exitOK, "Examples:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append([]string{"waivers"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}

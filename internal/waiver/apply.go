@@ -167,3 +167,16 @@ func (w *Waiver) record() result.Waiver {
 	}
 	return r
 }
+
+// Waivers returns the set's waivers as the result records them, in file
+// order, with their lines.
+func (s *Set) Waivers() []Use {
+	out := make([]Use, len(s.waivers))
+	for i := range s.waivers {
+		out[i] = Use{Waiver: s.waivers[i].record(), Line: s.waivers[i].Line}
+	}
+	return out
+}
+
+// ExpiredAt reports whether the i-th waiver of the set has expired at now.
+func (s *Set) ExpiredAt(i int, now time.Time) bool { return s.waivers[i].Expires.ExpiredAt(now) }
