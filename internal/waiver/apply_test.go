@@ -235,3 +235,28 @@ func TestAWaivedResultMatchesTheResultSchema(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 }
+
+// TestOneSetAppliesToManyResultsConcurrently: a fleet applies one set to
+// its results from several goroutines (run with -race).
+func TestOneSetAppliesToManyResultsConcurrently(t *testing.T) {
+	s := set(t, one(authDisabled, "labels: {site: plant-1}"))
+	results := make([]*result.Result, 8)
+	done := make(chan waiver.Outcome, len(results))
+	for i := range results {
+		results[i] = reporttest.WorkedExampleBefore()
+		results[i].Target.Labels = map[string]string{"site": "plant-1"}
+		go func(res *result.Result) { done <- waiver.Apply(res, s, day) }(results[i])
+	}
+	var outcomes []waiver.Outcome
+	for range results {
+		outcomes = append(outcomes, <-done)
+	}
+	for _, res := range results {
+		if reporttest.Control(res, authDisabled).Status != result.StatusWaived {
+			t.Fatal("a result was not waived")
+		}
+	}
+	if unused := s.Unused(outcomes...); len(unused) != 0 {
+		t.Errorf("unused %v", unused)
+	}
+}
