@@ -39,7 +39,8 @@ Usage:
 Commands:
   demo      run the worked example end to end on loopback (before → sprint → after → delta)
   audit     probe a gateway and its config; write the result JSON and a summary
-  report    render a result JSON as md, html, sarif, junit, csv, text or json
+  report    render a result JSON as md, html, sarif, junit, csv, text or json, or through a
+            framework's provisions (--format compliance --framework en-18031-1, ...)
   diff      compare two results: improved, regressed, still failing; gate on regressions
   history   keep results in a local database and show posture over time
   controls  print the control catalog (text, json, md)
