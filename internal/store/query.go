@@ -140,6 +140,8 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 			c.NotApplicable += n
 		case result.StatusError:
 			c.Error += n
+		case result.StatusWaived:
+			c.Waived += n
 		}
 	}
 	if err := counts.Err(); err != nil {
