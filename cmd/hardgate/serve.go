@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hardgate/hardgate/internal/serve"
 	"github.com/hardgate/hardgate/internal/store"
@@ -140,7 +141,8 @@ const checkConfigUsage = `Usage: hardgate serve check-config --config FILE
 
 Checks a serve config without starting anything: the config itself
 (every problem named by its field), the fleet file and each target's spec,
-the dashboard's TLS key pair and tokens file, and that the webhook's
+the dashboard's TLS key pair and tokens file, the waivers file (waivers:,
+with the strict loader of "hardgate audit --waivers"), and that the webhook's
 secret variable is set.
 
 Example:
@@ -176,6 +178,11 @@ func serveCheckConfig(args []string, stdout, stderr io.Writer) int {
 		if err := serve.CheckTokensFile(cfg.Auth.TokensFile); err != nil {
 			problems = append(problems, err)
 		}
+	}
+	if set, err := cfg.LoadWaivers(time.Now()); err != nil {
+		problems = append(problems, err)
+	} else if set != nil {
+		fmt.Fprintf(stdout, "%s: %d waiver(s) valid\n", cfg.Waivers, set.Len())
 	}
 	if w := cfg.Alerts.Webhook; w != nil && os.Getenv(w.SecretEnv) == "" {
 		problems = append(problems, fmt.Errorf("alerts.webhook.secret_env: $%s is not set in this environment", w.SecretEnv))

@@ -54,6 +54,13 @@ type Config struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
+	// Waivers is a waivers file (docs/waivers.md) applied to every result
+	// before it is stored and judged; read again at the next audit after
+	// it changes. Optional.
+	Waivers string `yaml:"waivers"`
+	// WaiverMaxDays refuses a waiver expiring more than this many days
+	// ahead. Default 365.
+	WaiverMaxDays int `yaml:"waiver_max_days"`
 }
 
 // Schedule is when targets are audited: every interval, or on a cron
@@ -136,6 +143,7 @@ func Default() Config {
 		Concurrency:   4,
 		ShutdownGrace: Duration(30 * time.Second),
 		Log:           Log{Level: "info", Format: "text"},
+		WaiverMaxDays: DefaultWaiverMaxDays,
 	}
 }
 
@@ -207,6 +215,7 @@ func (c *Config) ResolvePaths(baseDir string) {
 	}
 	abs(&c.Fleet)
 	abs(&c.Auth.TokensFile)
+	abs(&c.Waivers)
 	abs(&c.TLS.CertFile)
 	abs(&c.TLS.KeyFile)
 	if c.Alerts.Webhook != nil {
@@ -251,6 +260,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		v.add("log.format", c.Log.Format, "must be text or json")
 	}
+	c.validateWaivers(v)
 	return errors.Join(v.errs...)
 }
 

@@ -47,6 +47,7 @@ type Service struct {
 	byName   map[string]Target
 	sched    *scheduler
 	webhook  *webhookSender
+	waivers  *waiverSource
 	metrics  *metrics
 	runCtx   context.Context // cancelled when running audits must stop
 	stopRuns context.CancelFunc
@@ -117,6 +118,13 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Service, error) {
 			return nil, err
 		}
 		s.webhook = ws
+	}
+	if cfg.Waivers != "" {
+		ws, err := newWaiverSource(cfg, s.log, s.now())
+		if err != nil {
+			return nil, err
+		}
+		s.waivers = ws
 	}
 	s.metrics = newMetrics(s)
 	if n, err := s.store.AbandonRuns(ctx, s.now()); err != nil {
@@ -238,6 +246,7 @@ func (s *Service) runOne(t Target, trigger string, started time.Time) {
 		s.metrics.observeRun(store.RunFailed, elapsed)
 		return
 	}
+	s.judgeWaivers(t, res)
 	if _, err := s.store.AddAll(ctx, []*result.Result{res}); err != nil {
 		log.Error("store result", "err", err)
 		s.finishRun(ctx, runID, store.RunFailed, res.AuditID, err.Error(), t.Name)
