@@ -16,8 +16,8 @@ import (
 )
 
 const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--color auto|always|never]
-       hardgate report RESULT.json --format compliance --framework F [--compliance-format md|html|json]
-                                  [--out FILE] [--controls-dir DIR]
+       hardgate report RESULT.json|DIR/fleet.json --format compliance --framework F
+                                  [--compliance-format md|html|json] [--out FILE] [--controls-dir DIR]
 
 Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
   text   a short human summary (default)
@@ -34,8 +34,10 @@ Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
          nist-ir-8259a): per provision the controls that give evidence, their
          verdicts and a state; provisions hardgate cannot test are listed as
          outside this audit. --compliance-format md, html or json; without
-         it, the --out extension decides (.html, .json; else md). See
-         docs/compliance.md
+         it, the --out extension decides (.html, .json; else md). Given a
+         fleet summary (DIR/fleet.json of "hardgate audit --fleet"), the
+         fleet's view: per provision, how many gateways are in each state
+         and which fail it. See docs/compliance.md
 
 Flags:
 `
@@ -49,6 +51,7 @@ Examples:
   hardgate report before.json --format compliance --framework en-18031-1 --out en-18031-1.md
   hardgate report after.json --format compliance --framework etsi-en-303-645 --out etsi.html
   hardgate report after.json --format compliance --framework nist-ir-8259a --compliance-format json
+  hardgate report audits/2026-05-01/fleet.json --format compliance --framework en-18031-1 --out fleet-en-18031-1.html
 
 Exit codes: 0 written, 2 usage error or unreadable result (missing file,
 truncated JSON, unsupported schema version).
@@ -97,6 +100,11 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
+	}
+	if *format == formatCompliance {
+		if data, handled, err := cf.renderFleetFile(pos[0]); handled {
+			return emitReport(stdout, stderr, *out, data, err)
+		}
 	}
 	res, err := readResult(pos[0])
 	if err != nil {
