@@ -88,10 +88,11 @@ func sortedBacklog(res *result.Result) []result.BacklogItem {
 	return out
 }
 
-// sortedDomains returns the domain postures by name.
+// sortedDomains returns the domain postures in the one display order
+// (result.Domains), the order of the summary and the demo.
 func sortedDomains(res *result.Result) []result.DomainPosture {
 	out := slices.Clone(res.Summary.Domains)
-	slices.SortStableFunc(out, func(a, b result.DomainPosture) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out, func(a, b result.DomainPosture) int { return result.CompareDomains(a.Name, b.Name) })
 	return out
 }
 
