@@ -77,3 +77,18 @@ func TestResolveLoadsEachTrustAnchorOnceForEveryProbe(t *testing.T) {
 		t.Error("no CA file must mean the system roots (nil)")
 	}
 }
+
+func TestResolveNeverEchoesAnUnsetVariableThatReadsAsASecret(t *testing.T) {
+	const token = "hgtQ7fK2mZp9Lx4vWc8R" // a valid variable name, and a token's shape
+	tgt := spec.Target{Ingest: spec.Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: token}}
+	_, err := Resolve(&tgt)
+	if err == nil {
+		t.Fatal("Resolve accepted an unset variable")
+	}
+	if strings.Contains(err.Error(), token) {
+		t.Fatalf("the error prints what may be the token: %v", err)
+	}
+	if !strings.Contains(err.Error(), "do not pass the token itself") {
+		t.Fatalf("error = %v, want the hint", err)
+	}
+}

@@ -66,6 +66,7 @@ func TestValidateNamesTheFieldAndTheValue(t *testing.T) {
 		{"credentials in a URL are refused", Target{Ingest: Ingest{URLs: []string{"https://u:p@127.0.0.1/x"}}}, "must not carry credentials"},
 		{"an unknown gateway kind is refused", Target{Gateway: Gateway{ConfigFile: "/dev/null", Kind: "nginx"}}, `gateway.kind: must be one of ingestd, mosquitto (got "nginx")`},
 		{"an environment variable name with a space is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: "A B"}}, `ingest.token_env: must be an environment variable name`},
+		{"a token given as the variable name is refused and withheld", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: "igd.abc.def"}}, `(got [withheld: it may be the secret itself])`},
 		{"an unset timeout is refused, not defaulted", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}}, "timeouts.request: must be positive"},
 		{"an audit deadline below the request deadline is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, Timeouts: Timeouts{Request: Duration(10e9), Audit: Duration(1e9)}}, "timeouts.audit"},
 	}
