@@ -11,13 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
-)
 
-// version is set with -ldflags "-X main.version=v1.2.3"; the module version
-// from the build info is the fallback.
-var version = ""
+	"github.com/hardgate/hardgate/internal/version"
+)
 
 // Exit codes.
 const (
@@ -79,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "hardgate", toolVersion())
+		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -90,15 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func toolVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+// toolVersion is the version recorded in results: the release build's
+// stamp, else the module version, else "(devel)".
+func toolVersion() string { return version.Version() }
 
 // isTerminal reports whether w is a terminal that should get colour.
 func isTerminal(w io.Writer) bool {

@@ -17,10 +17,8 @@ import (
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/server"
+	"github.com/hardgate/hardgate/internal/version"
 )
-
-// version is set with -ldflags "-X main.version=v1.2.3".
-var version = ""
 
 // Exit codes.
 const (
@@ -75,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case "version", "--version":
-		fmt.Fprintln(stdout, "ingestd", buildVersion())
+		fmt.Fprintln(stdout, "ingestd", version.Get())
 		return exitOK
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
@@ -88,15 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
+// buildVersion is the release build's stamp, else the module version, else
+// "(devel)" (see internal/version).
+func buildVersion() string { return version.Version() }
 
 // flags parses a subcommand's flags; it returns a non-negative exit code
 // when the caller should stop (help or usage error).

@@ -206,6 +206,10 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := takeDirOwner(tmp, dir); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err

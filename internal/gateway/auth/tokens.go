@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -212,6 +213,9 @@ func withFileLock(tokensFile string, fn func() error) error {
 		return fmt.Errorf("lock tokens file: %w", err)
 	}
 	defer f.Close()
+	if err := takeDirOwner(f, filepath.Dir(tokensFile)); err != nil {
+		return fmt.Errorf("lock tokens file: %w", err)
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("lock tokens file: %w", err)
 	}
