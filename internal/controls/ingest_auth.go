@@ -35,9 +35,11 @@ func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 	case httpRedirect:
 		loc, _, _ := redirectTarget(o)
 		return answerUndecided, fmt.Sprintf("redirected with %d to %q (not followed)", o.StatusCode, loc)
-	default:
-		return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 	}
+	if atTLSPort(o) {
+		return answerUndecided, tlsPortReason(o)
+	}
+	return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 }
 
 func evalUnauthenticatedIngest(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
@@ -116,6 +118,8 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		in := &o.Ingest[i]
 		ev := in.Unauth.Evidence("transport:")
 		switch {
+		case in.Plaintext && atTLSPort(&in.Unauth):
+			t.Undecide(in.URL+": "+tlsPortReason(&in.Unauth), ev)
 		case in.Plaintext && in.Unauth.Responded() && isHTTPSRedirect(&in.Unauth):
 			t.Pass(fmt.Sprintf("%s only redirects to HTTPS", in.URL), ev)
 		case in.Plaintext && in.Unauth.Responded():
