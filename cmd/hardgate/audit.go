@@ -74,14 +74,12 @@ type auditFlags struct {
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f auditFlags
 	fs := f.flagSet(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, err := parseArgs(fs, args, stderr, false)
+	if err != nil {
+		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", pos[0])
 		return exitUsage
 	}
 	if !slices.Contains(result.Severities, f.failOn) {

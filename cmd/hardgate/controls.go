@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +30,12 @@ func runControls(_ context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, controlsUsage); fs.PrintDefaults() }
 	format := fs.String("format", "text", "output format: "+strings.Join(catalog.Formats, ", "))
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, err := parseArgs(fs, args, stderr, false)
+	if err != nil {
+		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hardgate controls: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "hardgate controls: unexpected argument %q\n", pos[0])
 		return exitUsage
 	}
 	cat, err := catalog.Load()

@@ -49,6 +49,9 @@ audit id, unknown audit id, a file that is not a history database).
 Run "hardgate history <command> --help" for the flags of a command.
 `
 
+// historyCommands are the subcommands of hardgate history.
+var historyCommands = []string{"add", "list", "trend", "show"}
+
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, historyUsage)
@@ -68,7 +71,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stdout, historyUsage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hardgate history: unknown command %q\n\n%s", cmd, historyUsage)
+		unknownCommand(stderr, "hardgate history", cmd, historyCommands)
 		return exitUsage
 	}
 }
@@ -114,12 +117,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // parseHistoryFlags parses args and turns -h into exit 0 and any other
 // parse error into exit 2; ok is false when the caller must return code.
 func parseHistoryFlags(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, exitOK, false
-	}
+	pos, err := parseArgs(fs, args, fs.Output(), true)
 	if err != nil {
-		return nil, exitUsage, false
+		return nil, parseExit(err), false
 	}
 	return pos, exitOK, true
 }

@@ -56,6 +56,9 @@ Run "hardgate <command> --help" for the flags of a command.
 Exit codes: 0 clean, 1 findings or regressions, 2 usage or config error, 3 inconclusive.
 `
 
+// commands are hardgate's commands, for suggestions.
+var commands = []string{"demo", "audit", "report", "diff", "history", "controls", "version", "help"}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hardgate: unknown command %q\n\n%s", cmd, usage)
+		unknownCommand(stderr, "hardgate", cmd, commands)
 		return exitUsage
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +22,9 @@ import (
 // speaks TLS (Go's net/http and Debian's nginx each answer plain HTTP with
 // their own 400) is undecided with a hint, never insecure_transport.
 func TestHTTPURLAtATLSPortSuggestsHTTPS(t *testing.T) {
-	goTLS := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	goTLS := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	goTLS.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake errors this test causes
+	goTLS.StartTLS()
 	t.Cleanup(goTLS.Close)
 	servers := map[string]func(t *testing.T) string{
 		"Go's net/http": func(*testing.T) string { return strings.TrimPrefix(goTLS.URL, "https://") },

@@ -2,9 +2,11 @@ package collect
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hardgate/hardgate/internal/spec"
 )
@@ -95,9 +97,25 @@ func loadRoots(caFile string) (*x509.CertPool, error) {
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(pem) {
+		if holdsPrivateKey(pem) {
+			return nil, errors.New("holds a private key, not a certificate: give the CA certificate (PEM) that issued the gateway's certificate; a trust anchor is public, and no key belongs in an audit")
+		}
 		return nil, errors.New("holds no PEM certificate")
 	}
 	return roots, nil
+}
+
+// holdsPrivateKey reports whether data has a PEM private key block.
+func holdsPrivateKey(data []byte) bool {
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			return false
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			return true
+		}
+	}
 }
 
 // pathErrText is the cause of a file error without the path, which the

@@ -54,6 +54,8 @@ type addFunc func(field, value, msg string)
 func checkURL(field, raw string, add addFunc) {
 	u, err := url.Parse(raw)
 	switch {
+	case !strings.Contains(raw, "://"):
+		add(field, raw, "has no scheme: write https://"+raw+" (http:// only for a plaintext listener)")
 	case err != nil:
 		add(field, raw, "is not a URL")
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -93,6 +95,8 @@ func (s *MQTT) validate(add addFunc) []error {
 		field := fmt.Sprintf("mqtt.urls[%d]", i)
 		u, err := url.Parse(raw)
 		switch {
+		case !strings.Contains(raw, "://"):
+			add(field, raw, "has no scheme: write mqtts://"+raw+" (mqtt:// for a plaintext listener)")
 		case err != nil:
 			add(field, raw, "is not a URL")
 		case !slices.Contains([]string{"mqtt", "mqtts", "tcp", "ssl", "tls"}, u.Scheme):
