@@ -273,7 +273,7 @@ func readResult(path string) (*result.Result, error) {
 	defer f.Close()
 	res, err := result.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, notAResult(path, err)
 	}
 	return res, nil
 }
