@@ -74,7 +74,9 @@ func TestResultReadersNameTheFileTheyWereGiven(t *testing.T) {
 	}{
 		{"report", func(f string) []string { return []string{"report", f} }},
 		{"diff", func(f string) []string { return []string{"diff", files.before, f} }},
-		{"history add", func(f string) []string { return []string{"history", "add", "--db", filepath.Join(t.TempDir(), "h.db"), f} }},
+		{"history add", func(f string) []string {
+			return []string{"history", "add", "--db", filepath.Join(t.TempDir(), "h.db"), f}
+		}},
 		{"audit --baseline", func(f string) []string {
 			return []string{"audit", "--url", "http://127.0.0.1:1/v1/ingest", "--baseline", f}
 		}},
