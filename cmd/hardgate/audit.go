@@ -47,7 +47,10 @@ Examples:
 Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
 3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
 decides instead: 0 no regression, 1 any regression (a control that passed in
-the baseline and now fails or cannot decide), 2 results that cannot be compared.
+the baseline and now fails) or lost coverage (one that passed and is now
+undecided or not applicable, e.g. without the token; --allow-coverage-loss
+accepts it), 2 results that cannot be compared. The new result becomes the
+next baseline only when it passes the gate and is written with --out.
 The delta is printed after the text summary, or on stderr when --format names
 a machine format, so that stdout stays one valid SARIF, JSON, XML or CSV
 document.
@@ -68,7 +71,7 @@ type auditFlags struct {
 	timeout, deadline                                       time.Duration
 	mqttPlainPort                                           int
 	out, format, failOn, baseline, color                    string
-	verbose, allowDifferent                                 bool
+	verbose, allowDifferent, allowCoverageLoss              bool
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -142,6 +145,7 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
 	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
 	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
+	fs.BoolVar(&f.allowCoverageLoss, "allow-coverage-loss", false, "with --baseline: pass the gate although controls that passed in the baseline are undecided or not applicable now")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
 	return fs
@@ -172,7 +176,7 @@ func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr i
 		if f.format != "text" {
 			w = stderr
 		}
-		return baselineGate(w, stderr, base, res, f.allowDifferent)
+		return baselineGate(w, stderr, base, res, f)
 	}
 	return auditExitCode(res, f.failOn)
 }
