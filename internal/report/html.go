@@ -31,6 +31,7 @@ func TemplateFuncs() template.FuncMap {
 		"statusWord":  StatusWord,
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"join":        strings.Join,
+		"id":          ControlID,
 		"refs": func(r []string) string {
 			if len(r) == 0 {
 				return "–"
@@ -38,6 +39,22 @@ func TemplateFuncs() template.FuncMap {
 			return strings.Join(r, ", ")
 		},
 	}
+}
+
+// ControlID is a control id as HTML that wraps only after its dots and
+// underscores ("ingest_auth.<wbr>insecure_<wbr>transport"), never inside a
+// word, inside <code class="id">.
+func ControlID(id string) template.HTML {
+	var b strings.Builder
+	b.WriteString(`<code class="id">`)
+	for _, r := range id {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == '.' || r == '_' {
+			b.WriteString("<wbr>")
+		}
+	}
+	b.WriteString("</code>")
+	return template.HTML(b.String())
 }
 
 // postureClass is a posture as a CSS class: red, amber, green or unknown.
