@@ -37,13 +37,14 @@ Usage:
   hardgate <command> [flags]
 
 Commands:
-  demo      run the worked example end to end on loopback (before → sprint → after → delta)
-  audit     probe a gateway and its config; write the result JSON and a summary
-  report    render a result JSON as md, html, sarif, junit, csv, text or json
-  diff      compare two results: improved, regressed, still failing; gate on regressions
-  history   keep results in a local database and show posture over time
-  controls  print the control catalog (text, json, md)
-  version   print the version
+  demo        run the worked example end to end on loopback (before → sprint → after → delta)
+  audit       probe a gateway and its config; write the result JSON and a summary
+  report      render a result JSON as md, html, sarif, junit, csv, text or json
+  diff        compare two results: improved, regressed, still failing; gate on regressions
+  history     keep results in a local database and show posture over time
+  controls    print the control catalog (text, json, md)
+  completion  print a shell completion script: bash, zsh or fish
+  version     print the version, commit and build date (also --version)
 
 Examples:
   hardgate demo
@@ -57,7 +58,7 @@ Exit codes: 0 clean, 1 findings or regressions, 2 usage or config error, 3 incon
 `
 
 // commands are hardgate's commands, for suggestions.
-var commands = []string{"demo", "audit", "report", "diff", "history", "controls", "version", "help"}
+var commands = []string{"demo", "audit", "report", "diff", "history", "controls", "completion", "version", "help"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
+	case "completion":
+		return runCompletion(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK
