@@ -37,8 +37,11 @@ Examples:
       --token-env HARDGATE_TOKEN --gateway-config /etc/ingestd/ingestd.yaml \
       --gateway-kind ingestd --out after.json --format md
 
-  # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext)
+  # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext);
+  # an ordinary client's account tests what an authenticated client may read
+  export MQTT_PASSWORD=...
   hardgate audit --mqtt-url mqtts://127.0.0.1:8883 --ca ca.pem --mqtt-plaintext-port 1883 \
+      --mqtt-username telemetry-reader --mqtt-password-env MQTT_PASSWORD \
       --gateway-config /etc/mosquitto/mosquitto.conf --gateway-kind mosquitto
 
   # gate a release on a reference baseline (exit 1 on any regression)
@@ -66,6 +69,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type auditFlags struct {
 	target, ca, tokenEnv, healthURL, gwConfig, gwKind, name string
+	mqttUser, mqttPasswordEnv                               string
 	urls                                                    stringList
 	mqttURLs                                                stringList
 	timeout, deadline                                       time.Duration
@@ -131,6 +135,8 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
 	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
 	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.StringVar(&f.mqttUser, "mqtt-username", "", "with --mqtt-url: an ordinary client's `USER`, to test what an authenticated client may subscribe to")
+	fs.StringVar(&f.mqttPasswordEnv, "mqtt-password-env", "", "with --mqtt-username: environment `VAR` holding that user's password (never the password itself)")
 	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
 	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
 	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
@@ -186,11 +192,11 @@ func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr i
 // its token and CA files resolved. Field errors of a quick-flag target name
 // the flag.
 func (f *auditFlags) buildTarget() (*audit.Plan, error) {
-	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
+	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.mqttUser != "" || f.mqttPasswordEnv != "" || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
 	var t *spec.Target
 	switch {
 	case f.target != "" && quick:
-		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
+		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --mqtt-username, --mqtt-password-env, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
 	case f.target != "":
 		var err error
 		if t, err = spec.Load(f.target); err != nil {
@@ -202,7 +208,7 @@ func (f *auditFlags) buildTarget() (*audit.Plan, error) {
 		t.Name = f.name
 		t.Ingest = spec.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv}
 		t.Gateway = spec.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind}
-		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort}
+		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort, Username: f.mqttUser, PasswordEnv: f.mqttPasswordEnv}
 		t.Complete()
 	default:
 		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
@@ -228,6 +234,7 @@ var quickFlagFields = []struct{ field, flag string }{
 	{"ingest.urls", "--url"}, {"ingest.health_url", "--health-url"}, {"ingest.ca_file", "--ca"},
 	{"ingest.token_env", "--token-env"}, {"gateway.config_file", "--gateway-config"},
 	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"}, {"mqtt.plaintext_port", "--mqtt-plaintext-port"},
+	{"mqtt.username", "--mqtt-username"}, {"mqtt.password_env", "--mqtt-password-env"},
 	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline/--timeout"},
 }
 
