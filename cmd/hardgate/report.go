@@ -13,7 +13,7 @@ import (
 	"github.com/hardgate/hardgate/internal/report"
 )
 
-const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--color auto|always|never]
+const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--only-failed] [--color auto|always|never]
 
 Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
   text   a short human summary (default)
@@ -26,6 +26,9 @@ Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
   csv    the remediation backlog, one row per ticket, for ticket import
   json   the result itself, re-encoded
 
+--only-failed lists only the controls that failed or could not decide (the
+summary still counts every control); it does not apply to json.
+
 Flags:
 `
 
@@ -35,6 +38,7 @@ Examples:
   hardgate report before.json --format md --out before.md
   hardgate report before.json --format sarif --out hardgate.sarif
   hardgate report before.json --format csv --out backlog.csv
+  hardgate report before.json --format html --only-failed --out failed.html
 
 Exit codes: 0 written, 2 usage error or unreadable result (missing file,
 truncated JSON, unsupported schema version).
@@ -47,6 +51,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output `format`: "+strings.Join(report.Formats(), ", "))
 	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
 	color := fs.String("color", "auto", "colour the text format: auto (when stdout is a terminal), always, never")
+	onlyFailed := fs.Bool("only-failed", false, "list only the controls that failed or could not decide (not with --format json)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reportUsage)
 		fs.PrintDefaults()
@@ -65,6 +70,10 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hardgate report: --format %q: must be one of %s\n", *format, strings.Join(report.Formats(), ", "))
 		return exitUsage
 	}
+	if *onlyFailed && *format == "json" {
+		fmt.Fprintln(stderr, "hardgate report: --only-failed does not apply to --format json: the json format is the whole result (filter it with jq)")
+		return exitUsage
+	}
 	useColor, err := reportColor(*color, *out == "" && isTerminal(stdout))
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
@@ -76,7 +85,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var buf bytes.Buffer
-	if err := report.Render(&buf, res, *format, renderOptions(useColor)); err != nil {
+	opts := renderOptions(useColor)
+	opts.OnlyFailed = *onlyFailed
+	if err := report.Render(&buf, res, *format, opts); err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
 	}

@@ -108,7 +108,9 @@ type reportView struct {
 	Findings    []findingView
 	Backlog     []result.BacklogItem
 	Controls    []result.ControlResult
-	Meta        [][2]string
+	// OnlyFailed is true when Controls holds only failed or undecided ones.
+	OnlyFailed bool
+	Meta       [][2]string
 }
 
 var severityColour = map[string]string{
@@ -118,9 +120,9 @@ var severityColour = map[string]string{
 // renderHTML writes one self-contained HTML file: inline CSS and SVG, no
 // script, no external request (a Content-Security-Policy forbids them),
 // readable in print.
-func renderHTML(w io.Writer, res *result.Result, _ RenderOptions) error {
+func renderHTML(w io.Writer, res *result.Result, opts RenderOptions) error {
 	v := reportView{Res: res, S: res.Summary, CSS: StyleSheet(), Domains: sortedDomains(res),
-		Backlog: sortedBacklog(res), Controls: sortedControls(res), Meta: metadata(res)}
+		Backlog: sortedBacklog(res), Controls: sortedControls(res), Meta: metadata(res), OnlyFailed: opts.OnlyFailed}
 	counts := severityCounts(res.Summary)
 	maxCount := 1
 	for _, c := range counts {

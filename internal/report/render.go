@@ -18,6 +18,10 @@ type RenderOptions struct {
 	// SARIF uses it so that every rule, not only the failed ones, carries
 	// its risk, remediation and framework references.
 	Docs func(id string) (result.ControlDoc, bool)
+	// OnlyFailed lists only the controls that failed or could not decide
+	// (the summary still counts every control). The json format, which is
+	// the result itself, refuses it.
+	OnlyFailed bool
 }
 
 // ErrUnknownFormat is returned by Render for a format it does not know.
@@ -50,6 +54,12 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 	if !ok {
 		return fmt.Errorf("%w %q: choose one of %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
 	}
+	if opts.OnlyFailed {
+		if strings.EqualFold(format, "json") {
+			return errors.New("render json: only failed controls would not be the result; the json format is the whole result")
+		}
+		res = onlyFailed(res)
+	}
 	if err := f(w, res, opts); err != nil {
 		return fmt.Errorf("render %s: %w", format, err)
 	}
@@ -67,6 +77,16 @@ func sortedFindings(res *result.Result) []result.Finding {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// onlyFailed is a copy of res whose controls are those that failed or
+// could not decide; the summary, findings and backlog stay as they are.
+func onlyFailed(res *result.Result) *result.Result {
+	out := *res
+	out.Controls = slices.DeleteFunc(slices.Clone(res.Controls), func(c result.ControlResult) bool {
+		return c.Status != result.StatusFail && c.Status != result.StatusError
+	})
+	return &out
 }
 
 // sortedControls returns the controls by id.
