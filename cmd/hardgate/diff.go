@@ -14,6 +14,7 @@ import (
 
 const diffUsage = `Usage: hardgate diff BEFORE.json AFTER.json [--format text|json|md|html] [--out FILE]
                      [--fail-on regression|any|none] [--allow-coverage-loss] [--allow-different-targets]
+                     [--color auto|always|never]
 
 Compares two audit results of the same gateway by control id and lists what
 improved (fail → pass), what regressed (pass → fail), what lost coverage
@@ -45,6 +46,7 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
 	failOn := fs.String("fail-on", delta.FailOnRegression, "exit 1 on: regression (a control got worse or lost coverage), any (also still failing, new failing or still undecided), none")
 	allowLoss := fs.Bool("allow-coverage-loss", false, "do not fail on controls that passed before and are undecided or not applicable now")
+	color := fs.String("color", "auto", "colour the text format: auto (only on a terminal, not with NO_COLOR), always, never")
 	allowDifferent := fs.Bool("allow-different-targets", false, "compare results of different targets (different name or ingest host)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), diffUsage)
@@ -68,6 +70,11 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hardgate diff: --fail-on %q: must be one of %s\n", *failOn, strings.Join(delta.FailOnPolicies, ", "))
 		return exitUsage
 	}
+	useColor, err := reportColor(*color, *format == "text" && *out == "" && isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
 	before, err := readResult(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate diff: before: %v\n", err)
@@ -84,7 +91,7 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var buf bytes.Buffer
-	if err := delta.Render(&buf, d, *format, delta.RenderOptions{Color: *format == "text" && *out == "" && isTerminal(stdout), FailOn: *failOn}); err != nil {
+	if err := delta.Render(&buf, d, *format, delta.RenderOptions{Color: useColor, FailOn: *failOn}); err != nil {
 		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
 		return exitUsage
 	}
