@@ -67,7 +67,6 @@ func TestMQTTUsernameQuickFlags(t *testing.T) {
 	}
 }
 
-
 func TestMQTTAccountFlagsAreCheckedLikeTheSpec(t *testing.T) {
 	tests := []struct {
 		name, want string
