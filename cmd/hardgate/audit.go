@@ -20,6 +20,7 @@ import (
 )
 
 const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gateway-config FILE) [flags]
+       hardgate audit --fleet FILE --out-dir DIR [--parallel N] [--label key=value ...]
 
 Probes a gateway's ingest path (HTTP/HTTPS), reads its config, judges every
 control of the catalog and writes the result. Probe requests carry the header
@@ -46,6 +47,9 @@ Examples:
 
   # gate a release on a reference baseline (exit 1 on any regression)
   hardgate audit --target after.yaml --baseline baseline.json
+
+  # a fleet: every gateway of a fleet file, one summary (see --fleet --help)
+  hardgate audit --fleet fleet.yaml --out-dir audits/2026-05-01 --parallel 32
 
 Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
 3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
@@ -79,6 +83,9 @@ type auditFlags struct {
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if hasFleetFlag(args) {
+		return runFleetAudit(ctx, args, stdout, stderr)
+	}
 	var f auditFlags
 	fs := f.flagSet(stderr)
 	pos, err := parseArgs(fs, args, stderr, false)

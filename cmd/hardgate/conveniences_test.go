@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 	"github.com/hardgate/hardgate/internal/result"
 )
@@ -17,18 +19,24 @@ import (
 // a target spec, so what an authenticated client may read is judged (with
 // the broker's config, which shows the ACL).
 func TestMQTTUsernameQuickFlags(t *testing.T) {
+	files, err := pki.WriteFiles(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Real credentials go only over mqtts:// that verifies against --ca.
 	b := mosquittotest.New(t, func(port int, dir string) string {
-		return "listener " + strconv.Itoa(port) + " 127.0.0.1\npassword_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		return "listener " + strconv.Itoa(port) + " 127.0.0.1\ncafile " + files.CA + "\ncertfile " + files.Cert + "\nkeyfile " + files.Key +
+			"\npassword_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
 	})
 	mosquittotest.WritePasswordFile(t, b, "passwd", "reader", "reader-pass")
-	b.WriteFile("acl", "user reader\ntopic readwrite hardgate/probe/#\n")
+	b.WriteFile("acl", "pattern readwrite hardgate/probe/%c\n")
 	b.Start()
 	t.Setenv("HG_MQTT_READER_PASSWORD", "reader-pass")
 	const wildcardID = "mqtt_broker.wildcard_subscribe_allowed"
 	audit := func(t *testing.T, extra ...string) *result.Result {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "result.json")
-		args := append([]string{"audit", "--timeout", "2s", "--mqtt-url", b.URL(false), "--out", out, "--format", "json",
+		args := append([]string{"audit", "--timeout", "2s", "--mqtt-url", b.URL(true), "--ca", files.CA, "--out", out, "--format", "json",
 			"--gateway-config", b.Conf, "--gateway-kind", "mosquitto"}, extra...)
 		if code, stdout, stderr := runHardgate(t, args...); code == exitUsage {
 			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -50,7 +58,7 @@ func TestMQTTUsernameQuickFlags(t *testing.T) {
 	without := audit(t)
 	with := audit(t, "--mqtt-username", "reader", "--mqtt-password-env", "HG_MQTT_READER_PASSWORD")
 	if got := statusOf(with, wildcardID); got != result.StatusPass {
-		t.Errorf("with the account, %s = %s, want pass (the ACL limits reader)", wildcardID, got)
+		t.Errorf("with the account, %s = %s, want pass (the ACL keeps each client to its own probe topic): %s", wildcardID, got, reasonOf(with, wildcardID))
 	}
 	if users := subscribedAs(with); !slices.Contains(users, "reader") {
 		t.Errorf("with the account, the wildcard check subscribed as %q, want reader", users)
@@ -126,4 +134,13 @@ func TestReportOnlyFailed(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	})
+}
+
+func reasonOf(res *result.Result, id string) string {
+	for _, c := range res.Controls {
+		if c.ID == id {
+			return c.Reason
+		}
+	}
+	return ""
 }

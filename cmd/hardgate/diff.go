@@ -15,6 +15,7 @@ import (
 const diffUsage = `Usage: hardgate diff BEFORE.json AFTER.json [--format text|json|md|html] [--out FILE]
                      [--fail-on regression|any|none] [--allow-coverage-loss] [--allow-different-targets]
                      [--color auto|always|never]
+       hardgate diff OLD/fleet.json NEW/fleet.json [--format ...] [--out FILE] [--fail-on ...]
 
 Compares two audit results of the same gateway by control id and lists what
 improved (fail → pass), what regressed (pass → fail), what lost coverage
@@ -24,6 +25,12 @@ removed controls, with the posture and risk change. The AFTER result becomes
 the reference point for the next review, unless it regressed or lost
 coverage; the Markdown and HTML deltas show the gate's verdict.
 
+Given two fleet summaries (fleet.json of "hardgate audit --fleet"), it lists
+per gateway improved / regressed / unchanged, gateways added and removed, and
+the fleet posture before and after; each gateway is compared control by
+control from the results beside each fleet.json (the same rules), or by its
+summary line when a side has no result. Exit 1 on any regressed gateway.
+
 Flags:
 `
 
@@ -32,6 +39,7 @@ Examples:
   hardgate diff before.json after.json
   hardgate diff before.json after.json --format html --out delta.html
   hardgate diff baseline.json candidate.json --format json --fail-on any
+  hardgate diff audits/2026-04-01/fleet.json audits/2026-05-01/fleet.json --format html --out fleet-delta.html
 
 Exit codes: 0 the gate passed, 1 the gate failed (by default: any regression),
 2 usage error or results that cannot be compared (missing file, truncated JSON,
@@ -69,6 +77,9 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if !slices.Contains(delta.FailOnPolicies, *failOn) {
 		fmt.Fprintf(stderr, "hardgate diff: --fail-on %q: must be one of %s\n", *failOn, strings.Join(delta.FailOnPolicies, ", "))
 		return exitUsage
+	}
+	if code, ok := diffFleets(stdout, stderr, pos, *format, *out, *failOn); ok {
+		return code
 	}
 	useColor, err := reportColor(*color, *format == "text" && *out == "" && isTerminal(stdout))
 	if err != nil {

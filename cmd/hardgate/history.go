@@ -29,7 +29,8 @@ Keeps audit results in a local SQLite database and shows posture over time.
 The database is --db FILE, else $HARDGATE_HISTORY, else ./hardgate-history.db.
 
 Commands:
-  add RESULT.json...   store results (all or none; re-adding a stored result is a no-op)
+  add RESULT.json|DIR...  store results (all or none; re-adding a stored result is a no-op);
+                       DIR is a fleet output folder: every result its fleet.json names
   list                 stored audits, newest first: time, target, id, status, posture, risk, findings
   trend --target NAME  one target's audits, oldest first, with failed controls by severity
   show AUDIT_ID        print a stored result (JSON, or any report format)
@@ -132,16 +133,19 @@ func openHistory(ctx context.Context, path string) (*store.Store, error) {
 	return store.Open(ctx, path)
 }
 
-const historyAddUsage = `Usage: hardgate history add RESULT.json... [--db FILE]
+const historyAddUsage = `Usage: hardgate history add (RESULT.json | DIR)... [--db FILE]
 
 Stores audit results. Every file is read and checked first (strict decoding,
 schema version); if one is unreadable nothing is stored. All results are
 stored in one transaction. A result already stored with the same content is
 left as it is; the same audit id with different content is refused.
+A folder DIR is the output of "hardgate audit --fleet ... --out-dir DIR": every
+result its fleet.json names is stored, in the same single transaction.
 
 Examples:
   hardgate history add before.json after.json
   hardgate history add --db /var/lib/hardgate/history.db results/*.json
+  hardgate history add audits/2026-05-01
 
 Flags:
 `
@@ -155,6 +159,11 @@ func historyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "hardgate history add: give at least one RESULT.json (see --help)")
+		return exitUsage
+	}
+	files, err := expandFleetDirs(files)
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate history add: %v\nnothing was stored\n", err)
 		return exitUsage
 	}
 	results := make([]*result.Result, 0, len(files))

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +22,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/auth"
 	"github.com/hardgate/hardgate/internal/gateway/forward"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 var built struct {
@@ -52,7 +52,13 @@ func buildIngestd(t *testing.T) string {
 			return
 		}
 		built.bin = filepath.Join(built.dir, "ingestd")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		// The go command that runs the tests puts its own bin directory
+		// first on PATH.
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			built.err = fmt.Errorf("find the go command: %w", err)
+			return
+		}
 		cmd := exec.Command(gobin, "build", "-o", built.bin, ".")
 		// Built as shipped: pure Go. A -race in GOFLAGS (.ci/run sets it
 		// for the tests) needs cgo, so it is left out of this build.
@@ -174,6 +180,7 @@ func clientFor(t *testing.T, caFile string) *http.Client {
 // middle, restarts it, and checks that every batch that got a 202 is in the
 // sink or still queued, with its content.
 func TestKillDuringLoadLosesNoAcknowledgedBatch(t *testing.T) {
+	t.Parallel()
 	bin := buildIngestd(t)
 	dir := t.TempDir()
 	sink := filepath.Join(dir, "sink.ndjson")
@@ -191,10 +198,10 @@ func TestKillDuringLoadLosesNoAcknowledgedBatch(t *testing.T) {
 
 	// Restart: the queue must open (integrity check) and drain to the sink.
 	c2 := startChild(t, bin, cfgPath)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && !strings.Contains(metrics(t, client, c2.addr), "ingestd_queue_batches 0\n") {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Batches still queued when the drain is cut short are counted below.
+	poll.Within(context.Background(), func() bool {
+		return strings.Contains(metrics(t, client, c2.addr), "ingestd_queue_batches 0\n")
+	}, poll.Timeout(10*time.Second))
 	c2.stop(t, syscall.SIGTERM)
 
 	delivered := readSink(t, sink)
@@ -263,13 +270,7 @@ func writeFile(path, content string) error { return os.WriteFile(path, []byte(co
 // waitLog waits for a line containing want in the child's log.
 func waitLog(t *testing.T, c *child, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(c.log(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line containing %s:\n%s", want, c.log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, "a log line containing "+want, func() bool { return strings.Contains(c.log(), want) }, poll.Timeout(10*time.Second))
 }
 
 // loadThenKill drives 8 concurrent authenticated clients against c, each
@@ -316,16 +317,11 @@ func loadThenKill(t *testing.T, c *child, client *http.Client, token string, rec
 		})
 	}
 	// Kill once a good number of batches were acknowledged, load still running.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Within(ctx, func() bool {
 		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= killAfter || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(acked) >= killAfter
+	}, poll.Timeout(10*time.Second))
 	c.stop(t, syscall.SIGKILL)
 	cancel()
 	wg.Wait()

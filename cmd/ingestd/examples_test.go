@@ -29,6 +29,7 @@ func loadExample(t *testing.T, rel string) config.Config {
 }
 
 func TestShippedConfigs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		file   string
@@ -64,6 +65,7 @@ func TestShippedConfigs(t *testing.T) {
 }
 
 func TestSystemdUnitIsHardened(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "systemd", "ingestd.service"))
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func runCmd(args ...string) (int, string, string) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "")
 	if code, _, errOut := runCmd("token", "add", "--config", cfgPath, "--device", "sensor-1"); code != 0 {
@@ -48,6 +49,7 @@ func TestCommands(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("auth:\n  mode: magic\nstore:\n  max_bytes: -1\n  dir: x\nlisten:\n  https: nope\ntls:\n  cert_file: a\n  key_file: b\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	huge := writeConfig(t, t.TempDir(), "limits:\n  max_body_bytes: 0x7fffffffffffffff\n")
 	unknown := filepath.Join(dir, "unknown.yaml")
 	if err := os.WriteFile(unknown, []byte("listen:\n  htps: 127.0.0.1:8443\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -71,6 +73,8 @@ func TestCommands(t *testing.T) {
 		{"check-config accepts a valid config", []string{"check-config", "--config", cfgPath}, 0, "valid", nil},
 		{"check-config names every invalid field", []string{"check-config", "--config", bad}, 2, "",
 			[]string{"auth.mode", "store.max_bytes", "listen.https"}},
+		{"check-config names a size out of range", []string{"check-config", "--config", huge}, 2, "",
+			[]string{"limits.max_body_bytes: must be 1 to 67108864 bytes (64 MiB) (got 9223372036854775807)"}},
 		{"check-config rejects unknown keys", []string{"check-config", "--config", unknown}, 2, "", []string{"htps"}},
 		{"check-config refuses an unallowed unsafe setting", []string{"check-config", "--config", unsafe}, 2, "",
 			[]string{`"auth_none"`, "guardrails.allow_unsafe"}},
@@ -101,6 +105,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestTokenAddPrintsOnlyTheToken(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "")
 	code, out, errOut := runCmd("token", "add", "--config", cfgPath, "--device", "sensor-7")

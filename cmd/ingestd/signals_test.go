@@ -14,6 +14,7 @@ import (
 // accepted, a revoked one refused, a broken file keeps the old set) and that
 // SIGTERM drains and exits 0.
 func TestSignals(t *testing.T) {
+	t.Parallel()
 	bin := buildIngestd(t)
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "log:\n  format: json\n")

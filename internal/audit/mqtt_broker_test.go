@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,7 +146,10 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		})
 		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
 		addUser(t, b.Dir+"/passwd", "device-1", "device-pass")
-		b.WriteFile("acl", "user auditor\ntopic readwrite hardgate/probe/#\n\nuser device-1\ntopic write telemetry/device-1/#\n")
+		// Each client may use its own probe topic (hardgate/probe/<client
+		// id>) and nobody reads another client's: the probe's second
+		// connection proves it without relying on the device's traffic.
+		b.WriteFile("acl", "pattern readwrite hardgate/probe/%c\n\nuser device-1\ntopic write telemetry/device-1/#\n")
 		b.Start()
 		stop := publishTelemetry(t, b, "--cafile", pki.CAFile, "-u", "device-1", "-P", "device-pass")
 		defer stop()
@@ -265,6 +269,122 @@ func TestMosquittoBrokerAudits(t *testing.T) {
 		})
 		if got := control(t, res, wildcardID).Reason; !strings.Contains(got, "telemetry/device-1/temp") {
 			t.Errorf("wildcard reason names no foreign topic: %s", got)
+		}
+	})
+
+	t.Run("(f) credentials given for a plaintext broker are not sent: the subscriptions are undecided, never passed", func(t *testing.T) {
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "log_type all\nlistener " + strconv.Itoa(port) + " 127.0.0.1\npassword_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		})
+		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
+		b.WriteFile("acl", "user auditor\ntopic read hardgate/probe/#\n")
+		b.Start()
+		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
+		tgt := mqttTarget(b, b.URL(false), true)
+		tgt.MQTT.Username = "auditor"
+		tgt.MQTT.PasswordEnv = "HG_MQTT_AUDITOR_PASSWORD"
+		res := mustRun(t, tgt)
+		logMQTT(t, res)
+		wantStatus(t, res, map[string]result.Status{
+			anonymousID: result.StatusPass,
+			wildcardID:  result.StatusError,
+			sysID:       result.StatusError,
+		})
+		for _, id := range []string{wildcardID, sysID} {
+			if got := control(t, res, id).Reason; !strings.Contains(got, "credentials were not sent") || !strings.Contains(got, "plaintext") {
+				t.Errorf("%s reason does not say why the credentials were not sent: %s", id, got)
+			}
+		}
+		if strings.Contains(b.Log(), "u'auditor'") {
+			t.Errorf("Mosquitto accepted a CONNECT as auditor over plaintext:\n%s", b.Log())
+		}
+	})
+
+	t.Run("(g) brokers without any traffic: the second probe connection's marker decides wildcard_subscribe_allowed", func(t *testing.T) {
+		broker := func(acl string) *mosquittotest.Broker {
+			b := mosquittotest.New(t, func(port int, dir string) string {
+				return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\nacl_file " + dir + "/acl\n"
+			})
+			b.WriteFile("acl", acl)
+			b.Start()
+			return b
+		}
+		tests := []struct {
+			name   string
+			acl    string
+			want   result.Status
+			reason string
+		}{
+			{"every client reads the probe prefix: the other connection's marker arrives on #, a finding",
+				"topic readwrite hardgate/probe/#\n", result.StatusFail, "a client reads other clients' messages"},
+			{"each client reads only its own topic: the marker reaches its publisher only, a pass",
+				"pattern readwrite hardgate/probe/%c\n", result.StatusPass, "deliveries are filtered per client"},
+			{"clients may write nothing: the marker is refused, undecided",
+				"topic read hardgate/probe/#\n", result.StatusError, "the cross-client test decided nothing"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				b := broker(tc.acl)
+				tgt := mqttTarget(b, b.URL(false), false)
+				tgt.Timeouts.Request = spec.Duration(time.Second)
+				res := mustRun(t, tgt)
+				c := control(t, res, wildcardID)
+				if c.Status != tc.want || !strings.Contains(c.Reason, tc.reason) {
+					t.Errorf("wildcard = %s (%s), want %s with %q", c.Status, c.Reason, tc.want, tc.reason)
+				}
+				if !findEvidence(c, "mqtt", func(e result.Evidence) bool {
+					return e.MQTT.Action == "publish" && strings.HasPrefix(e.MQTT.Topic, "hardgate/probe/")
+				}) {
+					t.Errorf("no evidence of the second connection's marker: %+v", c.Evidence)
+				}
+			})
+		}
+	})
+
+	t.Run("(h) an acl_file whose pattern lets every client read # fails with its file and line, and the broker agrees", func(t *testing.T) {
+		pki, err := testcert.New(t.TempDir(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mosquittotest.New(t, func(port int, dir string) string {
+			return "listener " + strconv.Itoa(port) + " 127.0.0.1\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\n" +
+				"password_file " + dir + "/passwd\nacl_file " + dir + "/acl\n"
+		})
+		mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "auditor-pass")
+		acl := b.WriteFile("acl", "# consumers read telemetry\nuser consumer\ntopic read telemetry/#\n\npattern read #\npattern write hardgate/probe/%c\n")
+		b.Start()
+		t.Setenv("HG_MQTT_AUDITOR_PASSWORD", "auditor-pass")
+		for _, withCredentials := range []bool{false, true} {
+			name := "from the config alone"
+			if withCredentials {
+				name = "with the probe's credentials, the broker delivers the second connection's marker too"
+			}
+			t.Run(name, func(t *testing.T) {
+				tgt := mqttTarget(b, b.URL(true), true)
+				tgt.MQTT.CAFile = pki.CAFile
+				if withCredentials {
+					tgt.MQTT.Username, tgt.MQTT.PasswordEnv = "auditor", "HG_MQTT_AUDITOR_PASSWORD"
+				} else {
+					tgt.MQTT = spec.MQTT{} // no probe, no TLS scan: the config decides
+				}
+				res := mustRun(t, tgt)
+				logMQTT(t, res)
+				c := control(t, res, wildcardID)
+				if c.Status != result.StatusFail || !strings.Contains(c.Reason, "every authenticated client may read every topic") || !strings.Contains(c.Reason, acl+":5: pattern read #") {
+					t.Errorf("wildcard = %s (%s), want a failure citing %s:5", c.Status, c.Reason, acl)
+				}
+				if !findEvidence(c, "config", func(e result.Evidence) bool {
+					return e.Config.File == acl && e.Config.Line == 5 && e.Config.Value == "read #"
+				}) {
+					t.Errorf("no evidence cites %s:5: %+v", acl, c.Evidence)
+				}
+				if withCredentials && !strings.Contains(c.Reason, "a client reads other clients' messages") {
+					t.Errorf("the probe did not see the broker deliver the other connection's marker: %s", c.Reason)
+				}
+				if !slices.ContainsFunc(res.Target.ConfigFiles, func(f result.ConfigFile) bool { return f.Path == acl && len(f.SHA256) == 64 }) {
+					t.Errorf("the acl_file is not among the config files read: %+v", res.Target.ConfigFiles)
+				}
+			})
 		}
 	})
 

@@ -87,6 +87,8 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 		{"an unknown rule operator is refused", validControl + "    config: {kind: ingestd, fail_when: [{key: a.b, op: matches_regex, value: x}]}\n", `unknown op "matches_regex"`},
 		{"a rule without its operand is refused", validControl + "    config: {kind: ingestd, fail_when: [{key: a.b, op: equals}]}\n", "takes value"},
 		{"a config check without rules is refused", validControl + "    config: {kind: ingestd, fail_when: []}\n", "at least one rule"},
+		{"a config rule of a kind hardgate has no reader for is refused", validControl + "    config: {kind: nginx, fail_when: [{key: a.b, op: empty}]}\n", `kind "nginx" is not a config kind hardgate reads (ingestd, mosquitto)`},
+		{"a config rule without a kind is refused", validControl + "    config: {fail_when: [{key: a.b, op: empty}]}\n", "kind is required"},
 		{"a non-mapping document is refused", `- just a list`, "parse catalog"},
 		{"a placeholder without its param is refused", strings.Replace(validControl, "risk: r", "risk: under {{min_bits}} bits", 1), "cites {{min_bits}}, which is not in params"},
 		{"a param that is a mapping is refused", validControl + "    params: {min_bits: {a: 1}}\n", "a parameter is an integer"},
@@ -107,6 +109,15 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 	}
 }
 
+func TestLoadFSAcceptsARuleOfEveryConfigKind(t *testing.T) {
+	for _, kind := range []string{"ingestd", "mosquitto"} {
+		files := fstest.MapFS{"c/fam.yaml": {Data: []byte("controls:" + validControl + "    config: {kind: " + kind + ", fail_when: [{key: a, op: empty}]}\n")}}
+		if _, err := LoadFS(files, "c"); err != nil {
+			t.Errorf("a %s rule: %v", kind, err)
+		}
+	}
+}
+
 func TestLoadFSRejectsDuplicatesAndMisfiledFamilies(t *testing.T) {
 	ctl := "controls:" + validControl
 	tests := []struct {
@@ -117,6 +128,7 @@ func TestLoadFSRejectsDuplicatesAndMisfiledFamilies(t *testing.T) {
 		{"a duplicate id across files is refused", fstest.MapFS{"c/fam.yaml": {Data: []byte(ctl)}, "c/fam2.yaml": {Data: []byte(ctl)}}, "duplicate id"},
 		{"a control in another family's file is refused", fstest.MapFS{"c/other.yaml": {Data: []byte(ctl)}}, "belongs in fam.yaml"},
 		{"an empty directory is refused", fstest.MapFS{"c/readme.txt": {Data: []byte("x")}}, "no *.yaml"},
+		{"a config rule of an unknown kind fails the load", fstest.MapFS{"c/fam.yaml": {Data: []byte(ctl + "    config: {kind: mosquito, fail_when: [{key: allow_anonymous, op: equals, value: \"true\"}]}\n")}}, `kind "mosquito"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hardgate/hardgate/internal/spec"
 )
 
 // ConfigCheck is a config guardrail: the control fails when every rule of
 // FailWhen matches the gateway config of Kind.
 type ConfigCheck struct {
-	// Kind is the gateway config kind the rules read ("ingestd", "mosquitto").
+	// Kind is the gateway config kind the rules read: one of
+	// spec.GatewayKinds ("ingestd", "mosquitto"), checked at load.
 	Kind string `yaml:"kind" json:"kind"`
 	// FailWhen are the rules; all must match for the control to fail.
 	FailWhen []Rule `yaml:"fail_when" json:"fail_when"`
@@ -44,6 +47,10 @@ func (r *Rule) Describe() string { return r.text }
 func (c *ConfigCheck) compile() error {
 	if c.Kind == "" {
 		return errors.New("kind is required")
+	}
+	if !slices.Contains(spec.GatewayKinds, c.Kind) {
+		// A rule of a kind no reader exists for could never be judged.
+		return fmt.Errorf("kind %q is not a config kind hardgate reads (%s)", c.Kind, strings.Join(spec.GatewayKinds, ", "))
 	}
 	if len(c.FailWhen) == 0 {
 		return errors.New("fail_when needs at least one rule")

@@ -42,7 +42,7 @@ func Collect(ctx context.Context, t *spec.Target, in *Inputs, auditID string, lo
 	tlsDone := make(chan []TLSObservation, 1)
 	go func() { tlsDone <- collectTLS(ctx, t, in) }()
 	mqttDone := make(chan []MQTTObservation, 1)
-	go func() { mqttDone <- collectMQTT(ctx, t, in, logger) }()
+	go func() { mqttDone <- collectMQTT(ctx, t, in, auditID, logger) }()
 	for _, u := range ingestURLs(t, obs.Config) {
 		obs.Ingest = append(obs.Ingest, c.probeIngest(ctx, u))
 	}

@@ -3,6 +3,8 @@ package collect
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hardgate/hardgate/internal/probe/ingestdconf"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto"
@@ -45,7 +47,34 @@ func readConfig(path, kind string) (*ConfigObservation, []result.ConfigFile, err
 		for i, f := range c.Files {
 			files[i] = result.ConfigFile{Path: f, Kind: kind, SHA256: c.SHA256[i]}
 		}
+		co.ACLs = readACLs(c)
+		for _, p := range slices.Sorted(maps.Keys(co.ACLs)) {
+			if a := co.ACLs[p].ACL; a != nil {
+				files = append(files, result.ConfigFile{Path: p, Kind: KindMosquittoACL, SHA256: a.SHA256})
+			}
+		}
 		return co, files, nil
 	}
 	return nil, nil, fmt.Errorf("gateway.kind %q: no reader", kind)
+}
+
+// KindMosquittoACL is the kind of an acl_file in the config files of a result.
+const KindMosquittoACL = "mosquitto_acl"
+
+// readACLs reads every acl_file a listener of c has in force, each once:
+// a file that cannot be read or parsed is an observation (Err set).
+func readACLs(c *mosquitto.Config) map[string]*ACLObservation {
+	out := map[string]*ACLObservation{}
+	for _, p := range c.Postures() {
+		if p.ACLFile == nil {
+			continue
+		}
+		path := p.ACLFile.Path()
+		if _, done := out[path]; done {
+			continue
+		}
+		a, err := mosquitto.LoadACL(path)
+		out[path] = &ACLObservation{Path: path, ACL: a, Err: err}
+	}
+	return out
 }

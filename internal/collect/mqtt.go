@@ -10,7 +10,7 @@ import (
 )
 
 // collectMQTT probes every broker URL of the target, one after the other.
-func collectMQTT(ctx context.Context, t *spec.Target, in *Inputs, logger *slog.Logger) []MQTTObservation {
+func collectMQTT(ctx context.Context, t *spec.Target, in *Inputs, auditID string, logger *slog.Logger) []MQTTObservation {
 	s := t.MQTT
 	if len(s.URLs) == 0 {
 		return nil
@@ -24,7 +24,7 @@ func collectMQTT(ctx context.Context, t *spec.Target, in *Inputs, logger *slog.L
 		out[i].URL = raw
 		spec := mqttprobe.Spec{
 			URL: raw, Version: version, Username: s.Username, Password: in.MQTTPassword,
-			RootCAs: in.Roots(mqttCAFile(t)), TopicPrefix: s.TopicPrefix,
+			RootCAs: in.Roots(mqttCAFile(t)), TopicPrefix: s.TopicPrefix, AuditID: auditID,
 			StepTimeout: time.Duration(t.Timeouts.Request), ListenFor: time.Duration(s.ListenFor),
 			PlaintextPort: s.PlaintextPort,
 		}

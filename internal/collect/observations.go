@@ -66,8 +66,30 @@ type ConfigObservation struct {
 	Ingestd *ingestdconf.File
 	// Mosquitto is set for kind mosquitto.
 	Mosquitto *mosquitto.Config
+	// ACLs are the acl_files of a mosquitto config's listeners, keyed by
+	// the path read (see ACLFor).
+	ACLs map[string]*ACLObservation
 	// Err is set when the file could not be read or parsed.
 	Err error
+}
+
+// ACLObservation is one acl_file of a mosquitto config, read and parsed.
+type ACLObservation struct {
+	// Path is the file read: the acl_file value, relative to the folder of
+	// the config file that names it.
+	Path string
+	// ACL is nil when the file could not be read or parsed (Err says why).
+	ACL *mosquitto.ACL
+	Err error
+}
+
+// ACLFor returns the observation of the acl_file directive d, nil when it
+// was not read.
+func (co *ConfigObservation) ACLFor(d *mosquitto.Directive) *ACLObservation {
+	if d == nil {
+		return nil
+	}
+	return co.ACLs[d.Path()]
 }
 
 // Settings is what the config rule engine reads from a gateway config,

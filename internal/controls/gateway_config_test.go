@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -65,6 +66,17 @@ func TestTheRuleEngineReadsMosquittoConfigsToo(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a mosquitto rule on a config that was not read is an error, never a panic", func(t *testing.T) {
+		for _, co := range []*collect.ConfigObservation{
+			{Path: "/etc/mosquitto/mosquitto.conf", Kind: "mosquitto", Err: errors.New("permission denied")},
+			{Path: "/etc/mosquitto/mosquitto.conf", Kind: "mosquitto"},
+		} {
+			v := evalConfigRules(&collect.Observations{Config: co}, ruleControl(t, "mosquitto", "{key: allow_anonymous, op: equals, value: \"true\"}"))
+			if v.Status != result.StatusError {
+				t.Errorf("status %s (%s), want error", v.Status, v.Reason)
+			}
+		}
+	})
 	t.Run("an ingestd rule is not applicable to a mosquitto config", func(t *testing.T) {
 		v := evalConfigRules(obs, ruleControl(t, "ingestd", "{key: auth.mode, op: equals, value: none}"))
 		if v.Status != result.StatusNotApplicable {

@@ -182,55 +182,21 @@ func evalMQTTCredentials(o *collect.Observations, _ *catalog.Control) scoring.Ve
 	return t.Verdict(mqttNotApplicable)
 }
 
-// judgeSubscription judges a probe subscription: fail when it delivered a
-// message from another client; pass when refused; when granted with nothing
-// foreign delivered, the ACL of the mosquitto config decides, if known.
-func judgeSubscription(t *scoring.Tally, r *mqttprobe.Result, s mqttprobe.Subscription, what string, aclKnown bool, wait string) {
-	ev := mqttEvidence(s.Exchange, "SUBSCRIBE "+s.Exchange.Topic+" as "+s.As)
-	who := s.As
-	if who != "anonymous" {
-		who = "user " + who
-	}
-	switch s.Outcome {
-	case mqttprobe.Accepted:
-		foreign := s.Foreign
-		if foreign > 0 {
-			t.Fail(fmt.Sprintf("%s granted %s to %s and delivered %d messages from other clients within %s (topics: %s)",
-				r.Broker, what, who, foreign, wait, strings.Join(s.Topics, ", ")), ev)
-			return
-		}
-		if aclKnown {
-			t.Pass(fmt.Sprintf("%s granted %s to %s but delivered no other client's message within %s, and the mosquitto config filters deliveries with an ACL",
-				r.Broker, what, who, wait), ev)
-			return
-		}
-		t.Undecide(fmt.Sprintf("%s granted %s to %s but no other client's message arrived within %s: without traffic or the broker's config (gateway.kind mosquitto) the probe cannot tell whether an ACL filters deliveries",
-			r.Broker, what, who, wait), ev)
-	case mqttprobe.Refused:
-		t.Pass(fmt.Sprintf("%s refused %s to %s (%s)", r.Broker, what, who, s.Detail), ev)
-	case mqttprobe.Skipped:
-		if connectDecision(r, r.Anonymous) == connectRefused {
-			// Strangers cannot connect; nothing to judge without credentials.
-			return
-		}
-		t.Undecide(fmt.Sprintf("%s: %s", r.Broker, s.Detail), ev)
-	default:
-		t.Undecide(fmt.Sprintf("%s: %s", r.Broker, s.Detail), ev)
-	}
-}
-
 // admitsNobody reports whether a listener refuses anonymous clients and has
 // no authentication source, so that Mosquitto 2 accepts no client on it.
 func admitsNobody(p mosquitto.Posture) bool { return !p.AnonymousAllowed && !p.Authenticates() }
 
-// configACL reports whether every listener of the named mosquitto config has an ACL (file or plugin).
+// configACL reports whether every listener of the named mosquitto config
+// admits nobody, delegates to a plugin, or has an acl_file that was read
+// and parsed (a file that is only named is not enough).
 func configACL(o *collect.Observations) bool {
 	co := mosquittoConfig(o)
 	if co == nil || co.Mosquitto == nil {
 		return false
 	}
 	for _, p := range co.Mosquitto.Postures() {
-		if p.ACLFile == nil && p.Plugin == nil && !admitsNobody(p) {
+		ao := co.ACLFor(p.ACLFile)
+		if (ao == nil || ao.ACL == nil) && p.Plugin == nil && !admitsNobody(p) {
 			return false
 		}
 	}
@@ -248,14 +214,13 @@ const subscriptionNotTested = "anonymous clients are refused and the target gave
 
 func evalMQTTWildcard(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	var t scoring.Tally
-	acl := configACL(o)
-	eachBroker(o, &t, func(r *mqttprobe.Result) { judgeSubscription(&t, r, r.Wildcard, `"#"`, acl, listenWait(o)) })
+	eachBroker(o, &t, func(r *mqttprobe.Result) { judgeWildcard(&t, r, listenWait(o)) })
 	eachConfigListener(o, &t, func(co *collect.ConfigObservation, p mosquitto.Posture) {
 		switch {
 		case admitsNobody(p):
 			t.Pass(listenerName(p)+" admits no client (anonymous refused, no authentication source)", listenerEvidence(co, p, "listener"))
 		case p.ACLFile != nil:
-			t.Pass(listenerName(p)+" restricts topics with an ACL", directiveEvidence(p.ACLFile, "acl_file"))
+			judgeACL(&t, co, p, probeUser(o), `every topic (a filter of wildcards only, such as "#")`, everyTopic)
 		case p.Plugin != nil:
 			t.Pass(listenerName(p)+" delegates topic access to a plugin", directiveEvidence(p.Plugin, "plugin"))
 		default:
@@ -286,7 +251,7 @@ func evalMQTTSys(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 		case admitsNobody(p):
 			t.Pass(listenerName(p)+" admits no client (anonymous refused, no authentication source)", listenerEvidence(co, p, "listener"))
 		case p.ACLFile != nil:
-			t.Pass(listenerName(p)+" restricts $SYS with an ACL", directiveEvidence(p.ACLFile, "acl_file"))
+			judgeACL(&t, co, p, probeUser(o), "the broker's $SYS topics", sysTopics)
 		case p.Plugin != nil:
 			t.Pass(listenerName(p)+" delegates topic access to a plugin", directiveEvidence(p.Plugin, "plugin"))
 		default:

@@ -77,3 +77,62 @@ func TestOnlyAnAuthenticationRefusalPassesTheAnonymousControl(t *testing.T) {
 		})
 	}
 }
+
+func TestWithheldCredentialsNeverPassASubscriptionControl(t *testing.T) {
+	t.Parallel()
+	withheld := "not sent: the broker URL is plaintext (mqtt://)"
+	skipped := mqttprobe.Subscription{Step: mqttprobe.Step{Outcome: mqttprobe.Skipped, Detail: "not tested: anonymous clients are refused and the credentials were not sent"}}
+	refused := mqttprobe.Step{Outcome: mqttprobe.Refused, Answered: true, ReasonCode: 5, Detail: "CONNACK 5 (not authorized)"}
+	obs := collect.MQTTObservation{URL: "mqtt://127.0.0.1:1883", Result: &mqttprobe.Result{
+		Broker: "mqtt://127.0.0.1:1883", Version: mqttprobe.Version311, Anonymous: refused, MadeUpCredentials: refused,
+		Credentials:         mqttprobe.Step{Outcome: mqttprobe.Skipped, Detail: withheld},
+		CredentialsWithheld: withheld, Wildcard: skipped, Sys: skipped,
+	}}
+	obs.Result.Credentials.Exchange.Username = "auditor"
+	for _, id := range []string{"mqtt_broker.wildcard_subscribe_allowed", "mqtt_broker.sys_topics_exposed"} {
+		t.Run(id+" is undecided and says why the credentials were not sent", func(t *testing.T) {
+			v := judge(t, id, &collect.Observations{Target: &spec.Target{}, MQTT: []collect.MQTTObservation{obs}})
+			if v.Status != result.StatusError || !strings.Contains(v.Reason, "not tested as auditor: the credentials were not sent: the broker URL is plaintext") {
+				t.Errorf("verdict %s (%s), want error saying the credentials were withheld", v.Status, v.Reason)
+			}
+		})
+	}
+}
+
+func TestTheSecondConnectionsMarkerDecidesWildcardReads(t *testing.T) {
+	t.Parallel()
+	granted := mqttprobe.Subscription{Step: mqttprobe.Step{Outcome: mqttprobe.Accepted, Detail: "granted QoS 0"}, As: "anonymous", ProbeMessageSeen: true}
+	accepted := mqttprobe.Step{Outcome: mqttprobe.Accepted, Answered: true, Detail: "CONNACK 0 (accepted)"}
+	marker := func(outcome mqttprobe.Outcome, seen bool, detail string) mqttprobe.CrossClient {
+		return mqttprobe.CrossClient{Step: mqttprobe.Step{Outcome: outcome, Detail: detail}, ClientID: "hardgate-probe-b", Topic: "hardgate/probe/hardgate-probe-b", Seen: seen}
+	}
+	traffic := granted
+	traffic.Foreign, traffic.Topics = 3, []string{"telemetry/device-1/temp"}
+	tests := []struct {
+		name   string
+		sub    mqttprobe.Subscription
+		cc     mqttprobe.CrossClient
+		want   result.Status
+		reason string
+	}{
+		{"the second connection's marker arriving on # fails", granted, marker(mqttprobe.Accepted, true, "delivered back"), result.StatusFail, "a client reads other clients' messages"},
+		{"a marker seen on # fails even when its publisher never got it back", granted, marker(mqttprobe.Refused, true, "did not come back"), result.StatusFail, "hardgate/probe/hardgate-probe-b"},
+		{"another client's traffic on # fails", traffic, marker(mqttprobe.Accepted, false, "delivered back"), result.StatusFail, "telemetry/device-1/temp"},
+		{"a marker that reached its publisher and not # passes", granted, marker(mqttprobe.Accepted, false, "delivered back"), result.StatusPass, "deliveries are filtered per client"},
+		{"a marker the broker refused decides nothing", granted, marker(mqttprobe.Refused, false, "the broker refused or dropped its PUBLISH"), result.StatusError, "the broker refused or dropped its PUBLISH"},
+		{"a second connection the broker refused decides nothing", granted, marker(mqttprobe.Refused, false, "the second connection: CONNACK 5"), result.StatusError, "CONNACK 5"},
+		{"a broker that refuses # passes without the marker", mqttprobe.Subscription{Step: mqttprobe.Step{Outcome: mqttprobe.Refused, Detail: "failure 0x80"}, As: "anonymous"}, marker(mqttprobe.Skipped, false, "not run"), result.StatusPass, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obs := collect.MQTTObservation{URL: "mqtt://127.0.0.1:1883", Result: &mqttprobe.Result{
+				Broker: "mqtt://127.0.0.1:1883", Version: mqttprobe.Version311, Anonymous: accepted, MadeUpCredentials: accepted,
+				Wildcard: tt.sub, CrossClient: tt.cc,
+			}}
+			v := judge(t, "mqtt_broker.wildcard_subscribe_allowed", &collect.Observations{Target: &spec.Target{}, MQTT: []collect.MQTTObservation{obs}})
+			if v.Status != tt.want || !strings.Contains(v.Reason, tt.reason) {
+				t.Errorf("verdict %s (%s), want %s with %q", v.Status, v.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}

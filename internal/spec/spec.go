@@ -105,8 +105,8 @@ type MQTT struct {
 	Username string `yaml:"username" json:"username,omitempty"`
 	// PasswordEnv names an environment variable holding Username's password.
 	PasswordEnv string `yaml:"password_env" json:"password_env,omitempty"`
-	// TopicPrefix is where the probe publishes its one marker message
-	// (default hardgate/probe); it publishes nowhere else.
+	// TopicPrefix is where the probe publishes its marker messages, each on
+	// TopicPrefix/<client id> (default hardgate/probe); it publishes nowhere else.
 	TopicPrefix string `yaml:"topic_prefix" json:"topic_prefix,omitempty"`
 	// ListenFor is how long the probe waits for messages after subscribing (default 2s).
 	ListenFor Duration `yaml:"listen_for" json:"listen_for,omitempty"`

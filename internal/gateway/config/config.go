@@ -9,18 +9,13 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // MaxConfigBytes caps how much of a config file is read.
@@ -93,6 +88,9 @@ type Store struct {
 	Dir string `yaml:"dir" json:"dir"`
 	// MaxBytes bounds the queued payload bytes; when full, ingest answers 507.
 	MaxBytes int64 `yaml:"max_bytes" json:"max_bytes"`
+	// IdempotencyRetention is how long an Idempotency-Key of a device
+	// answers with its first batch (default 24h).
+	IdempotencyRetention Duration `yaml:"idempotency_retention" json:"idempotency_retention"`
 }
 
 // Limits bounds requests.
@@ -103,6 +101,9 @@ type Limits struct {
 	RatePerDevice float64 `yaml:"rate_per_device" json:"rate_per_device"`
 	// RateBurst is the burst size of the per-device rate limit.
 	RateBurst int `yaml:"rate_burst" json:"rate_burst"`
+	// MaxConnections caps the client connections open at once, across
+	// every listener; one more is closed at once.
+	MaxConnections int `yaml:"max_connections" json:"max_connections"`
 }
 
 // Forward configures store-and-forward.
@@ -198,29 +199,6 @@ type Log struct {
 	Format string `yaml:"format" json:"format"`
 }
 
-// Duration is a time.Duration written as "1s", "250ms".
-type Duration time.Duration
-
-// UnmarshalYAML decodes a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q: %w", n.Line, s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML encodes the duration as a string.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
-
-// MarshalText encodes the duration as a string (JSON).
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
 // Default returns the hardened defaults: HTTPS on loopback, bearer auth,
 // TLS 1.2 minimum, nothing unsafe.
 func Default() Config {
@@ -228,8 +206,8 @@ func Default() Config {
 		Listen: Listen{HTTPS: "127.0.0.1:8443"},
 		TLS:    TLS{MinVersion: "1.2"},
 		Auth:   Auth{Mode: AuthBearer},
-		Store:  Store{Dir: "/var/lib/ingestd", MaxBytes: 256 << 20},
-		Limits: Limits{MaxBodyBytes: 1 << 20, RatePerDevice: 50, RateBurst: 100},
+		Store:  Store{Dir: "/var/lib/ingestd", MaxBytes: 256 << 20, IdempotencyRetention: Duration(24 * time.Hour)},
+		Limits: Limits{MaxBodyBytes: 1 << 20, RatePerDevice: 50, RateBurst: 100, MaxConnections: 512},
 		Forward: Forward{
 			Kind:        "none",
 			MaxInFlight: 16,
@@ -240,74 +218,6 @@ func Default() Config {
 			NATS:        ForwardNATS{Subject: "telemetry.{device}", JetStream: true},
 		},
 		Log: Log{Level: "info", Format: "text"},
-	}
-}
-
-// Positions maps a dotted key path ("auth.mode") to the 1-based line where
-// the key stands in the file it was parsed from.
-type Positions map[string]int
-
-// Line returns the line of key, or 0 when the file did not set it.
-func (p Positions) Line(key string) int { return p[key] }
-
-// Parse decodes YAML from r on top of Default. Unknown keys, duplicate keys,
-// wrong types and more than one document are errors that name the line.
-func Parse(r io.Reader) (Config, error) {
-	cfg, _, err := ParseWithPositions(r)
-	return cfg, err
-}
-
-// ParseWithPositions is Parse that also returns the line of every key.
-func ParseWithPositions(r io.Reader) (Config, Positions, error) {
-	cfg := Default()
-	data, err := io.ReadAll(io.LimitReader(r, MaxConfigBytes+1))
-	if err != nil {
-		return cfg, nil, fmt.Errorf("read config: %w", err)
-	}
-	if len(data) > MaxConfigBytes {
-		return cfg, nil, fmt.Errorf("config is larger than %d bytes", MaxConfigBytes)
-	}
-	pos := Positions{}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return cfg, pos, nil
-	}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		return cfg, nil, fmt.Errorf("parse config: %w", err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return cfg, nil, errors.New("parse config: more than one YAML document")
-	}
-	if len(root.Content) == 0 {
-		return cfg, pos, nil
-	}
-	doc := root.Content[0]
-	if doc.Kind != yaml.MappingNode {
-		return cfg, nil, fmt.Errorf("parse config: line %d: the top level must be a mapping of keys", doc.Line)
-	}
-	collectPositions(doc, "", pos)
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(&cfg); err != nil {
-		return Default(), nil, fmt.Errorf("parse config: %w", ExplainYAML(data, &cfg, err))
-	}
-	return cfg, pos, nil
-}
-
-func collectPositions(n *yaml.Node, prefix string, pos Positions) {
-	if n.Kind != yaml.MappingNode {
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		key := k.Value
-		if prefix != "" {
-			key = prefix + "." + key
-		}
-		pos[key] = k.Line
-		collectPositions(v, key, pos)
 	}
 }
 
@@ -387,20 +297,7 @@ func (c *Config) Validate() error {
 	if c.Store.Dir == "" {
 		add("store.dir", c.Store.Dir, "required")
 	}
-	if c.Store.MaxBytes <= 0 {
-		add("store.max_bytes", c.Store.MaxBytes, "must be positive")
-	}
-	if c.Limits.MaxBodyBytes <= 0 {
-		add("limits.max_body_bytes", c.Limits.MaxBodyBytes, "must be positive")
-	} else if c.Store.MaxBytes > 0 && c.Limits.MaxBodyBytes > c.Store.MaxBytes {
-		add("limits.max_body_bytes", c.Limits.MaxBodyBytes, "must not exceed store.max_bytes")
-	}
-	if c.Limits.RatePerDevice < 0 {
-		add("limits.rate_per_device", c.Limits.RatePerDevice, "must not be negative (0 is unlimited)")
-	}
-	if c.Limits.RatePerDevice > 0 && c.Limits.RateBurst < 1 {
-		add("limits.rate_burst", c.Limits.RateBurst, "must be at least 1 when rate_per_device is set")
-	}
+	errs = append(errs, c.validateRanges()...)
 	errs = append(errs, c.validateForward()...)
 	for i, name := range c.Guardrails.AllowUnsafe {
 		if !slices.Contains(UnsafeSettingNames(), name) {
@@ -457,28 +354,5 @@ func (c *Config) validateForward() []error {
 	default:
 		add("forward.kind", f.Kind, "must be one of none, http, file, mqtt, nats")
 	}
-	if f.MaxInFlight < 1 {
-		add("forward.max_in_flight", f.MaxInFlight, "must be at least 1")
-	}
-	if f.BackoffMin <= 0 || f.BackoffMax < f.BackoffMin {
-		add("forward.backoff_max", time.Duration(f.BackoffMax).String(), "backoff_min must be positive and backoff_max at least backoff_min")
-	}
 	return errs
-}
-
-// Load reads, parses and validates the config file at path.
-func Load(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Default(), fmt.Errorf("open config: %w", err)
-	}
-	defer f.Close()
-	cfg, err := Parse(f)
-	if err != nil {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%s: invalid config:\n%w", path, err)
-	}
-	return cfg, nil
 }

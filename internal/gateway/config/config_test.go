@@ -144,6 +144,25 @@ func TestUnsafeSettingsAndGuardrails(t *testing.T) {
 		{"core NATS forwarding is unacknowledged and refused", func(c *Config) {
 			c.Forward.Kind, c.Forward.NATS.URL, c.Forward.NATS.JetStream = "nats", "nats://127.0.0.1:4222", false
 		}, nil, []string{UnsafeForwardUnacked}, []string{UnsafeForwardUnacked}},
+		{"plain HTTP to a loopback upstream is safe", func(c *Config) { c.Forward.Kind, c.Forward.HTTP.URL = "http", "http://127.0.0.1:9000/in" }, nil, nil, nil},
+		{"HTTPS to a remote upstream is safe", func(c *Config) { c.Forward.Kind, c.Forward.HTTP.URL = "http", "https://upstream.example/in" }, nil, nil, nil},
+		{"plain HTTP to a remote upstream is plaintext_upstream", func(c *Config) { c.Forward.Kind, c.Forward.HTTP.URL = "http", "http://upstream.example/in" }, nil,
+			[]string{UnsafePlaintextUpstream}, []string{UnsafePlaintextUpstream}},
+		{"mqtt:// to a remote broker is plaintext_upstream", func(c *Config) { c.Forward.Kind, c.Forward.MQTT.URL = "mqtt", "mqtt://192.0.2.7:1883" }, nil,
+			[]string{UnsafePlaintextUpstream}, []string{UnsafePlaintextUpstream}},
+		{"tcp:// to a remote broker is plaintext_upstream", func(c *Config) { c.Forward.Kind, c.Forward.MQTT.URL = "mqtt", "tcp://broker.example:1883" }, nil,
+			[]string{UnsafePlaintextUpstream}, []string{UnsafePlaintextUpstream}},
+		{"mqtts:// to a remote broker is safe", func(c *Config) { c.Forward.Kind, c.Forward.MQTT.URL = "mqtt", "mqtts://broker.example:8883" }, nil, nil, nil},
+		{"mqtt:// to localhost is safe", func(c *Config) { c.Forward.Kind, c.Forward.MQTT.URL = "mqtt", "mqtt://localhost:1883" }, nil, nil, nil},
+		{"nats:// to a remote server without a CA file is plaintext_upstream", func(c *Config) { c.Forward.Kind, c.Forward.NATS.URL = "nats", "nats://[2001:db8::1]:4222" }, nil,
+			[]string{UnsafePlaintextUpstream}, []string{UnsafePlaintextUpstream}},
+		{"nats:// with a CA file uses TLS and is safe", func(c *Config) {
+			c.Forward.Kind, c.Forward.NATS.URL, c.Forward.NATS.CAFile = "nats", "nats://nats.example:4222", "ca.pem"
+		}, nil, nil, nil},
+		{"plaintext_upstream starts when allowed by name", func(c *Config) {
+			c.Forward.Kind, c.Forward.HTTP.URL = "http", "http://upstream.example/in"
+			c.Guardrails.AllowUnsafe = []string{UnsafePlaintextUpstream}
+		}, nil, []string{UnsafePlaintextUpstream}, nil},
 		{"core NATS forwarding starts when allowed by name", func(c *Config) {
 			c.Forward.Kind, c.Forward.NATS.URL, c.Forward.NATS.JetStream = "nats", "nats://127.0.0.1:4222", false
 			c.Guardrails.AllowUnsafe = []string{UnsafeForwardUnacked}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ const (
 	UnsafeSecretFileReplace   = "secret_file_replaceable"
 	UnsafeSilenceAnnouncement = "silence_unsafe"
 	UnsafeForwardUnacked      = "forward_unacknowledged"
+	UnsafePlaintextUpstream   = "plaintext_upstream"
 )
 
 // UnsafeSettingNames lists every unsafe setting name, sorted.
@@ -27,7 +29,7 @@ func UnsafeSettingNames() []string {
 	names := []string{
 		UnsafePlaintextListener, UnsafeAuthNone, UnsafeTLSBelow12,
 		UnsafeNonLoopbackPlain, UnsafeSecretFileReadable, UnsafeSilenceAnnouncement,
-		UnsafeForwardUnacked, UnsafeSecretFileReplace,
+		UnsafeForwardUnacked, UnsafeSecretFileReplace, UnsafePlaintextUpstream,
 	}
 	slices.Sort(names)
 	return names
@@ -103,6 +105,10 @@ func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
 			}
 		}
 	}
+	if field, u, ok := c.plaintextUpstream(); ok {
+		add(UnsafePlaintextUpstream, field, u,
+			"forwarded telemetry crosses the network unencrypted and the upstream is not authenticated; use https://, mqtts:// or tls:// (nats with a ca_file)")
+	}
 	if c.Forward.Kind == "nats" && !c.Forward.NATS.JetStream {
 		add(UnsafeForwardUnacked, "forward.nats.jetstream", "false",
 			"core NATS acknowledges nothing: a batch leaves the queue once the server has read it and is lost when no subscriber is listening")
@@ -120,6 +126,39 @@ func (c *Config) UnsafeSettings(mode FileModeFunc) []UnsafeSetting {
 	return out
 }
 
+// plaintextUpstream returns the field and URL of a forward upstream that
+// is reached without TLS on a host other than loopback: http://, mqtt://
+// (or tcp://), and nats:// without a CA file (with one, ingestd uses TLS).
+// An unparsable URL is left to Validate.
+func (c *Config) plaintextUpstream() (field, raw string, ok bool) {
+	f := c.Forward
+	var plain map[string]bool
+	switch f.Kind {
+	case "http":
+		field, raw, plain = "forward.http.url", f.HTTP.URL, map[string]bool{"http": true}
+	case "mqtt":
+		field, raw, plain = "forward.mqtt.url", f.MQTT.URL, map[string]bool{"mqtt": true, "tcp": true}
+	case "nats":
+		field, raw, plain = "forward.nats.url", f.NATS.URL, map[string]bool{"nats": f.NATS.CAFile == ""}
+	default:
+		return "", "", false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !plain[u.Scheme] || isLoopbackHost(u.Hostname()) {
+		return "", "", false
+	}
+	return field, raw, true
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // IsLoopback reports whether a listen address binds only to loopback.
 // An empty host ("":8080) binds every interface and is not loopback.
 func IsLoopback(addr string) bool {
@@ -127,11 +166,7 @@ func IsLoopback(addr string) bool {
 	if err != nil || host == "" {
 		return false
 	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return isLoopbackHost(host)
 }
 
 // GuardrailError is an unsafe setting in force that guardrails.allow_unsafe

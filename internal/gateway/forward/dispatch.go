@@ -3,7 +3,6 @@ package forward
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -52,6 +51,12 @@ type DispatchOptions struct {
 // slot. It acks (deletes) only the batches the upstream acknowledged, in
 // groups that share one commit.
 //
+// A failed ack (the store cannot commit, for example because its
+// filesystem is full) backs off the same way: the delivered batches keep
+// their place outside the window, so they are not sent again, every
+// delivery pauses, and the deletion is retried after the backoff until
+// the store recovers.
+//
 // Failures back off at two levels, each exponential with full jitter and
 // capped at BackoffMax (an upstream's Retry-After can lengthen a wait but
 // never past BackoffMax). A failed batch waits out its own backoff while
@@ -62,7 +67,7 @@ type DispatchOptions struct {
 // whole dispatcher pauses, longer with each pause, until a delivery
 // succeeds again.
 type Dispatcher struct {
-	q    *queue.Queue
+	q    store
 	f    Forwarder
 	opts DispatchOptions
 	log  *slog.Logger
@@ -70,13 +75,24 @@ type Dispatcher struct {
 
 	// randN returns a uniform value in [0, n); replaced in tests.
 	randN func(n int64) int64
+	// now is the clock; replaced in tests.
+	now func() time.Time
+}
+
+// store is what the dispatcher needs of the queue (*queue.Queue); tests
+// put a failing one in its place.
+type store interface {
+	PeekExcept(ctx context.Context, max int, skip map[string]struct{}) ([]queue.Batch, error)
+	Ack(ctx context.Context, ids ...string) error
+	Notify() <-chan struct{}
 }
 
 type dispatchMetrics struct {
-	total    *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	backoff  *prometheus.GaugeVec
-	retrying *prometheus.GaugeVec
+	total       *prometheus.CounterVec
+	ackFailures *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	backoff     *prometheus.GaugeVec
+	retrying    *prometheus.GaugeVec
 }
 
 // NewDispatcher returns a dispatcher from q to f. It does not own either:
@@ -103,6 +119,7 @@ func NewDispatcher(q *queue.Queue, f Forwarder, opts DispatchOptions) *Dispatche
 		log:   logger.With("upstream", f.Name()),
 		m:     newDispatchMetrics(opts.Registerer),
 		randN: rand.Int64N,
+		now:   time.Now,
 	}
 }
 
@@ -125,6 +142,10 @@ func newDispatchMetrics(r prometheus.Registerer) *dispatchMetrics {
 			Name: "ingestd_forward_retrying_batches",
 			Help: "Queued batches whose last delivery failed, each waiting out its own backoff.",
 		}, []string{"upstream"})),
+		ackFailures: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_forward_ack_failures_total",
+			Help: "Failed deletions of delivered batches from the queue (the store could not commit); deliveries pause until one succeeds.",
+		}, []string{"upstream"})),
 	}
 }
 
@@ -145,237 +166,30 @@ func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
 	return c
 }
 
-// outcome is the end of one delivery.
-type outcome struct {
-	id  string
-	err error
-}
-
-// retry is the backoff state of a batch whose last delivery failed.
-type retry struct {
-	attempts int
-	next     time.Time
-}
-
 // Run delivers until ctx is done, then returns nil. It returns an error only
 // when the queue is closed under it. Batches delivered when ctx ends are
-// still acknowledged.
+// still acknowledged. The state of the run and its steps are in window.go.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	name := d.f.Name()
-	backoffGauge := d.m.backoff.WithLabelValues(name)
-	retryingGauge := d.m.retrying.WithLabelValues(name)
-	backoffGauge.Set(0)
-	retryingGauge.Set(0)
-	// pauseAfter failures in a row, with no success between them, mean the
-	// upstream itself is failing rather than one batch.
-	pauseAfter := max(1, d.opts.MaxInFlight/2)
-	var (
-		busy        = map[string]struct{}{} // being delivered
-		retrying    = map[string]*retry{}   // failed, waiting out their backoff
-		done        = make(chan outcome, d.opts.MaxInFlight)
-		acked       []string // delivered, not yet deleted
-		failStreak  int      // failures since the last success
-		pauses      int      // pauses since the last success
-		pauseUntil  time.Time
-		pausedShown bool // the backoff gauge shows a pause
-		fatal       error
-	)
-	// ack deletes the delivered batches in one group. Its context is not
-	// tied to ctx, so that batches delivered just before shutdown are
-	// deleted rather than delivered again.
-	ack := func() {
-		if len(acked) == 0 {
-			return
-		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		err := d.q.Ack(actx, acked...)
-		cancel()
-		switch {
-		case errors.Is(err, queue.ErrClosed):
-			fatal = fmt.Errorf("dispatch to %s: ack: %w", name, err)
-		case err != nil:
-			// The batches stay queued and are delivered again: a
-			// duplicate, never a loss.
-			d.log.Error("dispatch: ack failed; delivered batches will be sent again", "batches", len(acked), "err", err)
-		}
-		acked = acked[:0]
-	}
-	pause := func(now time.Time, retryAfter time.Duration, err error) {
-		pauses++
-		delay := d.delay(pauses, retryAfter)
-		pauseUntil = now.Add(delay)
-		failStreak = 0
-		backoffGauge.Set(delay.Seconds())
-		pausedShown = true
-		d.log.Warn("dispatch: deliveries failing; pausing all deliveries",
-			"pause", pauses, "retry_in", delay, "retrying_batches", len(retrying), "err", err)
-	}
-	// settle records one finished delivery.
-	settle := func(o outcome) {
-		delete(busy, o.id)
-		if o.err == nil {
-			acked = append(acked, o.id)
-			delete(retrying, o.id)
-			failStreak, pauses = 0, 0
-			if time.Now().After(pauseUntil) {
-				backoffGauge.Set(0)
-			}
-			retryingGauge.Set(float64(len(retrying)))
-			return
-		}
-		if ctx.Err() != nil {
-			return // shutdown, not an upstream verdict
-		}
-		now := time.Now()
-		r := retrying[o.id]
-		if r == nil {
-			r = &retry{}
-			retrying[o.id] = r
-		}
-		r.attempts++
-		retryAfter := RetryAfterOf(o.err)
-		delay := d.delay(r.attempts, retryAfter)
-		r.next = now.Add(delay)
-		retryingGauge.Set(float64(len(retrying)))
-		if r.attempts&(r.attempts-1) == 0 { // 1, 2, 4, 8...: a refused batch stays visible without flooding the log
-			d.log.Warn("dispatch: delivery failed; the batch stays queued and is retried with backoff",
-				"batch", o.id, "attempt", r.attempts, "retry_in", delay, "err", o.err)
-		}
-		if now.Before(pauseUntil) {
-			return // already paused: the deliveries still in flight do not pause again
-		}
-		failStreak++
-		if failStreak >= pauseAfter {
-			pause(now, retryAfter, o.err)
-		}
-	}
-	// collect settles every delivery that has already finished.
-	collect := func() {
-		for {
-			select {
-			case o := <-done:
-				settle(o)
-			default:
-				return
-			}
-		}
-	}
-	// skip is the set PeekExcept passes over: batches in flight and those
-	// still waiting out their backoff. It also returns the earliest time a
-	// waiting batch becomes due (zero when none waits).
-	skip := func(now time.Time) (map[string]struct{}, time.Time) {
-		var due time.Time
-		if len(retrying) == 0 {
-			return busy, due
-		}
-		out := make(map[string]struct{}, len(busy)+len(retrying))
-		for id := range busy {
-			out[id] = struct{}{}
-		}
-		for id, r := range retrying {
-			if r.next.After(now) {
-				out[id] = struct{}{}
-				if due.IsZero() || r.next.Before(due) {
-					due = r.next
-				}
-			}
-		}
-		return out, due
-	}
-
+	w := d.newWindow(ctx)
 	for {
-		if ctx.Err() != nil || fatal != nil {
-			for len(busy) > 0 {
-				settle(<-done)
-			}
-			ack()
-			return fatal
+		if ctx.Err() != nil || w.fatal != nil {
+			return w.finish()
 		}
-		now := time.Now()
+		now := d.now()
+		// Delivered batches whose deletion failed are deleted first,
+		// once their backoff is over.
+		if w.ack(); w.fatal != nil {
+			continue
+		}
+		paused := w.paused(now)
 		var due time.Time
-		paused := now.Before(pauseUntil)
-		if !paused && pausedShown {
-			backoffGauge.Set(0) // the pause is over
-			pausedShown = false
-		}
-		// Top the window up once at least half of it is free (or it is
-		// empty), so that a busy upstream does not cost a query per batch.
-		free := d.opts.MaxInFlight - len(busy)
-		if !paused && (len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2)) {
-			var except map[string]struct{}
-			except, due = skip(now)
-			batches, err := d.q.PeekExcept(ctx, free, except)
-			switch {
-			case errors.Is(err, queue.ErrClosed):
-				fatal = fmt.Errorf("dispatch to %s: %w", name, err)
-				continue
-			case ctx.Err() != nil:
-				continue
-			case err != nil:
-				if len(busy) > 0 {
-					break // read again when a delivery finishes
-				}
-				d.log.Error("dispatch: reading the queue failed", "err", err)
-				pause(now, 0, err)
-				continue
-			}
-			for _, b := range batches {
-				busy[b.ID] = struct{}{}
-				go d.deliver(ctx, b, done)
-			}
-		}
-		if len(busy) == 0 {
-			ack()
-			if fatal != nil {
+		if !paused && w.hasRoom() {
+			var again bool
+			if due, again = w.fill(now); again {
 				continue
 			}
 		}
-		// Wait for whichever comes first: a delivery finishing; new
-		// batches or the first retry falling due, while the window has
-		// room to take them (so a slow delivery holds only its own slot);
-		// the end of a pause; shutdown.
-		free = d.opts.MaxInFlight - len(busy)
-		var (
-			finished <-chan outcome
-			appended <-chan struct{}
-			wake     time.Time
-		)
-		if len(busy) > 0 {
-			finished = done
-		}
-		switch {
-		case paused:
-			// New batches wait for the pause to end; the channel is
-			// still watched so that a closing queue ends Run at once.
-			appended, wake = d.q.Notify(), pauseUntil
-		case len(busy) == 0 || free >= max(1, d.opts.MaxInFlight/2):
-			appended, wake = d.q.Notify(), due
-		}
-		var (
-			timer *time.Timer
-			tick  <-chan time.Time
-		)
-		if !wake.IsZero() {
-			timer = time.NewTimer(time.Until(wake))
-			tick = timer.C
-		}
-		select {
-		case o := <-finished:
-			// Take every other delivery that has finished too, and
-			// delete them in one commit while the rest are in flight.
-			settle(o)
-			collect()
-			ack()
-		case _, ok := <-appended:
-			if !ok {
-				fatal = fmt.Errorf("dispatch to %s: %w", name, queue.ErrClosed)
-			}
-		case <-tick:
-		case <-ctx.Done():
-		}
-		if timer != nil {
-			timer.Stop()
-		}
+		w.wait(paused, due)
 	}
 }
 
@@ -394,40 +208,4 @@ func (d *Dispatcher) deliver(ctx context.Context, b queue.Batch, done chan<- out
 		d.m.total.WithLabelValues(name, result).Inc()
 	}
 	done <- outcome{id: b.ID, err: err}
-}
-
-// delay is the wait before retry number attempt (1-based): full jitter,
-// uniform in [0, min(BackoffMax, BackoffMin·2^(attempt-1))]. An upstream's
-// Retry-After raises it, but never above BackoffMax.
-func (d *Dispatcher) delay(attempt int, retryAfter time.Duration) time.Duration {
-	return backoffDelay(attempt, d.opts.BackoffMin, d.opts.BackoffMax, retryAfter, d.randN)
-}
-
-func backoffDelay(attempt int, lo, hi, retryAfter time.Duration, randN func(int64) int64) time.Duration {
-	ceiling := lo
-	for i := 1; i < attempt && ceiling < hi; i++ {
-		if ceiling > hi/2 {
-			ceiling = hi
-			break
-		}
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, hi)
-	delay := time.Duration(randN(int64(ceiling) + 1))
-	return min(max(delay, retryAfter), hi)
-}
-
-// sleep waits for d or ctx; false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

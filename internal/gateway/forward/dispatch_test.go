@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
+	"github.com/hardgate/hardgate/internal/gateway/relay"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 // testDeadline bounds a test that waits for the dispatcher (a hang guard,
@@ -133,18 +134,6 @@ func runDispatcher(tb testing.TB, d *Dispatcher) (stop func() error) {
 	return stop
 }
 
-// waitFor polls cond until it holds or the hang guard expires.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(testDeadline)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func counterValue(tb testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	tb.Helper()
 	families, err := reg.Gather()
@@ -188,6 +177,7 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 }
 
 func TestDispatchDeliversAtLeastOnceThroughFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		batches     int
@@ -217,7 +207,7 @@ func TestDispatchDeliversAtLeastOnceThroughFailures(t *testing.T) {
 				MaxInFlight: tt.maxInFlight, Registerer: reg,
 			})
 			stop := runDispatcher(t, d)
-			waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+			poll.Until(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
 			if err := stop(); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -240,18 +230,14 @@ func TestDispatchDeliversAtLeastOnceThroughFailures(t *testing.T) {
 }
 
 func TestDispatchSurvivesUpstreamOutage(t *testing.T) {
-	// Reserve a loopback port, then leave it closed: the upstream is down.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
+	t.Parallel()
+	// The upstream sits behind a relay that is shut: connections to it are
+	// cut, as to a stopped server, on an address that stays the test's own.
 	rc := &recorder{}
-	ts := httptest.NewUnstartedServer(rc)
+	ts := httptest.NewServer(rc)
 	defer ts.Close()
-	f, err := NewHTTP(config.ForwardHTTP{URL: "http://" + addr + "/ingest", Timeout: config.Duration(5 * time.Second)}, nil)
+	up := relay.New(t)
+	f, err := NewHTTP(config.ForwardHTTP{URL: "http://" + up.Addr() + "/ingest", Timeout: config.Duration(5 * time.Second)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,23 +251,18 @@ func TestDispatchSurvivesUpstreamOutage(t *testing.T) {
 	failures := func() float64 {
 		return counterValue(t, reg, "ingestd_forward_total", map[string]string{"result": ResultError})
 	}
-	waitFor(t, "failed deliveries while the upstream is down", func() bool { return failures() >= 3 })
+	poll.Until(t, "failed deliveries while the upstream is down", func() bool { return failures() >= 3 })
 	if st := q.Stats(); st.Batches != 20 {
 		t.Fatalf("queue holds %d batches during the outage, want all 20", st.Batches)
 	}
 
-	// The upstream comes back on the same address.
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("could not listen again on %s: %v", addr, err)
-	}
-	ts.Listener = ln
-	ts.Start()
+	// The upstream comes back at the same address.
+	up.Open(ts.Listener.Addr().String())
 	more := fill(t, q, 5) // appended after recovery: woken by Notify
 	for k, v := range more {
 		want[k] = v
 	}
-	waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	poll.Until(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -322,6 +303,7 @@ func (g *gateForwarder) Deliver(ctx context.Context, b queue.Batch) error {
 }
 
 func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
+	t.Parallel()
 	t.Run("a batch being delivered stays queued until the upstream acknowledges", func(t *testing.T) {
 		q := openQueue(t)
 		fill(t, q, 1)
@@ -336,7 +318,7 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 			t.Fatalf("batch left the queue before the upstream acknowledged (%d queued)", st.Batches)
 		}
 		close(g.release)
-		waitFor(t, "the ack", func() bool { return q.Stats().Batches == 0 })
+		poll.Until(t, "the ack", func() bool { return q.Stats().Batches == 0 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +328,7 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 		fill(t, q, 5)
 		g := &gateForwarder{verdict: func(queue.Batch) error { return errors.New("refused") }}
 		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}))
-		waitFor(t, "several attempts", func() bool { return g.calls.Load() >= 25 })
+		poll.Until(t, "several attempts", func() bool { return g.calls.Load() >= 25 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +350,7 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 			return nil
 		}}
 		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 3}))
-		waitFor(t, "the deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
+		poll.Until(t, "the deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -393,9 +375,9 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
 		// 19 batches need five windows of 4; with the slow one holding a
 		// slot, the other three slots must keep turning.
-		waitFor(t, "every batch but the slow one to leave", func() bool { return q.Stats().Batches == 1 })
+		poll.Until(t, "every batch but the slow one to leave", func() bool { return q.Stats().Batches == 1 })
 		close(release)
-		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		poll.Until(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -419,6 +401,7 @@ func TestDispatchAcksOnlyAfterSuccess(t *testing.T) {
 }
 
 func TestDispatchStopsWhenQueueCloses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// setup prepares the queue and the dispatcher and returns once
@@ -437,7 +420,7 @@ func TestDispatchStopsWhenQueueCloses(t *testing.T) {
 			d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 2, Registerer: reg})
 			d.randN = func(n int64) int64 { return n - 1 }
 			return d, func() {
-				waitFor(t, "the pause", func() bool {
+				poll.Until(t, "the pause", func() bool {
 					return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
 				})
 			}
@@ -469,6 +452,7 @@ func TestDispatchStopsWhenQueueCloses(t *testing.T) {
 }
 
 func TestBackoffDelayIsBounded(t *testing.T) {
+	t.Parallel()
 	const lo, hi = 100 * time.Millisecond, 5 * time.Second
 	top := func(n int64) int64 { return n - 1 } // the largest draw
 	tests := []struct {
@@ -512,6 +496,7 @@ func TestBackoffDelayIsBounded(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		cfg      config.Forward
@@ -561,6 +546,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestDispatcherMetricsRegisterTwice(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	q := openQueue(t)
 	NewDispatcher(q, &gateForwarder{}, DispatchOptions{Registerer: reg})
@@ -572,6 +558,7 @@ func TestDispatcherMetricsRegisterTwice(t *testing.T) {
 }
 
 func TestDispatchIsolatesARefusedBatch(t *testing.T) {
+	t.Parallel()
 	t.Run("a batch the upstream keeps refusing does not slow the others", func(t *testing.T) {
 		q := openQueue(t)
 		want := fill(t, q, 300)
@@ -592,7 +579,7 @@ func TestDispatchIsolatesARefusedBatch(t *testing.T) {
 		d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 16})
 		d.randN = func(n int64) int64 { return n - 1 }
 		stop := runDispatcher(t, d)
-		waitFor(t, "the 299 deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
+		poll.Until(t, "the 299 deliverable batches to leave", func() bool { return q.Stats().Batches == 1 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -609,7 +596,7 @@ func TestDispatchIsolatesARefusedBatch(t *testing.T) {
 		d := NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Hour, BackoffMax: time.Hour, MaxInFlight: 8, Registerer: reg})
 		d.randN = func(n int64) int64 { return n - 1 }
 		stop := runDispatcher(t, d)
-		waitFor(t, "the pause", func() bool {
+		poll.Until(t, "the pause", func() bool {
 			return counterValue(t, reg, "ingestd_forward_backoff_seconds", nil) == time.Hour.Seconds()
 		})
 		if err := stop(); err != nil {
@@ -630,6 +617,7 @@ func TestDispatchIsolatesARefusedBatch(t *testing.T) {
 }
 
 func TestDispatchBoundsDeliveriesInFlight(t *testing.T) {
+	t.Parallel()
 	const window = 5
 	q := openQueue(t)
 	fill(t, q, 200)
@@ -647,7 +635,7 @@ func TestDispatchBoundsDeliveriesInFlight(t *testing.T) {
 		return nil
 	}}
 	stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{MaxInFlight: window}))
-	waitFor(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
+	poll.Until(t, "the queue to drain", func() bool { return q.Stats().Batches == 0 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -669,6 +657,7 @@ func onlyLeft(t *testing.T, q *queue.Queue, id string) {
 }
 
 func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
+	t.Parallel()
 	t.Run("a batch appended while another hangs is delivered at once", func(t *testing.T) {
 		q := openQueue(t)
 		want := fill(t, q, 1)
@@ -684,11 +673,11 @@ func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
 			return nil
 		}}
 		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
-		waitFor(t, "the slow delivery to start", func() bool { return g.calls.Load() == 1 })
+		poll.Until(t, "the slow delivery to start", func() bool { return g.calls.Load() == 1 })
 		fill(t, q, 1)
-		waitFor(t, "the new batch to be delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
+		poll.Until(t, "the new batch to be delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
 		close(release)
-		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		poll.Until(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -714,9 +703,9 @@ func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
 			return nil
 		}}
 		stop := runDispatcher(t, NewDispatcher(q, g, DispatchOptions{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, MaxInFlight: 4}))
-		waitFor(t, "the flaky batch to be retried and delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
+		poll.Until(t, "the flaky batch to be retried and delivered beside the slow one", func() bool { return q.Stats().Batches == 1 })
 		close(release)
-		waitFor(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
+		poll.Until(t, "the slow batch to leave", func() bool { return q.Stats().Batches == 0 })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -724,4 +713,25 @@ func TestDispatchKeepsTheWindowTurningAroundASlowDelivery(t *testing.T) {
 			t.Errorf("the flaky batch was sent %d times, want 2", n)
 		}
 	})
+}
+
+func TestReconnectCeiling(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		backoffMax time.Duration
+		want       time.Duration
+	}{
+		{name: "an unset backoff_max keeps the 10 s ceiling", want: reconnectMax},
+		{name: "a shorter backoff_max lowers the ceiling", backoffMax: time.Second, want: time.Second},
+		{name: "a longer backoff_max does not raise it", backoffMax: time.Minute, want: reconnectMax},
+		{name: "the ceiling never falls below the first delay", backoffMax: time.Millisecond, want: reconnectMin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reconnectCeiling(tt.backoffMax); got != tt.want {
+				t.Fatalf("reconnectCeiling(%s) = %s, want %s", tt.backoffMax, got, tt.want)
+			}
+		})
+	}
 }

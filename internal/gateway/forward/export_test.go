@@ -9,15 +9,12 @@ import (
 // end-to-end tests, which import the server package and so cannot live in
 // package forward).
 
-// OutageLength is 20 s, or 2 s with -short.
+// OutageLength is 2 s, or 20 s with -long.
 var OutageLength = outageLength
 
-// WaitUntil polls cond until it holds or the hang guard expires.
-var WaitUntil = waitUntil
-
-// WaitProgress polls a count until it reaches want, failing only when it
-// stops growing.
-var WaitProgress = waitProgress
+// HoldOutage returns once the upstream has been down for OutageLength with
+// batches queued behind it.
+var HoldOutage = holdOutage
 
 // NATSServer is the embedded nats-server of nats_test.go.
 type NATSServer = natsServer

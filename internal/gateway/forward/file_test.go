@@ -14,6 +14,7 @@ import (
 )
 
 func TestFileSink(t *testing.T) {
+	t.Parallel()
 	received := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
@@ -103,6 +104,7 @@ func readSink(tb testing.TB, path string) []FileLine {
 }
 
 func TestFileSinkAppendsAcrossReopen(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sink.ndjson")
 	for i, id := range []string{"01A", "01B"} {
 		s, err := NewFile(config.ForwardFile{Path: path}, nil)
@@ -122,6 +124,7 @@ func TestFileSinkAppendsAcrossReopen(t *testing.T) {
 }
 
 func TestFileSinkAfterClose(t *testing.T) {
+	t.Parallel()
 	s, err := NewFile(config.ForwardFile{Path: filepath.Join(t.TempDir(), "sink")}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +138,7 @@ func TestFileSinkAfterClose(t *testing.T) {
 }
 
 func TestNewFileRefusesBadPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		path string

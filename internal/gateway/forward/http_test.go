@@ -137,6 +137,7 @@ func status(code int) http.HandlerFunc {
 }
 
 func TestHTTPVerifiesTLS(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		server  func() *httptest.Server
@@ -212,6 +213,7 @@ func TestNewHTTPRefusesBadConfig(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
@@ -249,6 +251,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 }
 
 func TestUpstreamErrorIsTyped(t *testing.T) {
+	t.Parallel()
 	err := error(&UpstreamError{Status: 503, BatchID: "b"})
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Status != 503 {

@@ -21,15 +21,17 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/forward"
 	"github.com/hardgate/hardgate/internal/gateway/server"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/poll"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
 
 // TestIngestdForwardsToMQTTThroughBrokerOutage drives ingestd in-process
 // (server.New/Start, HTTPS, bearer token, forward.kind mqtt) under
-// concurrent load while Debian's Mosquitto is stopped for 20 s (2 s with
-// -short) and started again: every batch that got a 202 must reach the
+// concurrent load while Debian's Mosquitto is stopped for 2 s (20 s with
+// -long) and started again: every batch that got a 202 must reach the
 // subscriber. Duplicates are allowed, counted and logged.
 func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
+	t.Parallel()
 	b := mosquittotest.New(t, func(port int, dir string) string {
 		return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\n" +
 			"persistence true\npersistence_location " + dir + "/\nmax_queued_messages 0\n"
@@ -48,11 +50,11 @@ func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
 	start := func() {
 		n := sink.Subscriptions()
 		b.Start()
-		forward.WaitUntil(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > n })
+		poll.Until(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > n })
 		gate.Open()
 	}
 	want, refused, reg := ingestThroughOutage(t, fwd, stop, start)
-	forward.WaitProgress(t, "every 202'd batch at the subscriber", len(want), func() int { return sink.Count(want) })
+	poll.Progress(t, "every 202'd batch at the subscriber", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
 	t.Logf("ingestd → MQTT: %d batches got a 202 (%d other answers), all received by the subscriber, %d duplicates; ingestd re-sent %d acknowledged batches",
 		len(want), refused, dups, resent(t, reg, len(want)))
@@ -61,6 +63,7 @@ func TestIngestdForwardsToMQTTThroughBrokerOutage(t *testing.T) {
 // TestIngestdForwardsToNATSThroughServerOutage is the same test against an
 // embedded nats-server with JetStream (forward.nats.jetstream true).
 func TestIngestdForwardsToNATSThroughServerOutage(t *testing.T) {
+	t.Parallel()
 	ns := forward.NewNATSServer(t, true)
 	ns.CreateStream(t)
 	fwd := config.Default().Forward
@@ -163,18 +166,22 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 				mu.Lock()
 				accepted[r.BatchID] = string(body)
 				mu.Unlock()
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(10 * time.Millisecond) // a device's pace
 			}
 		})
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
-	forward.WaitUntil(t, "some batches accepted", func() bool { return count() > 200 })
+	poll.Until(t, "some batches accepted", func() bool { return count() > 100 })
 	stopUpstream()
-	before := count()
-	time.Sleep(forward.OutageLength())
-	t.Logf("upstream down for %s while ingestd accepted %d batches", forward.OutageLength(), count()-before)
+	down, before := time.Now(), count()
+	forward.HoldOutage(t, down, func() int { return count() - before })
+	t.Logf("upstream down for %s while ingestd accepted %d batches", time.Since(down).Round(time.Millisecond), count()-before)
+	delivered := okDeliveries(t, reg)
 	startUpstream()
-	time.Sleep(time.Second)
+	// Load goes on until ingestd is delivering again.
+	poll.Until(t, "deliveries to resume", func() bool {
+		return gauge(t, reg, "ingestd_forward_connected") == 1 && okDeliveries(t, reg) > delivered
+	})
 	stop.Store(true)
 	wg.Wait()
 
@@ -187,9 +194,8 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 	if lost := gauge(t, reg, "ingestd_forward_connection_lost_total"); lost < 1 {
 		t.Errorf("ingestd_forward_connection_lost_total = %v after an outage, want at least 1", lost)
 	}
-	forward.WaitUntil(t, "the upstream connection metric to come back", func() bool { return gauge(t, reg, "ingestd_forward_connected") == 1 })
 	// A batch leaves the queue only once the upstream acknowledged it.
-	forward.WaitProgress(t, "ingestd's queue to drain", len(want), func() int { return len(want) - int(gauge(t, reg, "ingestd_queue_batches")) })
+	poll.Progress(t, "ingestd's queue to drain", len(want), func() int { return len(want) - int(gauge(t, reg, "ingestd_queue_batches")) })
 	return want, refused.Load(), reg
 }
 
@@ -198,6 +204,12 @@ func ingestThroughOutage(t *testing.T, fwd config.Forward, stopUpstream, startUp
 // duplicates at-least-once delivery produced, whether or not the upstream
 // dropped them.
 func resent(t *testing.T, reg *prometheus.Registry, batches int) int {
+	t.Helper()
+	return int(okDeliveries(t, reg)) - batches
+}
+
+// okDeliveries is ingestd_forward_total{result="ok"}.
+func okDeliveries(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
@@ -216,7 +228,7 @@ func resent(t *testing.T, reg *prometheus.Registry, batches int) int {
 			}
 		}
 	}
-	return int(ok) - batches
+	return ok
 }
 
 // gauge returns the value of the single series of a gauge or counter (-1 when absent).

@@ -41,6 +41,16 @@ const (
 	reconnectMax         = 10 * time.Second
 )
 
+// reconnectCeiling is the longest wait between two connection attempts to
+// a broker: reconnectMax, or forward.backoff_max when that is shorter
+// (backoff_max caps every retry delay), never below reconnectMin.
+func reconnectCeiling(backoffMax time.Duration) time.Duration {
+	if backoffMax <= 0 {
+		return reconnectMax
+	}
+	return max(min(backoffMax, reconnectMax), reconnectMin)
+}
+
 // MQTT publishes each batch at QoS 1 to an MQTT 5 broker with paho.golang's
 // client. A background loop keeps one connection up and reconnects with
 // exponential backoff and jitter. Deliver returns nil only after the
@@ -57,6 +67,8 @@ type MQTT struct {
 	connect *paho.Connect
 	log     *slog.Logger
 	m       *brokerMetrics
+	// reconnectMax caps the wait between two connection attempts.
+	reconnectMax time.Duration
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -78,7 +90,12 @@ var (
 // cfg.CAFile or the system roots, TLS 1.2 minimum, with an optional client
 // certificate. The password is read from the environment variable
 // cfg.PasswordEnv and is never sent in plaintext to a non-loopback broker.
-func NewMQTT(cfg config.ForwardMQTT, logger *slog.Logger) (*MQTT, error) {
+// reconnectLimit caps the wait between two connection attempts (0 is
+// 10 s); New passes forward.backoff_max.
+func NewMQTT(cfg config.ForwardMQTT, logger *slog.Logger, reconnectLimit time.Duration) (*MQTT, error) {
+	if reconnectLimit <= 0 {
+		reconnectLimit = reconnectMax
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,7 +144,7 @@ func NewMQTT(cfg config.ForwardMQTT, logger *slog.Logger) (*MQTT, error) {
 		addr = net.JoinHostPort(u.Hostname(), map[bool]string{false: "1883", true: "8883"}[secure])
 	}
 	tlsCfg.ServerName = u.Hostname()
-	m := &MQTT{topic: cfg.Topic, broker: addr, connect: conn, log: logger.With("broker", addr),
+	m := &MQTT{topic: cfg.Topic, broker: addr, connect: conn, log: logger.With("broker", addr), reconnectMax: reconnectLimit,
 		m: newBrokerMetrics("mqtt"), done: make(chan struct{}), up: make(chan struct{})}
 	m.dial = func(ctx context.Context) (net.Conn, error) {
 		if secure {
@@ -150,7 +167,7 @@ func (m *MQTT) run() {
 		cli, err := m.connectOnce()
 		if err != nil {
 			attempt++
-			delay := max(backoffDelay(attempt, reconnectMin, reconnectMax, 0, rand.Int64N), reconnectMin/4)
+			delay := max(backoffDelay(attempt, reconnectMin, m.reconnectMax, 0, rand.Int64N), reconnectMin/4)
 			m.log.Warn("mqtt upstream: connect failed; retrying with backoff", "err", err, "attempt", attempt, "retry_in", delay)
 			if !sleep(m.ctx, delay) {
 				return
@@ -260,8 +277,24 @@ func (m *MQTT) Deliver(ctx context.Context, b queue.Batch) error {
 			},
 		},
 	}
-	pr, err := cli.Publish(ctx, p)
+	// A connection lost while the PUBACK is awaited fails the attempt at
+	// once: the new connection would never receive that PUBACK.
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-cli.Done():
+			stop()
+		case <-pctx.Done():
+		}
+	}()
+	pr, err := cli.Publish(pctx, p)
 	if err != nil {
+		select {
+		case <-cli.Done():
+			return fmt.Errorf("mqtt: publish batch %s to %s: connection lost before the PUBACK: %w", b.ID, p.Topic, err)
+		default:
+		}
 		return fmt.Errorf("mqtt: publish batch %s to %s: %w", b.ID, p.Topic, err)
 	}
 	if pr == nil {

@@ -2,14 +2,18 @@ package forward
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
+
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/poll"
 	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
 )
 
@@ -57,9 +61,12 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 			config.ForwardMQTT{URL: b.URL(true), Topic: "telemetry/{device}", ClientID: "ingestd-3", Username: "ingestd", PasswordEnv: "HARDGATE_TEST_MQTT_PASSWORD", CAFile: otherCA(t)}, true},
 	}
 	t.Setenv("HARDGATE_TEST_MQTT_WRONG", "not-the-password")
+	// The subtests run in parallel: the environment is set once above and
+	// stays until every one of them has finished.
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewMQTT(tc.cfg, nil)
+			t.Parallel()
+			f, err := NewMQTT(tc.cfg, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +89,7 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]string{batch.ID: string(batch.Body)}
-			waitUntil(t, "the subscriber to receive the batch", func() bool { return sink.Has(want) })
+			poll.Until(t, "the subscriber to receive the batch", func() bool { return sink.Has(want) })
 			if d := sink.Verify(t, want); d != 0 {
 				t.Errorf("%d duplicates of a single delivery", d)
 			}
@@ -90,8 +97,9 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 	}
 	mtlsURL := "mqtts://127.0.0.1:" + strconv.Itoa(mtlsPort)
 	t.Run("a client certificate authenticates ingestd on a listener that requires one", func(t *testing.T) {
+		t.Parallel()
 		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-4",
-			CAFile: pki.CAFile, CertFile: clientCert, KeyFile: clientKey}, nil)
+			CAFile: pki.CAFile, CertFile: clientCert, KeyFile: clientKey}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,10 +111,11 @@ func TestMQTTDeliversOverVerifiedTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{batch.ID: string(batch.Body)}
-		waitUntil(t, "the subscriber to receive the batch", func() bool { return sink.Has(want) })
+		poll.Until(t, "the subscriber to receive the batch", func() bool { return sink.Has(want) })
 	})
 	t.Run("without a client certificate that listener never acknowledges", func(t *testing.T) {
-		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-5", CAFile: pki.CAFile}, nil)
+		t.Parallel()
+		f, err := NewMQTT(config.ForwardMQTT{URL: mtlsURL, Topic: "telemetry/{device}", ClientID: "ingestd-5", CAFile: pki.CAFile}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +154,7 @@ func TestNewMQTTRefusesUnsafeOrBrokenConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewMQTT(tc.cfg, nil)
+			f, err := NewMQTT(tc.cfg, nil, 0)
 			if err == nil {
 				f.Close()
 				t.Fatal("want an error")
@@ -158,6 +167,7 @@ func TestNewMQTTRefusesUnsafeOrBrokenConfig(t *testing.T) {
 }
 
 func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
+	t.Parallel()
 	b := mosquittotest.New(t, func(port int, dir string) string {
 		return "listener " + strconv.Itoa(port) + " 127.0.0.1\nallow_anonymous true\n" +
 			"persistence true\npersistence_location " + dir + "/\nmax_queued_messages 0\nmax_inflight_messages 0\n"
@@ -168,7 +178,8 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	// the subscriber is back after the restart (see mosquittotest.Gate).
 	gate := mosquittotest.NewGate(t, b.Addr())
 	gate.Open()
-	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + gate.Addr(), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil)
+	// Reconnection waits at most the dispatcher's backoff_max, as through New.
+	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + gate.Addr(), Topic: "telemetry/{device}", ClientID: "ingestd-outage"}, nil, reconnectCeiling(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,21 +188,83 @@ func TestMQTTSurvivesBrokerOutageUnderLoad(t *testing.T) {
 	startDispatch(t, q, f)
 	p := startProducer(t, q, 5*time.Millisecond)
 
-	waitUntil(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
+	poll.Until(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
 	gate.Shut()
 	b.Stop()
-	stoppedAt := p.n.Load()
-	time.Sleep(outageLength())
-	t.Logf("broker down for %s; %d batches accepted during the outage, %d queued", outageLength(), p.n.Load()-stoppedAt, q.Stats().Batches)
+	down, stoppedAt := time.Now(), p.n.Load()
+	holdOutage(t, down, func() int { return int(p.n.Load() - stoppedAt) })
+	queued := q.Stats().Batches
+	t.Logf("broker down for %s; %d batches accepted during the outage, %d queued", time.Since(down).Round(time.Millisecond), p.n.Load()-stoppedAt, queued)
 	subs := sink.Subscriptions()
 	b.Start()
-	waitUntil(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > subs })
+	poll.Until(t, "the subscriber to subscribe again", func() bool { return sink.Subscriptions() > subs })
 	gate.Open()
-	time.Sleep(time.Second)
+	// Load goes on until the forwarder is delivering again.
+	poll.Until(t, "deliveries to resume", func() bool { return q.Stats().Batches < queued })
 	p.stop()
 	want := p.accepted()
-	waitProgress(t, "the queue to drain", len(want), func() int { return len(want) - int(q.Stats().Batches) })
-	waitProgress(t, "the subscriber to receive every accepted batch", len(want), func() int { return sink.Count(want) })
+	poll.Progress(t, "the queue to drain", len(want), func() int { return len(want) - int(q.Stats().Batches) })
+	poll.Progress(t, "the subscriber to receive every accepted batch", len(want), func() int { return sink.Count(want) })
 	dups := sink.Verify(t, want)
 	t.Logf("MQTT outage: %d batches accepted, all received, %d duplicates", len(want), dups)
+}
+
+// TestMQTTDeliveryFailsWhenTheConnectionDropsBeforeThePUBACK uses a broker
+// that accepts the connection, reads one PUBLISH and hangs up without a
+// PUBACK: the delivery must fail as soon as the connection is gone, not
+// after the attempt's 10 s timeout (the new connection would never
+// receive that PUBACK).
+func TestMQTTDeliveryFailsWhenTheConnectionDropsBeforeThePUBACK(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	published := make(chan struct{}, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					p, err := packets.ReadPacket(c)
+					if err != nil {
+						return
+					}
+					switch p.Type {
+					case packets.CONNECT:
+						if _, err := packets.NewControlPacket(packets.CONNACK).WriteTo(c); err != nil {
+							return
+						}
+					case packets.PUBLISH:
+						published <- struct{}{}
+						return // hang up, no PUBACK
+					}
+				}
+			}()
+		}
+	}()
+	f, err := NewMQTT(config.ForwardMQTT{URL: "mqtt://" + ln.Addr().String(), Topic: "telemetry/{device}", ClientID: "ingestd-drop"}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	start := time.Now()
+	err = f.Deliver(context.Background(), testBatch(1))
+	elapsed := time.Since(start)
+	select {
+	case <-published:
+	default:
+		t.Fatalf("the broker never saw the PUBLISH (Deliver: %v)", err)
+	}
+	if err == nil {
+		t.Fatal("Deliver returned nil without a PUBACK")
+	}
+	if !strings.Contains(err.Error(), "connection lost before the PUBACK") || elapsed > brokerAttemptTimeout/2 {
+		t.Fatalf("Deliver failed after %s with %v, want a lost connection reported at once", elapsed, err)
+	}
 }

@@ -56,7 +56,12 @@ var (
 // (tls:// scheme or cfg.CAFile) is verified against cfg.CAFile or the system
 // roots, TLS 1.2 minimum. A token is read from the environment variable
 // cfg.TokenEnv and never sent in plaintext to a non-loopback server.
-func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
+// reconnectLimit caps the wait between two connection attempts (0 is
+// 10 s); New passes forward.backoff_max.
+func NewNATS(cfg config.ForwardNATS, logger *slog.Logger, reconnectLimit time.Duration) (*NATS, error) {
+	if reconnectLimit <= 0 {
+		reconnectLimit = reconnectMax
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,32 +84,7 @@ func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
 		return nil, fmt.Errorf("forward.nats.subject: must be set and contain no wildcard or space (got %q)", cfg.Subject)
 	}
 	n := &NATS{subject: cfg.Subject, log: logger.With("server", u.Host), m: newBrokerMetrics("nats")}
-	opts := []nats.Option{
-		nats.Name("ingestd"),
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectBufSize(-1),
-		nats.Timeout(brokerAttemptTimeout),
-		nats.CustomReconnectDelay(func(attempts int) time.Duration {
-			return max(backoffDelay(attempts, reconnectMin, reconnectMax, 0, rand.Int64N), reconnectMin/4)
-		}),
-		nats.ConnectHandler(func(*nats.Conn) {
-			n.m.connected.Set(1)
-			n.log.Info("nats upstream connected")
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) {
-			n.m.connected.Set(1)
-			n.log.Info("nats upstream reconnected")
-		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			n.m.connected.Set(0)
-			n.m.lost.Inc()
-			n.log.Warn("nats upstream: connection lost; reconnecting with backoff", "err", err)
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			n.log.Warn("nats upstream: async error", "err", err)
-		}),
-	}
+	opts := n.options(reconnectLimit)
 	if cfg.TokenEnv != "" {
 		tok := os.Getenv(cfg.TokenEnv)
 		if tok == "" {
@@ -140,6 +120,38 @@ func NewNATS(cfg config.ForwardNATS, logger *slog.Logger) (*NATS, error) {
 		n.js = js
 	}
 	return n, nil
+}
+
+// options are the connection options: reconnect forever with backoff
+// capped at reconnectLimit, no reconnect buffer (a Deliver during an
+// outage fails at once), and the connection metrics and log lines.
+func (n *NATS) options(reconnectLimit time.Duration) []nats.Option {
+	return []nats.Option{
+		nats.Name("ingestd"),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectBufSize(-1),
+		nats.Timeout(brokerAttemptTimeout),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			return max(backoffDelay(attempts, reconnectMin, reconnectLimit, 0, rand.Int64N), reconnectMin/4)
+		}),
+		nats.ConnectHandler(func(*nats.Conn) {
+			n.m.connected.Set(1)
+			n.log.Info("nats upstream connected")
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			n.m.connected.Set(1)
+			n.log.Info("nats upstream reconnected")
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			n.m.connected.Set(0)
+			n.m.lost.Inc()
+			n.log.Warn("nats upstream: connection lost; reconnecting with backoff", "err", err)
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			n.log.Warn("nats upstream: async error", "err", err)
+		}),
+	}
 }
 
 // Name is "nats".

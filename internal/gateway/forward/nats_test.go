@@ -3,7 +3,6 @@ package forward
 import (
 	"context"
 	"crypto/tls"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,55 +12,66 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/relay"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
-	"github.com/hardgate/hardgate/internal/probe/mosquitto/mosquittotest"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
-// natsServer is an embedded nats-server on a fixed loopback port with
-// JetStream stored in a test directory, so it can be stopped and started
-// again with its stream intact.
+// natsServer is an embedded nats-server with JetStream stored in a test
+// directory, so it can be stopped and started again with its stream
+// intact. Each start takes a new ephemeral port; clients reach it through
+// a relay that keeps one address for the whole test and is shut while the
+// server is down.
 type natsServer struct {
 	tb        testing.TB
-	port      int
 	dir       string
 	jetstream bool
 	srv       *natsserver.Server
+	relay     *relay.Relay
 }
 
 func newNATSServer(tb testing.TB, jetstream bool) *natsServer {
 	tb.Helper()
-	n := &natsServer{tb: tb, port: mosquittotest.FreePort(tb), dir: tb.TempDir(), jetstream: jetstream}
+	n := &natsServer{tb: tb, dir: tb.TempDir(), jetstream: jetstream, relay: relay.New(tb)}
 	n.start()
 	tb.Cleanup(n.stop)
 	return n
 }
 
-func (n *natsServer) start() {
-	n.tb.Helper()
-	s, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: n.port, JetStream: n.jetstream, StoreDir: n.dir,
-		NoSigs: true, NoLog: true, DontListen: false,
-	})
+// startNATS starts an embedded nats-server on an ephemeral loopback port
+// and waits until it accepts clients.
+func startNATS(tb testing.TB, opts *natsserver.Options) *natsserver.Server {
+	tb.Helper()
+	opts.Host, opts.Port, opts.NoSigs, opts.NoLog = "127.0.0.1", natsserver.RANDOM_PORT, true, true
+	s, err := natsserver.NewServer(opts)
 	if err != nil {
-		n.tb.Fatalf("nats-server: %v", err)
+		tb.Fatalf("nats-server: %v", err)
 	}
 	s.Start()
 	if !s.ReadyForConnections(20 * time.Second) {
-		n.tb.Fatal("nats-server not ready within 20s")
+		s.Shutdown()
+		tb.Fatal("nats-server not ready within 20s")
 	}
-	n.srv = s
+	return s
+}
+
+func (n *natsServer) start() {
+	n.tb.Helper()
+	n.srv = startNATS(n.tb, &natsserver.Options{JetStream: n.jetstream, StoreDir: n.dir})
+	n.relay.Open(n.srv.Addr().String())
 }
 
 func (n *natsServer) stop() {
 	if n.srv == nil {
 		return
 	}
+	n.relay.Shut()
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
 	n.srv = nil
 }
 
-func (n *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
+func (n *natsServer) url() string { return "nats://" + n.relay.Addr() }
 
 // createStream makes the TELEMETRY stream on telemetry.> (file storage).
 func (n *natsServer) createStream(tb testing.TB) {
@@ -109,20 +119,32 @@ func (n *natsServer) readStream(tb testing.TB) *received {
 		tb.Fatal(err)
 	}
 	got := &received{}
-	for i := uint64(0); i < info.State.Msgs; i++ {
-		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+	for read := uint64(0); read < info.State.Msgs; {
+		batch, err := cons.Fetch(int(min(info.State.Msgs-read, 500)), jetstream.FetchMaxWait(10*time.Second))
 		if err != nil {
-			tb.Fatalf("read message %d of %d: %v", i+1, info.State.Msgs, err)
+			tb.Fatalf("read messages %d to %d: %v", read+1, info.State.Msgs, err)
 		}
-		got.add(m.Headers().Get(NATSHeaderBatchID), string(m.Data()))
+		n := 0
+		for m := range batch.Messages() {
+			got.add(m.Headers().Get(NATSHeaderBatchID), string(m.Data()))
+			n++
+		}
+		if err := batch.Error(); err != nil {
+			tb.Fatalf("read messages %d to %d: %v", read+1, info.State.Msgs, err)
+		}
+		if n == 0 {
+			tb.Fatalf("the stream holds %d messages, but reading stopped after %d", info.State.Msgs, read)
+		}
+		read += uint64(n)
 	}
 	return got
 }
 
 func TestNATSDeliversWithJetStreamAck(t *testing.T) {
+	t.Parallel()
 	srv := newNATSServer(t, true)
 	srv.createStream(t)
-	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +164,7 @@ func TestNATSDeliversWithJetStreamAck(t *testing.T) {
 	}
 
 	t.Run("a subject no stream captures is never acknowledged", func(t *testing.T) {
-		g, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "elsewhere.{device}", JetStream: true}, nil)
+		g, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "elsewhere.{device}", JetStream: true}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,6 +178,7 @@ func TestNATSDeliversWithJetStreamAck(t *testing.T) {
 }
 
 func TestNATSPlainPublishFlushes(t *testing.T) {
+	t.Parallel()
 	srv := newNATSServer(t, false)
 	nc, err := nats.Connect(srv.url())
 	if err != nil {
@@ -169,7 +192,7 @@ func TestNATSPlainPublishFlushes(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}"}, nil)
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}"}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +227,7 @@ func TestNewNATSRefusesUnsafeOrBrokenConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewNATS(tc.cfg, nil)
+			f, err := NewNATS(tc.cfg, nil, 0)
 			if err == nil {
 				f.Close()
 				t.Fatal("want an error")
@@ -217,9 +240,11 @@ func TestNewNATSRefusesUnsafeOrBrokenConfig(t *testing.T) {
 }
 
 func TestNATSSurvivesServerOutageUnderLoad(t *testing.T) {
+	t.Parallel()
 	srv := newNATSServer(t, true)
 	srv.createStream(t)
-	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil)
+	// Reconnection waits at most the dispatcher's backoff_max, as through New.
+	f, err := NewNATS(config.ForwardNATS{URL: srv.url(), Subject: "telemetry.{device}", JetStream: true}, nil, reconnectCeiling(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,16 +253,18 @@ func TestNATSSurvivesServerOutageUnderLoad(t *testing.T) {
 	startDispatch(t, q, f)
 	p := startProducer(t, q, 5*time.Millisecond)
 
-	waitUntil(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
+	poll.Until(t, "some batches to flow", func() bool { return p.n.Load() > 100 && q.Stats().Batches < 50 })
 	srv.stop()
-	stoppedAt := p.n.Load()
-	time.Sleep(outageLength())
-	t.Logf("nats-server down for %s; %d batches accepted during the outage, %d queued", outageLength(), p.n.Load()-stoppedAt, q.Stats().Batches)
+	down, stoppedAt := time.Now(), p.n.Load()
+	holdOutage(t, down, func() int { return int(p.n.Load() - stoppedAt) })
+	queued := q.Stats().Batches
+	t.Logf("nats-server down for %s; %d batches accepted during the outage, %d queued", time.Since(down).Round(time.Millisecond), p.n.Load()-stoppedAt, queued)
 	srv.start()
-	time.Sleep(time.Second)
+	// Load goes on until the forwarder is delivering again.
+	poll.Until(t, "deliveries to resume", func() bool { return q.Stats().Batches < queued })
 	p.stop()
 	want := p.accepted()
-	waitProgress(t, "the queue to drain", len(want), func() int { return len(want) - int(q.Stats().Batches) })
+	poll.Progress(t, "the queue to drain", len(want), func() int { return len(want) - int(q.Stats().Batches) })
 	got := srv.readStream(t)
 	dups := got.verify(t, want)
 	t.Logf("NATS outage: %d batches accepted, all in the stream, %d duplicates (JetStream drops repeats of a Nats-Msg-Id)", len(want), dups)
@@ -252,20 +279,12 @@ func TestNATSOverVerifiedTLSWithToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := mosquittotest.FreePort(t)
-	s, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true, Authorization: "nats-test-token",
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, TLSTimeout: 5,
+	s := startNATS(t, &natsserver.Options{
+		Authorization: "nats-test-token",
+		TLSConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, TLSTimeout: 5,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
 	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(20 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	url := "tls://127.0.0.1:" + strconv.Itoa(port)
+	url := "tls://" + s.Addr().String()
 	nc, err := nats.Connect(url, nats.Token("nats-test-token"), nats.Secure(pki.ClientTLS()))
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +311,7 @@ func TestNATSOverVerifiedTLSWithToken(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := NewNATS(tc.cfg, nil)
+			f, err := NewNATS(tc.cfg, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,11 +3,14 @@ package forward
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
 )
 
-// New builds the forwarder that cfg.Kind names. Kind "none" or "" returns
+// New builds the forwarder that cfg.Kind names. The MQTT and NATS
+// forwarders wait at most cfg.BackoffMax (and never more than 10 s) between
+// two connection attempts. Kind "none" or "" returns
 // (nil, nil): batches stay in the queue and no dispatcher should run.
 func New(cfg config.Forward, logger *slog.Logger) (Forwarder, error) {
 	if logger == nil {
@@ -30,13 +33,13 @@ func New(cfg config.Forward, logger *slog.Logger) (Forwarder, error) {
 		}
 		return f, nil
 	case "mqtt":
-		f, err := NewMQTT(cfg.MQTT, logger)
+		f, err := NewMQTT(cfg.MQTT, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
 		if err != nil {
 			return nil, err
 		}
 		return f, nil
 	case "nats":
-		f, err := NewNATS(cfg.NATS, logger)
+		f, err := NewNATS(cfg.NATS, logger, reconnectCeiling(time.Duration(cfg.BackoffMax)))
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ package queue
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -25,6 +26,11 @@ type Batch struct {
 // ErrFull is returned by Append when the batch would exceed the byte bound.
 // Nothing was stored; the client should retry later (507 + Retry-After).
 var ErrFull = errors.New("queue is full")
+
+// ErrNoSpace is wrapped by the errors of writes that failed because the
+// store's filesystem is full. It wraps ErrFull: the client should retry
+// later (507 + Retry-After), and nothing was stored.
+var ErrNoSpace = fmt.Errorf("no space left on the store's filesystem: %w", ErrFull)
 
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("queue is closed")

@@ -25,8 +25,9 @@ const FileName = "queue.sqlite"
 // LockName is the file that Open locks so that two processes never share a store.
 const LockName = "queue.lock"
 
-// formatVersion is the store's PRAGMA user_version.
-const formatVersion = 1
+// formatVersion is the store's PRAGMA user_version: 1 held the batches,
+// 2 adds the idempotency keys (a version 1 store is upgraded at Open).
+const formatVersion = 2
 
 const schema = `CREATE TABLE batches (
 	id          TEXT    PRIMARY KEY NOT NULL,
@@ -127,26 +128,36 @@ func prepareSchema(ctx context.Context, conn *sql.Conn, path string) error {
 	case version == formatVersion:
 		return nil
 	case version == 0 && tables == 0:
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return classify(path, err)
-		}
-		defer func() { _ = tx.Rollback() }()
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return classify(path, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", formatVersion)); err != nil {
-			return classify(path, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return classify(path, err)
-		}
-		return nil
+		return migrate(ctx, conn, path, schema, keySchema)
+	case version == 1:
+		return migrate(ctx, conn, path, keySchema)
 	case version == 0:
 		return fmt.Errorf("open queue %s: the file is an SQLite database but not an ingestd queue (it has %d schema objects); choose another store.dir", path, tables)
 	default:
 		return fmt.Errorf("open queue %s: store format version %d, this build reads %d; use a newer ingestd", path, version, formatVersion)
 	}
+}
+
+// migrate runs the statements and sets the format version in one
+// transaction.
+func migrate(ctx context.Context, conn *sql.Conn, path string, statements ...string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, st := range statements {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return classify(path, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version=%d", formatVersion)); err != nil {
+		return classify(path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return classify(path, err)
+	}
+	return nil
 }
 
 // classify turns an SQLite error about the file's content into ErrCorrupt.

@@ -3,7 +3,10 @@ package server
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +47,42 @@ func TestAuthenticationBeforeTheBody(t *testing.T) {
 				t.Fatalf("status line %q, want %q", strings.TrimSpace(line), tt.status)
 			}
 		})
+	}
+}
+
+// TestAuthFailureAnswersAtOnce sends the headers of a POST with a small
+// Content-Length (under net/http's 256 KiB drain limit) and no body: the
+// 401 must come at once with Connection: close, and the server must close
+// the connection, instead of waiting up to ReadTimeout (30 s) for a body
+// it will throw away.
+func TestAuthFailureAnswersAtOnce(t *testing.T) {
+	t.Parallel()
+	f := startFixture(t, nil)
+	for _, auth := range []string{"", "Authorization: Bearer igd.AAAAAAAAAAAA.wrongwrongwrongwrong\r\n"} {
+		c := f.pki.ClientTLS()
+		c.NextProtos = []string{"http/1.1"}
+		conn, err := tls.Dial("tcp", f.srv.HTTPSAddr(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// Well under ReadTimeout: a drain of the missing body would miss it.
+		if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: ingestd\r\n%sContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", PathIngest, auth)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer to a body-less POST (%q): %v", auth, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Fatalf("got %d, close %v; want 401 with Connection: close", resp.StatusCode, resp.Close)
+		}
+		if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+			t.Fatalf("after the 401 the connection was not closed: %v", err)
+		}
 	}
 }

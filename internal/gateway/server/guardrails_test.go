@@ -33,6 +33,15 @@ func TestGuardrailsRefuseUnsafeSettings(t *testing.T) {
 			config.UnsafeAuthNone, "auth.mode"},
 		{"TLS 1.0 is refused", func(t *testing.T, c *config.Config) { c.TLS.MinVersion = "1.0" },
 			config.UnsafeTLSBelow12, "tls.min_version"},
+		{"forwarding over plain HTTP to a remote upstream is refused", func(t *testing.T, c *config.Config) {
+			c.Forward.Kind, c.Forward.HTTP.URL = "http", "http://upstream.example:8080/telemetry"
+		}, config.UnsafePlaintextUpstream, "forward.http.url"},
+		{"forwarding over mqtt:// to a remote broker is refused", func(t *testing.T, c *config.Config) {
+			c.Forward.Kind, c.Forward.MQTT.URL = "mqtt", "mqtt://broker.example:1883"
+		}, config.UnsafePlaintextUpstream, "forward.mqtt.url"},
+		{"forwarding over nats:// to a remote server is refused", func(t *testing.T, c *config.Config) {
+			c.Forward.Kind, c.Forward.NATS.URL = "nats", "nats://nats.example:4222"
+		}, config.UnsafePlaintextUpstream, "forward.nats.url"},
 		{"a key file with mode 0644 is refused", func(t *testing.T, c *config.Config) { chmod(t, c.TLS.KeyFile, 0o644) },
 			config.UnsafeSecretFileReadable, "tls.key_file"},
 		{"a tokens file with mode 0644 is refused", func(t *testing.T, c *config.Config) { chmod(t, c.Auth.TokensFile, 0o644) },

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/queue"
 )
 
 // Paths served by ingestd.
@@ -194,6 +196,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	default:
 		if err := q.Writable(); err != nil {
 			problem = "store not writable"
+			if errors.Is(err, queue.ErrNoSpace) {
+				problem = "store filesystem full"
+			}
 			s.log.Error("readiness: store not writable", "err", err)
 		} else if st := q.Stats(); st.Bytes >= st.MaxBytes {
 			problem = "queue full"

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"math"
@@ -52,25 +53,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if wait, ok := s.limiter.allow(device, s.now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
-		s.writeError(w, r, h, http.StatusTooManyRequests, "rate_limited", "too many requests for this device; retry later", nil)
+	key, ok := s.admit(w, r, device)
+	if !ok {
 		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !acceptedTypes[mt] {
-			s.writeError(w, r, h, http.StatusUnsupportedMediaType, "unsupported_media_type",
-				"send application/json or application/x-ndjson", nil)
-			return
-		}
 	}
 	maxBody := s.cfg.Limits.MaxBodyBytes
-	if r.ContentLength > maxBody {
-		s.writeError(w, r, h, http.StatusRequestEntityTooLarge, "too_large",
-			"body exceeds limits.max_body_bytes ("+strconv.FormatInt(maxBody, 10)+")", nil)
-		return
-	}
 	body := http.MaxBytesReader(w, r.Body, maxBody)
 	res, err := payload.Parse(body, r.Header.Get("Content-Encoding"), maxBody)
 	if err != nil {
@@ -87,26 +74,86 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	b := queue.Batch{ID: queue.NewID(now), Device: device, Records: res.Records, Body: res.NDJSON, ReceivedAt: now.UTC()}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), appendTimeout)
+	rc, replayed, err := s.store(q, b, key)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if replayed {
+		w.Header().Set(headerReplayed, "true")
+		s.metrics.replays.Inc()
+	} else {
+		s.metrics.bodyBytes.Add(float64(len(res.NDJSON)))
+		s.metrics.records.Add(float64(res.Records))
+	}
+	writeJSONBytes(w, http.StatusAccepted, appendReceipt(make([]byte, 0, 64), rc))
+	s.metrics.accepted.Inc()
+}
+
+// admit applies the checks that need no body byte: the device's rate
+// limit, the Content-Type, the Idempotency-Key and a declared length over
+// the cap. It answers and returns false when one fails, and returns the
+// idempotency key ("" when none was sent).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, device string) (string, bool) {
+	const h = "ingest"
+	if wait, ok := s.limiter.allow(device, s.now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+		s.writeError(w, r, h, http.StatusTooManyRequests, "rate_limited", "too many requests for this device; retry later", nil)
+		return "", false
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !acceptedTypes[mt] {
+			s.writeError(w, r, h, http.StatusUnsupportedMediaType, "unsupported_media_type",
+				"send application/json or application/x-ndjson", nil)
+			return "", false
+		}
+	}
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		s.writeError(w, r, h, http.StatusBadRequest, "invalid_idempotency_key", err.Error(), nil)
+		return "", false
+	}
+	if maxBody := s.cfg.Limits.MaxBodyBytes; r.ContentLength > maxBody {
+		s.writeError(w, r, h, http.StatusRequestEntityTooLarge, "too_large",
+			"body exceeds limits.max_body_bytes ("+strconv.FormatInt(maxBody, 10)+")", nil)
+		return "", false
+	}
+	return key, true
+}
+
+// store appends b durably, under key when it is set, and returns the
+// receipt to answer: b's, or that of the batch the key already names
+// (replayed).
+func (s *Server) store(q *queue.Queue, b queue.Batch, key string) (rc Receipt, replayed bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
 	start := time.Now()
-	err = q.Append(ctx, b)
-	cancel()
-	s.metrics.appendDur.Observe(time.Since(start).Seconds())
+	defer func() { s.metrics.appendDur.Observe(time.Since(start).Seconds()) }()
+	if key == "" {
+		return Receipt{BatchID: b.ID, Records: b.Records}, false, q.Append(ctx, b)
+	}
+	first, replayed, err := q.AppendOnce(ctx, b, key, sha256.Sum256(b.Body))
+	return Receipt{BatchID: first.BatchID, Records: first.Records}, replayed, err
+}
+
+// storeError answers a failed append.
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	const h = "ingest"
 	switch {
-	case err == nil:
+	case errors.Is(err, queue.ErrKeyConflict):
+		s.writeError(w, r, h, http.StatusConflict, "idempotency_key_reused",
+			"this Idempotency-Key was already used with a different body", err)
+	case errors.Is(err, queue.ErrNoSpace):
+		w.Header().Set("Retry-After", retryAfterFull)
+		s.writeError(w, r, h, http.StatusInsufficientStorage, "store_full", "the local store has no space left; retry later", err)
 	case errors.Is(err, queue.ErrFull):
 		w.Header().Set("Retry-After", retryAfterFull)
 		s.writeError(w, r, h, http.StatusInsufficientStorage, "queue_full", "the local queue is full; retry later", err)
-		return
 	default:
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 		s.writeError(w, r, h, http.StatusServiceUnavailable, "store_unavailable", "the batch could not be stored; retry later", err)
-		return
 	}
-	s.metrics.bodyBytes.Add(float64(len(res.NDJSON)))
-	s.metrics.records.Add(float64(res.Records))
-	writeJSONBytes(w, http.StatusAccepted, appendReceipt(make([]byte, 0, 64), Receipt{BatchID: b.ID, Records: b.Records}))
-	s.metrics.accepted.Inc()
 }
 
 // appendReceipt appends rc as JSON and a newline, the bytes json.Marshal
@@ -146,9 +193,23 @@ func (s *Server) payloadError(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
+// unauthorized answers 401 at once and closes the connection. Left alone,
+// net/http reads and discards up to 256 KiB of an unread body to keep the
+// connection alive: before the answer ("Connection: close" skips that),
+// and again when it closes the request body after the handler (the read
+// deadline in the past ends that at once). Without both, a client that
+// sent a Content-Length and no body would wait up to ReadTimeout (30 s)
+// for its 401 and hold the connection as long. Over HTTP/2 the header
+// makes the server send GOAWAY once the connection's streams are done.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, challengeExtra, msg string) {
+	w.Header().Set("Connection", "close")
 	w.Header().Set("WWW-Authenticate", bearerChallenge+challengeExtra)
 	s.writeError(w, r, "ingest", http.StatusUnauthorized, "unauthorized", msg, nil)
+	rc := http.NewResponseController(w)
+	// The whole answer goes out before the read side is cut short, so a
+	// client that already sent its body still reads the full 401.
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now())
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header; the

@@ -19,6 +19,11 @@ type metrics struct {
 	appendDur prometheus.Histogram
 	unsafe    *prometheus.GaugeVec
 	tokens    prometheus.Gauge
+
+	replays        prometheus.Counter
+	connsOpen      prometheus.Gauge
+	connsRefused   prometheus.Counter
+	headerTimeouts prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.Stats, bool)) (*metrics, error) {
@@ -48,6 +53,22 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 			Name: "ingestd_tokens",
 			Help: "Device tokens loaded from auth.tokens_file.",
 		}),
+		replays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_ingest_idempotent_replays_total",
+			Help: "Ingest requests answered with the receipt of an earlier request under the same Idempotency-Key (nothing stored).",
+		}),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ingestd_connections_open",
+			Help: "Client connections open, on every listener (at most limits.max_connections).",
+		}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_connections_refused_total",
+			Help: "Client connections closed at once because limits.max_connections were open.",
+		}),
+		headerTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_http2_header_timeouts_total",
+			Help: "HTTP/2 connections closed because a header block did not arrive within the header timeout.",
+		}),
 	}
 	m.accepted = m.requests.WithLabelValues("ingest", "202")
 	stat := func(f func(queue.Stats) float64) func() float64 {
@@ -67,6 +88,7 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 	build.Set(1)
 	cs := []prometheus.Collector{
 		m.requests, m.bodyBytes, m.records, m.appendDur, m.unsafe, m.tokens, build,
+		m.replays, m.connsOpen, m.connsRefused, m.headerTimeouts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ingestd_queue_batches", Help: "Batches waiting in the local queue.",
 		}, stat(func(s queue.Stats) float64 { return float64(s.Batches) })),

@@ -68,6 +68,9 @@ type Server struct {
 	unsafe  []config.UnsafeSetting // in force (all allowed)
 	mode    config.FileModeFunc    // reads secret-file permissions (guardrails)
 	handler http.Handler
+	// headerTimeout bounds request headers (HTTP/1) and header blocks
+	// (HTTP/2); readHeaderTimeout except in tests.
+	headerTimeout time.Duration
 
 	mu       sync.Mutex
 	started  bool
@@ -99,14 +102,15 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("refusing to start:\n%w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     opts.Logger,
-		now:     opts.Now,
-		version: opts.Version,
-		unsafe:  cfg.UnsafeSettings(mode),
-		mode:    mode,
-		limiter: newDeviceLimiter(cfg.Limits.RatePerDevice, cfg.Limits.RateBurst),
-		errc:    make(chan error, 2),
+		cfg:           cfg,
+		log:           opts.Logger,
+		now:           opts.Now,
+		version:       opts.Version,
+		unsafe:        cfg.UnsafeSettings(mode),
+		mode:          mode,
+		limiter:       newDeviceLimiter(cfg.Limits.RatePerDevice, cfg.Limits.RateBurst),
+		headerTimeout: readHeaderTimeout,
+		errc:          make(chan error, 2),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -130,6 +134,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("auth.tokens_file: %w (create it with \"ingestd token add --config FILE --device ID\")", err)
 		}
 		s.auth = a
+		if err := a.UsedFileError(); err != nil {
+			s.log.Warn("last-use file ignored: token list shows no last use until the next save", "err", err)
+		}
 	}
 	reg := opts.Registerer
 	s.gather = opts.Gatherer
@@ -166,9 +173,6 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler, for tests that serve it themselves.
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Start opens the queue, binds the listeners (ports may be 0), starts
 // serving and starts the dispatcher. ctx bounds the start only; call
 // Shutdown to stop.
@@ -181,7 +185,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes, Logger: s.log})
+	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes,
+		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("store.dir: %w", err)
 	}
@@ -202,6 +207,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("listen.http: %w", err)
 		}
 	}
+	httpsSrv, httpSrv, err := s.newServers()
+	if err != nil {
+		return err
+	}
 	fwd, err := startForwarding(s.cfg, q, s.log, s.metricsRegisterer())
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)
@@ -220,19 +229,38 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.log.Warn("unsafe setting in force", "setting", u.Name, "field", u.Field, "value", u.Value, "detail", u.Detail)
 		}
 	}
-	if s.httpsLn != nil {
-		srv := newHTTPServer(s.handler, s.tlsConf, s.log)
-		s.servers = append(s.servers, srv)
-		go s.serve(srv, s.httpsLn, true)
+	limit := newConnLimit(s.cfg.Limits.MaxConnections, s.metrics.connsOpen, s.metrics.connsRefused)
+	if httpsSrv != nil {
+		s.servers = append(s.servers, httpsSrv)
+		go s.serve(httpsSrv, limit.listener(s.httpsLn), true)
 		s.log.Info("listening", "listener", "https", "addr", s.httpsLn.Addr().String(), "tls_min", s.cfg.TLS.MinVersion, "auth", s.cfg.Auth.Mode)
 	}
-	if s.httpLn != nil {
-		srv := newHTTPServer(s.handler, nil, s.log)
-		s.servers = append(s.servers, srv)
-		go s.serve(srv, s.httpLn, false)
+	if httpSrv != nil {
+		s.servers = append(s.servers, httpSrv)
+		go s.serve(httpSrv, limit.listener(s.httpLn), false)
 		s.log.Info("listening", "listener", "http", "addr", s.httpLn.Addr().String(), "auth", s.cfg.Auth.Mode)
 	}
 	return nil
+}
+
+// newServers builds the http.Server of each bound listener (nil for one
+// that is off).
+func (s *Server) newServers() (httpsSrv, httpSrv *http.Server, err error) {
+	expired := func() {
+		s.metrics.headerTimeouts.Inc()
+		s.log.Debug("closed an HTTP/2 connection: header block not complete in time", "limit", s.headerTimeout)
+	}
+	if s.httpsLn != nil {
+		if httpsSrv, err = newHTTPServer(s.handler, s.tlsConf, s.log, s.headerTimeout, expired); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.httpLn != nil {
+		if httpSrv, err = newHTTPServer(s.handler, nil, s.log, s.headerTimeout, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return httpsSrv, httpSrv, nil
 }
 
 // metricsRegisterer is where the dispatcher registers its metrics.

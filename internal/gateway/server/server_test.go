@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
 	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -394,7 +396,10 @@ func TestReloadTokensKeepsOldSetOnError(t *testing.T) {
 }
 
 func TestServerTimeoutsAreAlwaysSet(t *testing.T) {
-	s := newHTTPServer(http.NotFoundHandler(), nil, nil)
+	s, err := newHTTPServer(http.NotFoundHandler(), nil, nil, readHeaderTimeout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
 		t.Fatalf("a limit is unset: %+v", s)
 	}
@@ -471,8 +476,16 @@ func TestShutdownDrainsAPostureRequest(t *testing.T) {
 		defer cancel()
 		shut <- srv.Shutdown(ctx)
 	}()
-	waitFor(t, 5*time.Second, "Shutdown to start", srv.draining.Load)
-	time.Sleep(20 * time.Millisecond) // let Shutdown reach the drain
+	// Shutdown has reached the drain once the listener is closed.
+	addr := srv.HTTPSAddr()
+	poll.Until(t, "Shutdown to close the listener", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
 	close(release)
 	if code := <-done; code != 200 {
 		t.Fatalf("posture during shutdown = %d", code)

@@ -105,14 +105,16 @@ func newTLSConfig(cfg config.Config) (*tls.Config, error) {
 }
 
 // newHTTPServer returns an http.Server with every timeout and the header
-// size limit set. tc is nil for the plaintext listener.
-// Connection-level errors (failed handshakes from scanners, bad requests)
-// go to logger at debug level.
-func newHTTPServer(h http.Handler, tc *tls.Config, logger *slog.Logger) *http.Server {
+// size limit set. tc is nil for the plaintext listener. headerTimeout
+// bounds the request headers: ReadHeaderTimeout for HTTP/1, and over TLS
+// each HTTP/2 header block too (h2.go; headerExpired is called for each
+// connection closed for that). Connection-level errors (failed handshakes
+// from scanners, bad requests) go to logger at debug level.
+func newHTTPServer(h http.Handler, tc *tls.Config, logger *slog.Logger, headerTimeout time.Duration, headerExpired func()) (*http.Server, error) {
 	s := &http.Server{
 		Handler:           h,
 		TLSConfig:         tc,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
@@ -121,5 +123,10 @@ func newHTTPServer(h http.Handler, tc *tls.Config, logger *slog.Logger) *http.Se
 	if logger != nil {
 		s.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	}
-	return s
+	if tc != nil {
+		if err := configureHTTP2(s, headerTimeout, headerExpired); err != nil {
+			return nil, fmt.Errorf("http/2: %w", err)
+		}
+	}
+	return s, nil
 }

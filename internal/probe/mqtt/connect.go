@@ -17,9 +17,14 @@ import (
 	"github.com/hardgate/hardgate/internal/result"
 )
 
-// connect dials addr and sends CONNECT (anonymous when req is nil). The
-// session is returned open only when the broker accepted.
-func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *connectRequest) (*session, Step) {
+// connect dials addr and sends CONNECT (anonymous when req is nil), one
+// step: the dial, the TLS handshake and the CONNACK share one deadline. The
+// session is returned open only when the broker accepted. With verify, the
+// TLS handshake itself verifies the broker's chain and name against
+// Spec.RootCAs, and a chain that does not verify ends the step Skipped
+// before CONNECT is sent: that is how real credentials travel.
+func (p *prober) connect(ctx context.Context, addr string, useTLS, verify bool, req *connectRequest) (*session, Step) {
+	deadline := stepDeadline(ctx, p.spec.StepTimeout)
 	st := Step{Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect"}}
 	if req != nil {
 		st.Exchange.Username = req.username
@@ -32,11 +37,17 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 		st.Exchange.Outcome, st.Exchange.Error = string(Failed), err.Error()
 		return nil, st
 	}
-	s, err := p.dial(ctx, addr, useTLS)
+	s, err := p.dial(ctx, addr, useTLS, verify, deadline)
+	if verify && neterr.Classify(err) == neterr.TLSVerify {
+		st.Outcome, st.Detail = Skipped, withheldUnverified+err.Error()
+		st.Exchange.Outcome, st.Exchange.Error = string(Skipped), st.Detail
+		return nil, st
+	}
 	if err != nil {
 		return fail(err)
 	}
-	code, err := s.connect(ctx, *req, p.spec.StepTimeout)
+	s.clientID = req.clientID
+	code, err := s.connect(ctx, *req, deadline)
 	if err != nil {
 		s.close()
 		return fail(err)
@@ -59,8 +70,8 @@ func (p *prober) connect(ctx context.Context, addr string, useTLS bool, req *con
 	return s, st
 }
 
-func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, error) {
-	dctx, cancel := context.WithTimeout(ctx, p.spec.StepTimeout)
+func (p *prober) dial(ctx context.Context, addr string, useTLS, verify bool, deadline time.Time) (*session, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", addr)
@@ -74,14 +85,20 @@ func (p *prober) dial(ctx context.Context, addr string, useTLS bool) (*session, 
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	if useTLS {
-		tc := tls.Client(conn, &tls.Config{
+		cfg := &tls.Config{
 			ServerName: p.t.host,
-			// Verification is done below, by hand, so that the access steps
-			// run against a broker whose certificate does not verify: an
-			// attacker would not verify it either.
+			// Verification is done below, by hand, so that the anonymous
+			// access steps run against a broker whose certificate does not
+			// verify: an attacker would not verify it either.
 			InsecureSkipVerify: true, //nolint:gosec // verified manually, outcome recorded
 			MinVersion:         tls.VersionTLS10,
-		})
+		}
+		if verify {
+			// A connection that carries credentials verifies in the
+			// handshake, before any byte of CONNECT is written.
+			cfg = &tls.Config{ServerName: p.t.host, RootCAs: p.spec.RootCAs, MinVersion: tls.VersionTLS12}
+		}
+		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("tls handshake with %s: %w", addr, &neterr.HandshakeError{Err: err})
@@ -121,11 +138,3 @@ func randomToken(prefix string) string {
 
 // errNoAnswer is the error of a step that got no answer in time.
 var errNoAnswer = errors.New("no answer from the broker before the deadline")
-
-func deadlineFor(ctx context.Context, d time.Duration) time.Time {
-	dl := time.Now().Add(d)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
-		return cd
-	}
-	return dl
-}

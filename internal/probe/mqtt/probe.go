@@ -6,8 +6,14 @@
 // The probe observes and never judges: every step returns what the broker
 // said (the raw CONNACK or SUBACK code) as a result.MQTTExchange, and a step
 // that could not decide (refused connection, timeout, garbage) is an error
-// outcome, never a success. It is read-only: the only PUBLISH it sends is one
-// QoS 0 marker message on a topic under Spec.TopicPrefix.
+// outcome, never a success. It writes nothing but its markers: QoS 0 PUBLISH
+// packets with a JSON payload marked "_hardgate_probe", each on the topic
+// Spec.TopicPrefix/<client id> of the connection that sends it.
+//
+// Whether "#" delivers other clients' messages is decided actively: a
+// second connection, with the same identity and its own client id,
+// publishes a marker on its own topic, outside the first connection's; the
+// first, subscribed to "#", receiving it proves cross-client reads.
 //
 // MQTT 5 packets are encoded and decoded with paho.golang's packets package.
 // paho.golang speaks only MQTT 5, so MQTT 3.1.1 uses the small encoder in
@@ -48,16 +54,27 @@ type Spec struct {
 	// Version is 4 (MQTT 3.1.1, the default) or 5.
 	Version int
 	// Username and Password are credentials the target owner gave, used to
-	// subscribe when anonymous clients are refused. Optional.
+	// subscribe when anonymous clients are refused. Optional. They are sent
+	// only over mqtts, on a connection whose TLS handshake verified the
+	// broker against RootCAs; over mqtt://, or when verification fails, the
+	// credentialed steps do not run and Result.CredentialsWithheld says why.
 	Username string
 	Password string
-	// RootCAs verifies an mqtts broker; nil uses the system roots. The access
-	// steps run whether or not verification succeeds (a stranger would not
-	// verify either); the outcome is recorded in Result.TLSVerifyError.
+	// RootCAs verifies an mqtts broker; nil uses the system roots. The
+	// anonymous and made-up access steps run whether or not verification
+	// succeeds (a stranger would not verify either); the outcome is
+	// recorded in Result.TLSVerifyError.
 	RootCAs *x509.CertPool
-	// TopicPrefix is where the probe's single marker message goes.
+	// TopicPrefix is where the probe's markers go: each connection that
+	// publishes one does so on TopicPrefix/<its client id>, and nowhere else.
 	TopicPrefix string
-	// StepTimeout bounds each step (dial, handshake, CONNACK, SUBACK).
+	// AuditID goes into the markers' payload, so that the broker's owner
+	// can tell them from telemetry and match them to an audit.
+	AuditID string
+	// StepTimeout bounds each step as a whole, from a deadline fixed when
+	// the step starts: a connection (dial, TLS handshake, CONNECT to
+	// CONNACK), a SUBSCRIBE to its SUBACK, a PUBLISH. No packet the broker
+	// sends meanwhile extends it.
 	StepTimeout time.Duration
 	// ListenFor is how long the probe waits for messages after subscribing.
 	ListenFor time.Duration
@@ -140,11 +157,18 @@ type Result struct {
 	Anonymous Step
 	// MadeUpCredentials is a CONNECT with a random username and password.
 	MadeUpCredentials Step
-	// Credentials is a CONNECT with the spec's credentials (Skipped without).
+	// Credentials is a CONNECT with the spec's credentials (Skipped without
+	// them, or when they were withheld).
 	Credentials Step
+	// CredentialsWithheld says why the spec's credentials were not sent
+	// (a plaintext URL, a certificate that did not verify); empty when they
+	// were sent or none were given.
+	CredentialsWithheld string
 	// Wildcard is SUBSCRIBE "#"; Sys is SUBSCRIBE "$SYS/#".
 	Wildcard Subscription
 	Sys      Subscription
+	// CrossClient is the second connection's marker, run when "#" was granted.
+	CrossClient CrossClient
 	// PlaintextListener is the target itself for mqtt://, or the check of
 	// PlaintextPort for mqtts://.
 	PlaintextListener Plaintext
@@ -243,7 +267,7 @@ func (p *prober) run(ctx context.Context) *Result {
 	r := &p.res
 	r.Broker, r.Version, r.Address, r.TLS = p.t.broker, int(p.t.version), p.t.address, p.t.tls
 
-	anon, anonStep := p.connect(ctx, p.t.address, p.t.tls, nil)
+	anon, anonStep := p.connect(ctx, p.t.address, p.t.tls, false, nil)
 	r.Anonymous = anonStep
 	p.record(&r.Anonymous)
 	if p.t.tls {
@@ -253,17 +277,12 @@ func (p *prober) run(ctx context.Context) *Result {
 	}
 
 	user := randomToken("hardgate-probe-")
-	made, madeStep := p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: user, password: randomToken(""), withUser: true})
+	made, madeStep := p.connect(ctx, p.t.address, p.t.tls, false, &connectRequest{username: user, password: randomToken(""), withUser: true})
 	made.close()
 	r.MadeUpCredentials = madeStep
 	p.record(&r.MadeUpCredentials)
 
-	var cred *session
-	if p.spec.Username != "" {
-		cred, r.Credentials = p.connect(ctx, p.t.address, p.t.tls, &connectRequest{username: p.spec.Username, password: p.spec.Password, withUser: true})
-	} else {
-		r.Credentials = Step{Outcome: Skipped, Detail: "no credentials given", Exchange: result.MQTTExchange{Broker: p.t.broker, Action: "connect", Outcome: string(Skipped)}}
-	}
+	cred := p.connectWithCredentials(ctx)
 	p.record(&r.Credentials)
 
 	sub, as := anon, "anonymous"
@@ -272,10 +291,14 @@ func (p *prober) run(ctx context.Context) *Result {
 	} else {
 		cred.close()
 	}
+	r.CrossClient.Outcome, r.CrossClient.Detail = Skipped, `not run: "#" was not granted`
 	if sub == nil {
 		why := "not tested: no accepted connection (anonymous refused and no credentials given or accepted)"
-		if anonStep.Outcome == Failed {
+		switch {
+		case anonStep.Outcome == Failed:
 			why = "not tested: the broker could not be probed: " + anonStep.Detail
+		case r.CredentialsWithheld != "":
+			why = "not tested: anonymous clients are refused and the credentials were not sent (" + r.CredentialsWithheld + ")"
 		}
 		for _, s := range []*Subscription{&r.Wildcard, &r.Sys} {
 			s.Outcome, s.Detail = Skipped, why
@@ -311,7 +334,7 @@ func (p *prober) checkPlaintext(ctx context.Context) Plaintext {
 		return Plaintext{Outcome: Skipped, Detail: "no plaintext port given to check beside the TLS listener"}
 	}
 	addr := net.JoinHostPort(p.t.host, strconv.Itoa(p.spec.PlaintextPort))
-	s, step := p.connect(ctx, addr, false, nil)
+	s, step := p.connect(ctx, addr, false, false, nil)
 	s.close()
 	step.Exchange.Action = "connect-plaintext"
 	step.Exchange.Broker = "mqtt://" + addr

@@ -87,14 +87,18 @@ func TestProbeAgainstMosquitto(t *testing.T) {
 }
 
 func TestProbeUsesGivenCredentialsToSubscribe(t *testing.T) {
+	pki, err := testcert.New(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := mosquittotest.New(t, func(port int, dir string) string {
-		return "listener " + itoa(port) + " 127.0.0.1\npassword_file " + dir + "/passwd\n"
+		return "listener " + itoa(port) + " 127.0.0.1\ncertfile " + pki.CertFile + "\nkeyfile " + pki.KeyFile + "\npassword_file " + dir + "/passwd\n"
 	})
 	mosquittotest.WritePasswordFile(t, b, "passwd", "auditor", "s3cret-pass")
 	b.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := Probe(ctx, Spec{URL: b.URL(false), Username: "auditor", Password: "s3cret-pass", ListenFor: 300 * time.Millisecond}, nil)
+	res, err := Probe(ctx, Spec{URL: b.URL(true), RootCAs: pki.Pool, Username: "auditor", Password: "s3cret-pass", ListenFor: 300 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +108,8 @@ func TestProbeUsesGivenCredentialsToSubscribe(t *testing.T) {
 	if res.MadeUpCredentials.ReasonCode != 5 && res.MadeUpCredentials.ReasonCode != 4 {
 		t.Errorf("made-up credentials code %d, want 4 or 5", res.MadeUpCredentials.ReasonCode)
 	}
-	if res.Credentials.Outcome != Accepted {
-		t.Fatalf("given credentials = %s (%s)", res.Credentials.Outcome, res.Credentials.Detail)
+	if res.Credentials.Outcome != Accepted || res.CredentialsWithheld != "" {
+		t.Fatalf("given credentials = %s (%s), withheld %q", res.Credentials.Outcome, res.Credentials.Detail, res.CredentialsWithheld)
 	}
 	if res.Wildcard.Outcome != Accepted || res.Wildcard.As != "auditor" {
 		t.Errorf("wildcard = %s as %q, want accepted as auditor", res.Wildcard.Outcome, res.Wildcard.As)
@@ -292,9 +296,12 @@ func TestProbeOverTLS(t *testing.T) {
 	}
 }
 
+// watched is a message a watcher received.
+type watched struct{ topic, payload string }
+
 // watchTopics subscribes to "#" on addr with a separate MQTT 5 client
-// (paho.golang) and returns a function that reports every topic received so far.
-func watchTopics(t *testing.T, addr string) func() []string {
+// (paho.golang) and returns a function that reports every message received so far.
+func watchTopics(t *testing.T, addr string) func() []watched {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -303,12 +310,12 @@ func watchTopics(t *testing.T, addr string) func() []string {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var topics []string
+	var topics []watched
 	cli := paho.NewClient(paho.ClientConfig{
 		Conn: packets.NewThreadSafeConn(conn),
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			mu.Lock()
-			topics = append(topics, pr.Packet.Topic)
+			topics = append(topics, watched{pr.Packet.Topic, string(pr.Packet.Payload)})
 			mu.Unlock()
 			return true, nil
 		}},
@@ -320,7 +327,7 @@ func watchTopics(t *testing.T, addr string) func() []string {
 	if _, err := cli.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	return func() []string {
+	return func() []watched {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(topics)
@@ -349,7 +356,7 @@ func TestProbePublishesOnlyUnderItsTopicPrefix(t *testing.T) {
 			seen := watchTopics(t, b.Addr())
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := Probe(ctx, Spec{URL: b.URL(false), Version: tc.version, TopicPrefix: tc.prefix, ListenFor: 300 * time.Millisecond}, nil)
+			res, err := Probe(ctx, Spec{URL: b.URL(false), Version: tc.version, TopicPrefix: tc.prefix, AuditID: "audit-7", ListenFor: 300 * time.Millisecond}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -367,9 +374,12 @@ func TestProbePublishesOnlyUnderItsTopicPrefix(t *testing.T) {
 			if len(got) == 0 {
 				t.Fatal("the watcher saw no message at all, so the test proves nothing")
 			}
-			for _, topic := range got {
-				if !strings.HasPrefix(topic, tc.under) || strings.Contains(strings.TrimPrefix(topic, tc.under), "/") {
-					t.Errorf("the probe published on %q, outside one level under %q", topic, tc.under)
+			for _, m := range got {
+				if !strings.HasPrefix(m.topic, tc.under) || strings.Contains(strings.TrimPrefix(m.topic, tc.under), "/") {
+					t.Errorf("the probe published on %q, outside one level under %q", m.topic, tc.under)
+				}
+				if !strings.Contains(m.payload, `"_hardgate_probe":true`) || !strings.Contains(m.payload, `"audit_id":"audit-7"`) {
+					t.Errorf("the probe published an unmarked payload on %q: %s", m.topic, m.payload)
 				}
 			}
 		})

@@ -9,11 +9,12 @@ import (
 	"github.com/hardgate/hardgate/internal/result"
 )
 
-// subscribeAndListen subscribes to "#" and "$SYS/#", publishes the marker
-// message and counts what arrives within ListenFor.
+// subscribeAndListen subscribes to "#" and "$SYS/#", publishes the
+// session's own marker, has a second connection publish its marker (the
+// cross-client test) and counts what arrives within ListenFor.
 func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) {
 	r := &p.res
-	probeTopic := p.spec.TopicPrefix + "/" + randomToken("")
+	probeTopic := p.markerTopic(s)
 	for i, sub := range []*Subscription{&r.Wildcard, &r.Sys} {
 		filter := "#"
 		if i == 1 {
@@ -50,9 +51,10 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 		}
 	}
 	if r.Wildcard.Outcome == Accepted {
-		if err := s.publish(probeTopic, []byte(`{"hardgate_probe":true}`), p.spec.StepTimeout); err != nil {
+		if err := s.publish(ctx, probeTopic, p.marker(s.clientID), p.spec.StepTimeout); err != nil {
 			p.log.Debug("mqtt probe marker publish failed", "err", err)
 		}
+		p.crossClient(ctx, as)
 	}
 	err := s.listen(ctx, p.spec.ListenFor)
 	for i, sub := range []*Subscription{&r.Wildcard, &r.Sys} {
@@ -64,6 +66,11 @@ func (p *prober) subscribeAndListen(ctx context.Context, s *session, as string) 
 			}
 			if topic == probeTopic {
 				sub.ProbeMessageSeen = true
+				sub.Messages += n
+				continue
+			}
+			if topic == r.CrossClient.Topic && topic != "" {
+				r.CrossClient.Seen = true
 				sub.Messages += n
 				continue
 			}
