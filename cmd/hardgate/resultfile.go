@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hardgate/hardgate/internal/result"
 )
 
 // maxSniffBytes caps what notAResult reads to tell what a file is.
@@ -77,7 +79,7 @@ func identifyJSON(text []byte) string {
 		return "a SARIF report (hardgate report --format sarif renders one)" + resultHint
 	case has(obj, "before", "after") && (has(obj, "regressed") || has(obj, "changes")):
 		return "a delta of two results (hardgate diff --format json writes one): hardgate diff BEFORE.json AFTER.json compares the two results themselves (--format html to render)"
-	case has(obj, "targets") && !has(obj, "controls"):
+	case result.IsFleetDocument(text) || has(obj, "targets") && !has(obj, "controls"):
 		return "a fleet summary (hardgate audit --fleet writes fleet.json): hardgate diff OLD/fleet.json NEW/fleet.json compares two; each target's result is in results/NAME.json beside it"
 	}
 	return ""

@@ -62,7 +62,7 @@ func TestResultReadersNameTheFileTheyWereGiven(t *testing.T) {
 		{"an HTML report", put("before.html", render("html")), "an HTML report"},
 		{"a backlog CSV", put("backlog.csv", render("csv")), "a backlog CSV"},
 		{"a delta", put("delta.json", deltaJSON.Bytes()), "a delta of two results (hardgate diff --format json writes one): hardgate diff BEFORE.json AFTER.json"},
-		{"a fleet summary", put("fleet.json", []byte(`{"schema_version":"1.0","targets":[{"name":"gw-0001","status":"PASS"}]}`)), "a fleet summary (hardgate audit --fleet writes fleet.json): hardgate diff OLD/fleet.json NEW/fleet.json"},
+		{"a fleet summary", put("fleet.json", []byte(`{"schema_version":"1.0","kind":"hardgate.fleet","targets":[{"name":"gw-0001","status":"pass"}]}`)), "a fleet summary (hardgate audit --fleet writes fleet.json): hardgate diff OLD/fleet.json NEW/fleet.json"},
 		{"a fleet file", put("fleet.yaml", []byte("targets:\n  - name: gw-0001\n")), "a fleet file: hardgate audit --fleet FILE"},
 		{"a target spec", put("target.yaml", []byte("ingest:\n  urls: [https://127.0.0.1:8443/v1/ingest]\n")), "a target spec: hardgate audit --target FILE"},
 		{"an ingestd config", put("ingestd.yaml", []byte("listen:\n  https: 127.0.0.1:8443\n")), "an ingestd config: hardgate audit --gateway-config FILE"},
