@@ -83,6 +83,9 @@ func TestResultReadersNameTheFileTheyWereGiven(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, c := range commands {
+			if c.name == "diff" && tt.name == "a fleet summary" {
+				continue // diff takes fleet summaries, and says a result and a fleet.json do not compare
+			}
 			t.Run(c.name+" given "+tt.name, func(t *testing.T) {
 				code, stdout, stderr := runSub(t, c.args(tt.file)...)
 				if code != exitUsage || stdout != "" {
