@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/audit"
+	"github.com/hardgate/hardgate/internal/outfile"
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/spec"
@@ -25,8 +26,9 @@ const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gat
 Probes a gateway's ingest path (HTTP/HTTPS), reads its config, judges every
 control of the catalog and writes the result. Probe requests carry the header
 X-Hardgate-Probe and the JSON field "_hardgate_probe" so the gateway owner can
-filter them. The valid token is never sent over plaintext or unverified TLS,
-and is redacted from all evidence.
+filter them. The valid token, and its near misses (secret changed, truncated,
+a JWT with alg none or a broken signature), are never sent over plaintext or
+unverified TLS, and every piece of it is redacted from all evidence.
 
 Examples:
   # a target spec (YAML; see examples/targets/)
@@ -296,23 +298,12 @@ func readResult(path string) (*result.Result, error) {
 	return res, nil
 }
 
-// writeResultFile writes the result atomically: a temp file renamed over path.
+// writeResultFile writes the result through the one output writer: a
+// private temp file in the same folder, renamed over path.
 func writeResultFile(path string, res *result.Result) error {
 	var buf bytes.Buffer
 	if err := result.Encode(&buf, res); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return outfile.Write(path, buf.Bytes())
 }

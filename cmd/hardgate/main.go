@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/hardgate/hardgate/internal/version"
@@ -25,10 +26,52 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background(), os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels, so a command winds down and still writes what it has; a second
+// one calls exit(128+signal) at once, whatever the command is blocked in.
+// stop releases the signals.
+func interruptContext(parent context.Context, stderr io.Writer, exit func(int)) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "hardgate: %v: stopping (send it again to exit now)\n", s)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "hardgate: %v again: exiting now\n", s)
+			exit(128 + signalNumber(s))
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		})
+	}
+}
+
+// signalNumber is the number of s (2 for SIGINT, 15 for SIGTERM).
+func signalNumber(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return int(n)
+	}
+	return int(syscall.SIGINT)
 }
 
 const usage = `hardgate proves, with evidence, whether an IoT gateway's telemetry path is safe.
@@ -55,6 +98,7 @@ Examples:
 
 Run "hardgate <command> --help" for the flags of a command.
 Exit codes: 0 clean, 1 findings or regressions, 2 usage or config error, 3 inconclusive.
+SIGINT or SIGTERM stops a command at its next step; a second one exits at once (130 or 143).
 `
 
 // commands are hardgate's commands, for suggestions.

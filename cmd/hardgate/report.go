@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hardgate/hardgate/internal/catalog"
+	"github.com/hardgate/hardgate/internal/outfile"
 	"github.com/hardgate/hardgate/internal/report"
 )
 
@@ -121,11 +122,12 @@ func reportColor(v string, terminal bool) (bool, error) {
 	return false, fmt.Errorf("--color %q: must be auto, always or never", v)
 }
 
-// emitRendered writes data to the file out (atomically) or, when out is empty, to stdout.
+// emitRendered writes data to the file out (whole or not at all, mode
+// 0600, never through a symlink) or, when out is empty, to stdout.
 func emitRendered(stdout io.Writer, out string, data []byte) error {
 	if out == "" {
 		_, err := stdout.Write(data)
 		return err
 	}
-	return writeFileAtomic(out, data)
+	return outfile.Write(out, data)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/interop"
 	"github.com/hardgate/hardgate/internal/pki"
+	"github.com/hardgate/hardgate/internal/poll"
 )
 
 // TestHTTPURLAtATLSPortSuggestsHTTPS: --url http:// pointed at a port that
@@ -100,17 +101,12 @@ func startTLSNginx(t *testing.T) string {
 		t.Fatalf("start nginx: %v", err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, "nginx listening on "+addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return addr
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("nginx did not listen on %s: %v\n%s", addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	}, poll.Timeout(10*time.Second))
+	return addr
 }

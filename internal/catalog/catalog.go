@@ -58,6 +58,10 @@ type Control struct {
 	Verification result.Verification `yaml:"verification" json:"verification"`
 	// References maps the control to ETSI EN 303 645, OWASP IoT 2018, IEC 62443-4-2 and NIST IR 8259A.
 	References result.References `yaml:"references" json:"references"`
+	// Decision says, for the controls reference, what decides each
+	// status: what passes, what fails and what stays undecided (error),
+	// redirects included. Optional; every part is prose.
+	Decision *Decision `yaml:"decision,omitempty" json:"decision,omitempty"`
 	// Config holds the guardrail rules of a config control; nil otherwise.
 	Config *ConfigCheck `yaml:"config,omitempty" json:"config,omitempty"`
 	// Params are the thresholds and lists the control's evaluation reads
@@ -65,6 +69,18 @@ type Control struct {
 	// written in Go; the prose cites them as {{name}}, expanded at load.
 	// The evaluation registry declares which params each control needs.
 	Params map[string]Param `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// Decision is what decides a control's status, in words.
+type Decision struct {
+	// Pass is what the control passes on.
+	Pass string `yaml:"pass" json:"pass"`
+	// Fail is what the control fails on.
+	Fail string `yaml:"fail" json:"fail"`
+	// Undecided is what leaves it undecided (status error, never a pass).
+	Undecided string `yaml:"undecided" json:"undecided"`
+	// NotApplicable is when it does not apply; optional.
+	NotApplicable string `yaml:"not_applicable,omitempty" json:"not_applicable,omitempty"`
 }
 
 // Family is the part of the id before the dot.
@@ -216,6 +232,11 @@ func (c *Control) validate() error {
 		if len(refs[k]) == 0 {
 			errs = append(errs, fmt.Errorf("%s: at least one reference is required", k))
 		}
+	}
+	if d := c.Decision; d != nil {
+		need("decision.pass", d.Pass)
+		need("decision.fail", d.Fail)
+		need("decision.undecided", d.Undecided)
 	}
 	if c.Config != nil {
 		if err := c.Config.compile(); err != nil {

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestAConfigOfTheOtherKindIsAUsageErrorNamingIt(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			co, _, err := readConfig(path, tt.kind)
+			co, _, err := readConfig(context.Background(), path, tt.kind)
 			var ke *KindError
 			if !tt.wantErr {
 				if err != nil || co == nil || co.Err != nil {
@@ -57,7 +58,7 @@ func TestAConfigOfTheOtherKindIsAUsageErrorNamingIt(t *testing.T) {
 
 func TestAnUnreadableConfigStaysAnObservation(t *testing.T) {
 	dir := t.TempDir()
-	co, _, err := readConfig(dir, spec.KindIngestd) // a directory: read fails
+	co, _, err := readConfig(context.Background(), dir, spec.KindIngestd) // a directory: read fails
 	if err != nil || co == nil || co.Err == nil {
 		t.Fatalf("readConfig = %v, %+v; want an observation with Err", err, co)
 	}
@@ -74,7 +75,7 @@ func FuzzReadConfigKind(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, kind := range spec.GatewayKinds {
-			co, _, err := readConfig(path, kind)
+			co, _, err := readConfig(context.Background(), path, kind)
 			var ke *KindError
 			if err != nil && !errors.As(err, &ke) {
 				t.Fatalf("kind %s: error %v is not a *KindError", kind, err)

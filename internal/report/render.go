@@ -46,6 +46,7 @@ func Formats() []string {
 
 // Render writes res in format (one of Formats) to w. The output depends only
 // on res and opts: everything printed is sorted, and no clock is read.
+// Every string of res is printed through result.Printable.
 func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) error {
 	if res == nil {
 		return errors.New("render: no result")
@@ -59,6 +60,13 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 			return errors.New("render json: only failed controls would not be the result; the json format is the whole result")
 		}
 		res = onlyFailed(res)
+	}
+	if strings.ToLower(format) != "json" {
+		// Every human format prints target-controlled text (topic names,
+		// headers, body excerpts, config values): control characters and
+		// bidi overrides become visible escapes, in one place. json is the
+		// document itself; result.Encode escapes what a terminal obeys.
+		res = result.Escaped(res)
 	}
 	if err := f(w, res, opts); err != nil {
 		return fmt.Errorf("render %s: %w", format, err)

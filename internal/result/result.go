@@ -318,10 +318,17 @@ func major(v string) string {
 	return v
 }
 
-// Encode writes the result as indented JSON with a trailing newline.
+// Encode writes the result as indented JSON with a trailing newline. C1
+// controls and bidi formatting characters in strings are written as
+// \uXXXX escapes (EscapeJSON): the same values, safe to print.
 func Encode(w io.Writer, res *Result) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(res)
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeJSON(buf.Bytes()))
+	return err
 }
