@@ -48,6 +48,8 @@ func identify(data []byte) string {
 		return "a history database: hardgate history list --db FILE lists its audits, and hardgate history show AUDIT_ID --db FILE prints one as a result"
 	case strings.HasPrefix(head, "<") && strings.Contains(head, "<testsuite"):
 		return "a JUnit XML report (hardgate report --format junit renders one from a result)" + resultHint
+	case strings.HasPrefix(head, "# hardgate delta") || strings.HasPrefix(head, "<") && strings.Contains(head, "<title>hardgate delta"):
+		return "a rendered delta (hardgate diff --format md or html writes one); hardgate diff BEFORE.json AFTER.json compares two audit results"
 	case strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html"):
 		return "an HTML report (hardgate report --format html renders one)" + resultHint
 	case strings.HasPrefix(head, "# hardgate"):

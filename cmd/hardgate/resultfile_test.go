@@ -61,6 +61,8 @@ func TestResultReadersNameTheFileTheyWereGiven(t *testing.T) {
 		{"a SARIF report", put("hardgate.sarif", render("sarif")), "a SARIF report"},
 		{"an HTML report", put("before.html", render("html")), "an HTML report"},
 		{"a backlog CSV", put("backlog.csv", render("csv")), "a backlog CSV"},
+		{"a Markdown delta", put("delta.md", renderDelta(t, d, "md")), "a rendered delta (hardgate diff --format md or html writes one)"},
+		{"an HTML delta", put("delta.html", renderDelta(t, d, "html")), "a rendered delta (hardgate diff --format md or html writes one)"},
 		{"a delta", put("delta.json", deltaJSON.Bytes()), "a delta of two results (hardgate diff --format json writes one): hardgate diff BEFORE.json AFTER.json"},
 		{"a fleet summary", put("fleet.json", []byte(`{"schema_version":"1.0","kind":"hardgate.fleet","targets":[{"name":"gw-0001","status":"pass"}]}`)), "a fleet summary (hardgate audit --fleet writes fleet.json): hardgate diff OLD/fleet.json NEW/fleet.json"},
 		{"a fleet file", put("fleet.yaml", []byte("targets:\n  - name: gw-0001\n")), "a fleet file: hardgate audit --fleet FILE"},
@@ -116,4 +118,13 @@ func FuzzIdentify(f *testing.F) {
 			t.Fatalf("identify(%q) = %q names no command", data, what)
 		}
 	})
+}
+
+func renderDelta(t *testing.T, d *delta.Delta, format string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := delta.Render(&b, d, format, delta.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
