@@ -184,7 +184,8 @@ func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr i
 	}
 	if base != nil {
 		// With a baseline, the gate decides: findings the baseline already
-		// had are accepted; a regression (including pass → error) fails.
+		// had are accepted; a regression, or lost coverage (pass → error or
+		// not applicable) without --allow-coverage-loss, fails.
 		// The delta follows the text summary on stdout; after a machine
 		// format (SARIF, JSON, ...) it goes to stderr so stdout stays valid.
 		w := stdout
