@@ -53,8 +53,15 @@ Examples:
   # a fleet: every gateway of a fleet file, one summary (see --fleet --help)
   hardgate audit --fleet fleet.yaml --out-dir audits/2026-05-01 --parallel 32
 
-Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
-3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
+  # accept known risks until their expiry (docs/waivers.md)
+  hardgate audit --target before.yaml --waivers waivers.yaml --out before.json
+
+  # judge the gateway config with the customer's own controls too
+  hardgate audit --gateway-config /etc/ingestd/ingestd.yaml --controls-dir site-controls/
+
+Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error
+(a waivers file that does not validate included), 3 INCONCLUSIVE (a control
+could not decide). A waived finding counts toward no exit code. With --baseline the comparison
 decides instead: 0 no regression, 1 any regression (a control that passed in
 the baseline and now fails) or lost coverage (one that passed and is now
 undecided or not applicable, e.g. without the token; --allow-coverage-loss
@@ -82,6 +89,7 @@ type auditFlags struct {
 	mqttPlainPort                                           int
 	out, format, failOn, baseline, color                    string
 	verbose, allowDifferent, allowCoverageLoss              bool
+	judgeFlags
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -116,6 +124,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	cat, waivers, err := f.catalogAndWaivers(time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
 	var base *result.Result
 	if f.baseline != "" {
 		if base, err = readResult(f.baseline); err != nil {
@@ -128,11 +141,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	res, err := plan.Run(ctx, audit.Options{ToolVersion: toolVersion(), Logger: logger})
+	res, err := plan.Run(ctx, audit.Options{Catalog: cat, ToolVersion: toolVersion(), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	applyWaivers(res, waivers, time.Now())
 	return f.emit(res, base, color, stdout, stderr)
 }
 
@@ -163,6 +177,9 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.allowCoverageLoss, "allow-coverage-loss", false, "with --baseline: pass the gate although controls that passed in the baseline are undecided or not applicable now")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	fs.StringVar(&f.controlsDir, "controls-dir", "", controlsDirUsage)
+	fs.StringVar(&f.waivers, "waivers", "", "accept known risks listed in this waivers `FILE` (YAML, see docs/waivers.md): a matched finding is waived, not counted")
+	fs.IntVar(&f.waiverMaxDays, "waiver-max-days", 365, "with --waivers: refuse an expiry date more than this many `days` ahead")
 	return fs
 }
 

@@ -82,10 +82,14 @@ Usage:
 Commands:
   demo        run the worked example end to end on loopback (before → sprint → after → delta)
   audit       probe a gateway and its config; write the result JSON and a summary
-  report      render a result JSON as md, html, sarif, junit, csv, text or json
+  report      render a result JSON as md, html, sarif, junit, csv, text or json, or through a
+              framework's provisions (--format compliance --framework en-18031-1, ...)
   diff        compare two results: improved, regressed, still failing; gate on regressions
   history     keep results in a local database and show posture over time
+  serve       re-audit a fleet on a schedule: history, baselines, drift alerts, metrics, dashboard
+  baseline    set or show a target's baseline (the audit later audits are compared with)
   controls    print the control catalog (text, json, md)
+  waivers     check a waivers file (accepted risks with an owner and an expiry)
   completion  print a shell completion script: bash, zsh or fish
   version     print the version, commit and build date (also --version)
 
@@ -115,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "controls":
 		return runControls(ctx, rest, stdout, stderr)
+	case "waivers":
+		return runWaivers(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "diff":
@@ -125,6 +131,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHistory(ctx, rest, stdout, stderr)
 	case "completion":
 		return runCompletion(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "baseline":
+		return runBaseline(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK

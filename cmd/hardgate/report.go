@@ -15,6 +15,8 @@ import (
 )
 
 const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--only-failed] [--color auto|always|never]
+       hardgate report RESULT.json --format compliance --framework F [--compliance-format md|html|json]
+                                  [--out FILE] [--controls-dir DIR]
 
 Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
   text   a short human summary (default)
@@ -26,6 +28,13 @@ Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
   junit  JUnit XML for CI dashboards (one testcase per control)
   csv    the remediation backlog, one row per ticket, for ticket import
   json   the result itself, re-encoded
+  compliance  the result through one framework's provisions (--framework
+         etsi-en-303-645, en-18031-1, iec-62443-4-2, owasp-iot-2018 or
+         nist-ir-8259a): per provision the controls that give evidence, their
+         verdicts and a state; provisions hardgate cannot test are listed as
+         outside this audit. --compliance-format md, html or json; without
+         it, the --out extension decides (.html, .json; else md). See
+         docs/compliance.md
 
 --only-failed lists only the controls that failed or could not decide (the
 summary still counts every control); it does not apply to json.
@@ -40,6 +49,9 @@ Examples:
   hardgate report before.json --format sarif --out hardgate.sarif
   hardgate report before.json --format csv --out backlog.csv
   hardgate report before.json --format html --only-failed --out failed.html
+  hardgate report before.json --format compliance --framework en-18031-1 --out en-18031-1.md
+  hardgate report after.json --format compliance --framework etsi-en-303-645 --out etsi.html
+  hardgate report after.json --format compliance --framework nist-ir-8259a --compliance-format json
 
 Exit codes: 0 written, 2 usage error or unreadable result (missing file,
 truncated JSON, unsupported schema version).
@@ -49,10 +61,14 @@ truncated JSON, unsupported schema version).
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hardgate report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output `format`: "+strings.Join(report.Formats(), ", "))
+	format := fs.String("format", "text", "output `format`: "+strings.Join(report.Formats(), ", ")+", "+formatCompliance)
 	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
 	color := fs.String("color", "auto", "colour the text format: auto (when stdout is a terminal), always, never")
 	onlyFailed := fs.Bool("only-failed", false, "list only the controls that failed or could not decide (not with --format json)")
+	var cf complianceFlags
+	fs.StringVar(&cf.framework, "framework", "", "with --format compliance: the `framework` ("+strings.Join(catalog.FrameworkIDs(), ", ")+")")
+	fs.StringVar(&cf.format, "compliance-format", "", "with --format compliance: md, html or json (default: from the --out extension, .html or .json, else md)")
+	fs.StringVar(&cf.controlsDir, "controls-dir", "", controlsDirUsage)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reportUsage)
 		fs.PrintDefaults()
@@ -67,8 +83,15 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if !slices.Contains(report.Formats(), *format) {
-		fmt.Fprintf(stderr, "hardgate report: --format %q: must be one of %s\n", *format, strings.Join(report.Formats(), ", "))
+	if !slices.Contains(report.Formats(), *format) && *format != formatCompliance {
+		fmt.Fprintf(stderr, "hardgate report: --format %q: must be one of %s, %s\n", *format, strings.Join(report.Formats(), ", "), formatCompliance)
+		return exitUsage
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "compliance-format" })
+	cf.formatFromOut(*out, explicit)
+	if err := cf.check(*format); err != nil {
+		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
 	}
 	if *onlyFailed && *format == "json" {
@@ -88,7 +111,14 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	var buf bytes.Buffer
 	opts := renderOptions(useColor)
 	opts.OnlyFailed = *onlyFailed
-	if err := report.Render(&buf, res, *format, opts); err != nil {
+	if *format == formatCompliance {
+		data, err := cf.render(res)
+		if err != nil {
+			fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+			return exitUsage
+		}
+		buf.Write(data)
+	} else if err := report.Render(&buf, res, *format, opts); err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
 	}

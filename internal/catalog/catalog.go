@@ -143,8 +143,16 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 				errs = append(errs, fmt.Errorf("%s: control %s: duplicate id", name, c.ID))
 				continue
 			}
+			if IsCustom(c.ID) {
+				errs = append(errs, fmt.Errorf("%s: control %s: the %s prefix is reserved for the user's own controls", name, c.ID, CustomPrefix))
+				continue
+			}
 			if want := strings.TrimSuffix(path.Base(name), ".yaml"); c.Family() != want {
 				errs = append(errs, fmt.Errorf("%s: control %s: family %q belongs in %s.yaml", name, c.ID, c.Family(), c.Family()))
+				continue
+			}
+			if err := checkReferences(&c); err != nil {
+				errs = append(errs, fmt.Errorf("%s: control %s: %w", name, c.ID, err))
 				continue
 			}
 			cat.byID[c.ID] = 0
@@ -178,6 +186,10 @@ func Parse(r io.Reader) ([]Control, error) {
 			return nil, errors.New("empty catalog file")
 		}
 		return nil, fmt.Errorf("parse catalog: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse catalog: more than one YAML document")
 	}
 	if len(file.Controls) == 0 {
 		return nil, errors.New("catalog file has no controls")

@@ -69,6 +69,7 @@ func (c *Catalog) writeMarkdown(w io.Writer) error {
 	for _, ctl := range c.Controls {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", ctl.ID, anchor(ctl.ID), ctl.Severity, strings.Join(ctl.Domains, ", "), ctl.Title)
 	}
+	b.WriteString(customControlsDoc)
 	for _, ctl := range c.Controls {
 		fmt.Fprintf(&b, "\n## %s\n\n", ctl.ID)
 		fmt.Fprintf(&b, "**%s** (fails as: %s)\n\n", ctl.Title, ctl.FindingTitle)
@@ -104,6 +105,9 @@ func (c *Catalog) writeMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| OWASP IoT Top 10 (2018) | %s |\n", strings.Join(r.OWASPIoT2018, "; "))
 		fmt.Fprintf(&b, "| IEC 62443-4-2 | %s |\n", strings.Join(r.IEC62443_4_2, "; "))
 		fmt.Fprintf(&b, "| NIST IR 8259A | %s |\n", strings.Join(r.NISTIR8259A, "; "))
+		if len(r.EN18031_1) > 0 {
+			fmt.Fprintf(&b, "| EN 18031-1 | %s |\n", strings.Join(r.EN18031_1, "; "))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -112,3 +116,20 @@ func (c *Catalog) writeMarkdown(w io.Writer) error {
 func anchor(id string) string {
 	return strings.NewReplacer(".", "", "_", "_").Replace(strings.ToLower(id))
 }
+
+// customControlsDoc is the section of docs/controls.md on the user's own controls.
+const customControlsDoc = `
+## Custom controls
+
+A customer's own rules load with ` + "`--controls-dir DIR`" + ` (on ` + "`hardgate audit`" + ` and ` + "`hardgate controls`" + `,
+which lists them beside these): every ` + "`*.yaml`" + ` file of DIR, read by the same strict loader as this
+catalog (every field above, the framework references, unknown keys refused), with three more
+rules. A custom control's id starts with ` + "`custom.`" + `, so it never collides with a built-in id; it
+is a config guardrail, with a ` + "`config:`" + ` block of kind ` + "`ingestd`" + ` or ` + "`mosquitto`" + ` whose ` + "`fail_when`" + `
+rules use the closed vocabulary (` + "`equals`" + `, ` + "`not_equals`" + `, ` + "`one_of`" + `, ` + "`empty`" + `, ` + "`not_empty`" + `;
+it fails when every rule matches the effective config, with file and line as evidence); and it
+has no ` + "`params`" + `. An ingestd rule key that ingestd does not have is a load error. No Go code is
+involved: the config rule engine judges them, and waivers and compliance views treat them like
+any other control. [examples/custom-controls/site-policy.yaml](../examples/custom-controls/site-policy.yaml)
+is a worked file.
+`

@@ -5,11 +5,18 @@
 //
 // Each control is put in exactly one bucket by its status before and after:
 //
-//	before \ after   pass           fail           error          not_applicable
-//	pass             still_passing  regressed      coverage_lost  coverage_lost
-//	fail             improved       still_failing  still_failing  not_applicable
-//	error            newly_passing  regressed      inconclusive   not_applicable
-//	not_applicable   newly_passing  regressed      regressed      not_applicable
+//	before \ after   pass           fail           error          not_applicable  waived
+//	pass             still_passing  regressed      coverage_lost  coverage_lost   waived
+//	fail             improved       still_failing  still_failing  not_applicable  waived
+//	error            newly_passing  regressed      inconclusive   not_applicable  waived
+//	not_applicable   newly_passing  regressed      regressed      not_applicable  waived
+//	waived           improved       regressed      still_failing  not_applicable  waived
+//
+// A waived control failed and a waiver accepts it: fail → waived is
+// "waived", never "improved", since nothing was fixed; waived → fail (the
+// waiver expired or was withdrawn) is a regression, so a release gate
+// catches an accepted risk that is no longer accepted; waived → pass is an
+// improvement, the finding being fixed at last.
 //
 // newly_passing controls pass now but were not evaluated (or could not be
 // decided) before, for example the TLS controls once ingest moved to
@@ -40,12 +47,13 @@ import (
 
 // SchemaVersion is the version of the delta document. 1.1 added the
 // newly_passing bucket (controls that pass now and were not applicable or
-// undecided before; 1.0 counted them as still_passing). 1.2 added the
-// coverage_lost bucket (pass before, undecided or not applicable now; 1.1
+// undecided before; 1.0 counted them as still_passing); 1.2 the waived
+// bucket (controls that fail now with a waiver accepting them); 1.3 the
+// coverage_lost bucket (pass before, undecided or not applicable now; 1.2
 // counted pass → error as regressed and pass → not_applicable as
 // not_applicable) and coverage_loss_allowed; reference names the before
 // result when the after result regressed or lost coverage.
-const SchemaVersion = "1.2"
+const SchemaVersion = "1.3"
 
 // Buckets a control can land in.
 const (
@@ -57,6 +65,7 @@ const (
 	CoverageLost  = "coverage_lost"
 	NotApplicable = "not_applicable"
 	Inconclusive  = "inconclusive"
+	Waived        = "waived"
 	New           = "new"
 	Removed       = "removed"
 )
@@ -100,6 +109,8 @@ type Delta struct {
 	Removed       []string `json:"removed"`
 	NotApplicable []string `json:"not_applicable"`
 	Inconclusive  []string `json:"inconclusive"`
+	// Waived are the controls that fail after and that a waiver accepts.
+	Waived []string `json:"waived"`
 
 	Posture PostureChange `json:"posture"`
 	Risk    RiskChange    `json:"risk"`
@@ -240,9 +251,11 @@ func Classify(before, after result.Status) string {
 			return CoverageLost
 		}
 		return NotApplicable
+	case result.StatusWaived:
+		return Waived
 	case result.StatusPass:
 		switch before {
-		case result.StatusFail:
+		case result.StatusFail, result.StatusWaived:
 			return Improved
 		case result.StatusPass:
 			return StillPassing
@@ -255,7 +268,7 @@ func Classify(before, after result.Status) string {
 		return Regressed
 	default: // error, or a status this build does not know: never a pass
 		switch before {
-		case result.StatusFail:
+		case result.StatusFail, result.StatusWaived:
 			return StillFailing
 		case result.StatusError:
 			return Inconclusive
@@ -288,6 +301,8 @@ func (d *Delta) bucket(name string) *[]string {
 		return &d.Removed
 	case NotApplicable:
 		return &d.NotApplicable
+	case Waived:
+		return &d.Waived
 	}
 	return &d.Inconclusive
 }
@@ -296,7 +311,7 @@ func (d *Delta) bucket(name string) *[]string {
 // zero reads as plainly as a non-zero.
 func (d *Delta) fillEmpty() {
 	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.NewlyPassing, &d.CoverageLost, &d.New,
-		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive} {
+		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive, &d.Waived} {
 		if *p == nil {
 			*p = []string{}
 		}

@@ -98,6 +98,7 @@ func (d *Delta) rows() []countRow {
 		{StillFailing, "Still failing", d.StillFailing, true},
 		{"new_failing", "New and failing", d.NewFailing, true},
 		{Inconclusive, "Still undecided", d.Inconclusive, true},
+		{Waived, "Waived", d.Waived, false},
 		{StillPassing, "Still passing", d.StillPassing, false},
 		{NewlyPassing, "Newly passing", d.NewlyPassing, false},
 		{New, "New controls", d.New, false},

@@ -76,8 +76,13 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 
 // sortedFindings returns the findings by severity, then id, without
 // touching res.
-func sortedFindings(res *result.Result) []result.Finding {
-	out := slices.Clone(res.Findings)
+func sortedFindings(res *result.Result) []result.Finding { return bySeverity(res.Findings) }
+
+// sortedWaived returns the waived findings by severity, then id.
+func sortedWaived(res *result.Result) []result.Finding { return bySeverity(res.Waived) }
+
+func bySeverity(fs []result.Finding) []result.Finding {
+	out := slices.Clone(fs)
 	slices.SortStableFunc(out, func(a, b result.Finding) int {
 		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
 			return d
@@ -173,11 +178,13 @@ type SeverityCount struct {
 	Count    int
 }
 
-// findingFor returns the finding of control id, if any.
+// findingFor returns the finding of control id, if any, waived or not.
 func findingFor(res *result.Result, id string) (result.Finding, bool) {
-	for _, f := range res.Findings {
-		if f.ID == id {
-			return f, true
+	for _, fs := range [][]result.Finding{res.Findings, res.Waived} {
+		for _, f := range fs {
+			if f.ID == id {
+				return f, true
+			}
 		}
 	}
 	return result.Finding{}, false
