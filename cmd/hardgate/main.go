@@ -106,7 +106,7 @@ SIGINT or SIGTERM stops a command at its next step; a second one exits at once (
 `
 
 // commands are hardgate's commands, for suggestions.
-var commands = []string{"demo", "audit", "report", "diff", "history", "controls", "completion", "version", "help"}
+var commands = []string{"demo", "audit", "report", "diff", "history", "serve", "baseline", "controls", "waivers", "completion", "version", "help"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
