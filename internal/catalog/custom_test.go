@@ -59,7 +59,7 @@ func TestAddCustomRejectsBadControls(t *testing.T) {
 		{"an id outside the custom. prefix", file(strings.Replace(customControl, "custom.thing", "ingest_auth.thing", 1)), `must start with "custom."`},
 		{"a built-in id", file(strings.Replace(customControl, "custom.thing", "ingest_auth.insecure_transport", 1)), `must start with "custom."`},
 		{"a control without config rules", file(strings.Replace(customControl, "    config: {kind: ingestd, fail_when: [{key: auth.mode, op: equals, value: none}]}\n", "", 1)), "config is required"},
-		{"an unknown config kind", file(strings.Replace(customControl, "kind: ingestd", "kind: nginx", 1)), `config.kind "nginx" must be one of ingestd, mosquitto`},
+		{"an unknown config kind", file(strings.Replace(customControl, "kind: ingestd", "kind: nginx", 1)), `kind "nginx" is not a config kind hardgate reads`},
 		{"an unknown rule operator", file(strings.Replace(customControl, "op: equals", "op: regex", 1)), `unknown op "regex"`},
 		{"params", file(customControl + "    params: {limit: 3}\n"), "a custom control has none"},
 		{"an unknown key", file(strings.Replace(customControl, "owner: o", "owner: o\n    script: rm -rf /", 1)), "field script not found"},
