@@ -40,8 +40,11 @@ Examples:
       --token-env HARDGATE_TOKEN --gateway-config /etc/ingestd/ingestd.yaml \
       --gateway-kind ingestd --out after.json --format md
 
-  # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext)
+  # an MQTT broker and its mosquitto.conf (anonymous access, "#", $SYS, plaintext);
+  # an ordinary client's account tests what an authenticated client may read
+  export MQTT_PASSWORD=...
   hardgate audit --mqtt-url mqtts://127.0.0.1:8883 --ca ca.pem --mqtt-plaintext-port 1883 \
+      --mqtt-username telemetry-reader --mqtt-password-env MQTT_PASSWORD \
       --gateway-config /etc/mosquitto/mosquitto.conf --gateway-kind mosquitto
 
   # gate a release on a reference baseline (exit 1 on any regression)
@@ -60,7 +63,10 @@ Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error
 (a waivers file that does not validate included), 3 INCONCLUSIVE (a control
 could not decide). A waived finding counts toward no exit code. With --baseline the comparison
 decides instead: 0 no regression, 1 any regression (a control that passed in
-the baseline and now fails or cannot decide), 2 results that cannot be compared.
+the baseline and now fails) or lost coverage (one that passed and is now
+undecided or not applicable, e.g. without the token; --allow-coverage-loss
+accepts it), 2 results that cannot be compared. The new result becomes the
+next baseline only when it passes the gate and is written with --out.
 The delta is printed after the text summary, or on stderr when --format names
 a machine format, so that stdout stays one valid SARIF, JSON, XML or CSV
 document.
@@ -76,12 +82,13 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type auditFlags struct {
 	target, ca, tokenEnv, healthURL, gwConfig, gwKind, name string
+	mqttUser, mqttPasswordEnv                               string
 	urls                                                    stringList
 	mqttURLs                                                stringList
 	timeout, deadline                                       time.Duration
 	mqttPlainPort                                           int
 	out, format, failOn, baseline, color                    string
-	verbose, allowDifferent                                 bool
+	verbose, allowDifferent, allowCoverageLoss              bool
 	judgeFlags
 }
 
@@ -91,14 +98,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	var f auditFlags
 	fs := f.flagSet(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, err := parseArgs(fs, args, stderr, false)
+	if err != nil {
+		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "hardgate audit: unexpected argument %q (flags only)\n", pos[0])
 		return exitUsage
 	}
 	if !slices.Contains(result.Severities, f.failOn) {
@@ -153,6 +158,8 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.target, "target", "", "target spec `FILE` (YAML)")
 	fs.Var(&f.urls, "url", "ingest `URL` (repeatable), e.g. https://127.0.0.1:8443/v1/ingest")
 	fs.Var(&f.mqttURLs, "mqtt-url", "MQTT broker `URL` to probe (repeatable), e.g. mqtts://127.0.0.1:8883; --ca verifies mqtts")
+	fs.StringVar(&f.mqttUser, "mqtt-username", "", "with --mqtt-url: an ordinary client's `USER`, to test what an authenticated client may subscribe to")
+	fs.StringVar(&f.mqttPasswordEnv, "mqtt-password-env", "", "with --mqtt-username: environment `VAR` holding that user's password (never the password itself)")
 	fs.IntVar(&f.mqttPlainPort, "mqtt-plaintext-port", 0, "with an mqtts:// --mqtt-url: also try a plaintext CONNECT on this `PORT` of the broker's host (usually 1883)")
 	fs.StringVar(&f.healthURL, "health-url", "", "health `URL` (default: /healthz on the first ingest URL's origin)")
 	fs.StringVar(&f.ca, "ca", "", "trust anchor `FILE` (PEM) to verify TLS with (default: system roots)")
@@ -167,6 +174,7 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding has this `severity` or higher: "+strings.Join(result.Severities, ", "))
 	fs.StringVar(&f.baseline, "baseline", "", "compare with this reference result `FILE` and exit 1 on any regression")
 	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
+	fs.BoolVar(&f.allowCoverageLoss, "allow-coverage-loss", false, "with --baseline: pass the gate although controls that passed in the baseline are undecided or not applicable now")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
 	fs.StringVar(&f.controlsDir, "controls-dir", "", controlsDirUsage)
@@ -193,14 +201,15 @@ func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr i
 	}
 	if base != nil {
 		// With a baseline, the gate decides: findings the baseline already
-		// had are accepted; a regression (including pass → error) fails.
+		// had are accepted; a regression, or lost coverage (pass → error or
+		// not applicable) without --allow-coverage-loss, fails.
 		// The delta follows the text summary on stdout; after a machine
 		// format (SARIF, JSON, ...) it goes to stderr so stdout stays valid.
 		w := stdout
 		if f.format != "text" {
 			w = stderr
 		}
-		return baselineGate(w, stderr, base, res, f.allowDifferent)
+		return baselineGate(w, stderr, base, res, f)
 	}
 	return auditExitCode(res, f.failOn)
 }
@@ -210,11 +219,11 @@ func (f *auditFlags) emit(res, base *result.Result, color bool, stdout, stderr i
 // its token and CA files resolved. Field errors of a quick-flag target name
 // the flag.
 func (f *auditFlags) buildTarget() (*audit.Plan, error) {
-	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
+	quick := len(f.urls) > 0 || len(f.mqttURLs) > 0 || f.mqttPlainPort != 0 || f.mqttUser != "" || f.mqttPasswordEnv != "" || f.ca != "" || f.tokenEnv != "" || f.healthURL != "" || f.gwConfig != "" || f.gwKind != "" || f.name != ""
 	var t *spec.Target
 	switch {
 	case f.target != "" && quick:
-		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
+		return nil, errors.New("--target and the quick flags (--url, --mqtt-url, --mqtt-plaintext-port, --mqtt-username, --mqtt-password-env, --ca, --token-env, --health-url, --gateway-config, --gateway-kind, --name) exclude each other")
 	case f.target != "":
 		var err error
 		if t, err = spec.Load(f.target); err != nil {
@@ -226,7 +235,7 @@ func (f *auditFlags) buildTarget() (*audit.Plan, error) {
 		t.Name = f.name
 		t.Ingest = spec.Ingest{URLs: f.urls, HealthURL: f.healthURL, CAFile: f.ca, TokenEnv: f.tokenEnv}
 		t.Gateway = spec.Gateway{ConfigFile: f.gwConfig, Kind: f.gwKind}
-		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort}
+		t.MQTT = spec.MQTT{URLs: f.mqttURLs, PlaintextPort: f.mqttPlainPort, Username: f.mqttUser, PasswordEnv: f.mqttPasswordEnv}
 		t.Complete()
 	default:
 		return nil, errors.New("nothing to audit: give --target FILE, or --url URL, --mqtt-url URL and/or --gateway-config FILE (see --help)")
@@ -252,6 +261,7 @@ var quickFlagFields = []struct{ field, flag string }{
 	{"ingest.urls", "--url"}, {"ingest.health_url", "--health-url"}, {"ingest.ca_file", "--ca"},
 	{"ingest.token_env", "--token-env"}, {"gateway.config_file", "--gateway-config"},
 	{"gateway.kind", "--gateway-kind"}, {"mqtt.urls", "--mqtt-url"}, {"mqtt.plaintext_port", "--mqtt-plaintext-port"},
+	{"mqtt.username", "--mqtt-username"}, {"mqtt.password_env", "--mqtt-password-env"},
 	{"timeouts.request", "--timeout"}, {"timeouts.audit", "--deadline/--timeout"},
 }
 
@@ -301,7 +311,7 @@ func readResult(path string) (*result.Result, error) {
 	defer f.Close()
 	res, err := result.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, notAResult(path, err)
 	}
 	return res, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,14 +32,12 @@ func runControls(_ context.Context, args []string, stdout, stderr io.Writer) int
 	fs.Usage = func() { fmt.Fprint(stderr, controlsUsage); fs.PrintDefaults() }
 	format := fs.String("format", "text", "output format: "+strings.Join(catalog.Formats, ", "))
 	dir := fs.String("controls-dir", "", controlsDirUsage)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, err := parseArgs(fs, args, stderr, false)
+	if err != nil {
+		return parseExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hardgate controls: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "hardgate controls: unexpected argument %q\n", pos[0])
 		return exitUsage
 	}
 	cat, err := loadCatalog(*dir)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,14 +13,17 @@ import (
 )
 
 const diffUsage = `Usage: hardgate diff BEFORE.json AFTER.json [--format text|json|md|html] [--out FILE]
-                     [--fail-on regression|any|none] [--allow-different-targets]
+                     [--fail-on regression|any|none] [--allow-coverage-loss] [--allow-different-targets]
+                     [--color auto|always|never]
        hardgate diff OLD/fleet.json NEW/fleet.json [--format ...] [--out FILE] [--fail-on ...]
 
 Compares two audit results of the same gateway by control id and lists what
-improved (fail → pass), what regressed (pass → fail, or pass → error: an audit
-that cannot decide never hides a regression), what still fails, and new and
+improved (fail → pass), what regressed (pass → fail), what lost coverage
+(pass → undecided or not applicable: an audit that cannot decide, or that ran
+without the token, never hides a regression), what still fails, and new and
 removed controls, with the posture and risk change. The AFTER result becomes
-the reference point for the next review.
+the reference point for the next review, unless it regressed or lost
+coverage; the Markdown and HTML deltas show the gate's verdict.
 
 Given two fleet summaries (fleet.json of "hardgate audit --fleet"), it lists
 per gateway improved / regressed / unchanged, gateways added and removed, and
@@ -50,19 +52,18 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output `format`: "+strings.Join(delta.Formats(), ", "))
 	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
-	failOn := fs.String("fail-on", delta.FailOnRegression, "exit 1 on: regression (a control got worse), any (also still failing, new failing or still undecided), none")
+	failOn := fs.String("fail-on", delta.FailOnRegression, "exit 1 on: regression (a control got worse or lost coverage), any (also still failing, new failing or still undecided), none")
+	allowLoss := fs.Bool("allow-coverage-loss", false, "do not fail on controls that passed before and are undecided or not applicable now")
+	color := fs.String("color", "auto", "colour the text format: auto (only on a terminal, not with NO_COLOR), always, never")
 	allowDifferent := fs.Bool("allow-different-targets", false, "compare results of different targets (different name or ingest host)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), diffUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), diffExamples)
 	}
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
+	pos, err := parseArgs(fs, args, stderr, true)
 	if err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if len(pos) != 2 {
 		fmt.Fprintf(stderr, "hardgate diff: want BEFORE.json and AFTER.json, got %d arguments\n\n", len(pos))
@@ -80,6 +81,11 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := diffFleets(stdout, stderr, pos, *format, *out, *failOn); ok {
 		return code
 	}
+	useColor, err := reportColor(*color, *format == "text" && *out == "" && isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
+		return exitUsage
+	}
 	before, err := readResult(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate diff: before: %v\n", err)
@@ -90,13 +96,13 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hardgate diff: after: %v\n", err)
 		return exitUsage
 	}
-	d, err := delta.Compare(before, after, delta.Options{AllowDifferentTargets: *allowDifferent})
+	d, err := delta.Compare(before, after, delta.Options{AllowDifferentTargets: *allowDifferent, AllowCoverageLoss: *allowLoss})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
 		return exitUsage
 	}
 	var buf bytes.Buffer
-	if err := delta.Render(&buf, d, *format, delta.RenderOptions{Color: *format == "text" && *out == "" && isTerminal(stdout)}); err != nil {
+	if err := delta.Render(&buf, d, *format, delta.RenderOptions{Color: useColor, FailOn: *failOn}); err != nil {
 		fmt.Fprintf(stderr, "hardgate diff: %v\n", err)
 		return exitUsage
 	}

@@ -53,6 +53,9 @@ audit id, unknown audit id, a file that is not a history database).
 Run "hardgate history <command> --help" for the flags of a command.
 `
 
+// historyCommands are the subcommands of hardgate history.
+var historyCommands = []string{"add", "list", "trend", "show"}
+
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, historyUsage)
@@ -72,7 +75,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stdout, historyUsage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hardgate history: unknown command %q\n\n%s", cmd, historyUsage)
+		unknownCommand(stderr, "hardgate history", cmd, historyCommands)
 		return exitUsage
 	}
 }
@@ -118,12 +121,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // parseHistoryFlags parses args and turns -h into exit 0 and any other
 // parse error into exit 2; ok is false when the caller must return code.
 func parseHistoryFlags(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, exitOK, false
-	}
+	pos, err := parseArgs(fs, args, fs.Output(), true)
 	if err != nil {
-		return nil, exitUsage, false
+		return nil, parseExit(err), false
 	}
 	return pos, exitOK, true
 }
@@ -207,7 +207,7 @@ func historyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-const historyListUsage = `Usage: hardgate history list [--db FILE] [--target NAME] [--limit N] [--format text|json]
+const historyListUsage = `Usage: hardgate history list [--db FILE] [--target NAME] [--limit N] [--format text|json] [--color auto|always|never]
 
 Lists stored audits, newest first (by start time, then audit id): start time
 (UTC), target, audit id, status, posture, risk score and number of findings.
@@ -221,9 +221,10 @@ Flags:
 `
 
 func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var db, target, format string
+	var db, target, format, color string
 	var limit int
 	fs := historyFlagSet("list", historyListUsage, stderr, &db)
+	fs.StringVar(&color, "color", "auto", "colour status and posture: auto (only on a terminal, not with NO_COLOR), always, never")
 	fs.StringVar(&target, "target", "", "only the audits of this target `NAME`")
 	fs.IntVar(&limit, "limit", 0, "show at most `N` audits, the newest (0: all)")
 	fs.StringVar(&format, "format", "text", "output format: text or json")
@@ -243,6 +244,12 @@ func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "hardgate history list: --limit %d: must be 0 (all) or more\n", limit)
 		return exitUsage
 	}
+	on, err := reportColor(color, isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate history list: %v\n", err)
+		return exitUsage
+	}
+	paint := painter(on)
 	s, err := openHistory(ctx, db)
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate history list: %v\n", err)
@@ -266,9 +273,9 @@ func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED (UTC)\tTARGET\tAUDIT ID\tSTATUS\tPOSTURE\tRISK\tFINDINGS")
+	fmt.Fprintf(tw, "STARTED (UTC)\tTARGET\tAUDIT ID\t%s\t%s\tRISK\tFINDINGS\n", paint.header("STATUS"), paint.header("POSTURE"))
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", utcTime(e), cell(e.Target), cell(e.AuditID), cell(e.Status), cell(e.Posture), e.RiskScore, e.Findings)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", utcTime(e), cell(e.Target), cell(e.AuditID), paint.word(cell(e.Status)), paint.word(cell(e.Posture)), e.RiskScore, e.Findings)
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "hardgate history list: %v\n", err)
@@ -277,7 +284,7 @@ func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-const historyTrendUsage = `Usage: hardgate history trend --target NAME [--db FILE] [--format text|json]
+const historyTrendUsage = `Usage: hardgate history trend --target NAME [--db FILE] [--format text|json] [--color auto|always|never]
 
 Shows one target's audits oldest first: status, posture, risk score, failed
 controls by severity (critical, high, medium, low, info), controls that could

@@ -15,8 +15,9 @@ import (
 )
 
 func historyTrend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var db, target, format string
+	var db, target, format, color string
 	fs := historyFlagSet("trend", historyTrendUsage, stderr, &db)
+	fs.StringVar(&color, "color", "auto", "colour status and posture: auto (only on a terminal, not with NO_COLOR), always, never")
 	fs.StringVar(&target, "target", "", "the target `NAME` (as in hardgate history list)")
 	fs.StringVar(&format, "format", "text", "output format: text or json")
 	pos, code, ok := parseHistoryFlags(fs, args)
@@ -35,6 +36,12 @@ func historyTrend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "hardgate history trend: --format %q: must be text or json\n", format)
 		return exitUsage
 	}
+	on, err := reportColor(color, isTerminal(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate history trend: %v\n", err)
+		return exitUsage
+	}
+	paint := painter(on)
 	s, err := openHistory(ctx, db)
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate history trend: %v\n", err)
@@ -55,7 +62,7 @@ func historyTrend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "Posture of %s over %d audits:\n\n", cell(target), len(points))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED (UTC)\tAUDIT ID\tSTATUS\tPOSTURE\tRISK\tFINDINGS\tC/H/M/L/I\tERRORS\tCHANGE")
+	fmt.Fprintf(tw, "STARTED (UTC)\tAUDIT ID\t%s\t%s\tRISK\tFINDINGS\tC/H/M/L/I\tERRORS\tCHANGE\n", paint.header("STATUS"), paint.header("POSTURE"))
 	for i, p := range points {
 		var bySev []string
 		for _, sev := range result.Severities {
@@ -65,7 +72,7 @@ func historyTrend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if i > 0 {
 			change = trendChange(points[i-1], p)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", utcTime(p.Entry), cell(p.AuditID), cell(p.Status), cell(p.Posture),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", utcTime(p.Entry), cell(p.AuditID), paint.word(cell(p.Status)), paint.word(cell(p.Posture)),
 			p.RiskScore, p.Findings, strings.Join(bySev, "/"), p.Controls.Error, change)
 	}
 	if err := tw.Flush(); err != nil {

@@ -89,7 +89,7 @@ func TestHistoryUsage(t *testing.T) {
 		{"show help has examples and exits 0", []string{"show", "--help"}, exitOK, "Examples:"},
 		{"trend help has examples and exits 0", []string{"trend", "--help"}, exitOK, "Examples:"},
 		{"add without a file exits 2", []string{"add", "--db", f.db}, exitUsage, "at least one RESULT.json"},
-		{"an unknown flag exits 2", []string{"list", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{"an unknown flag exits 2", []string{"list", "--bogus"}, exitUsage, "unknown flag --bogus"},
 		{"list with an unknown format exits 2", []string{"list", "--db", f.db, "--format", "xml"}, exitUsage, "must be text or json"},
 		{"list with a negative limit exits 2", []string{"list", "--db", f.db, "--limit", "-3"}, exitUsage, "--limit -3"},
 		{"list with an argument exits 2", []string{"list", "extra"}, exitUsage, `unexpected argument "extra"`},

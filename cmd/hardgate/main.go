@@ -80,17 +80,18 @@ Usage:
   hardgate <command> [flags]
 
 Commands:
-  demo      run the worked example end to end on loopback (before → sprint → after → delta)
-  audit     probe a gateway and its config; write the result JSON and a summary
-  report    render a result JSON as md, html, sarif, junit, csv, text or json, or through a
-            framework's provisions (--format compliance --framework en-18031-1, ...)
-  diff      compare two results: improved, regressed, still failing; gate on regressions
-  history   keep results in a local database and show posture over time
-  serve     re-audit a fleet on a schedule: history, baselines, drift alerts, metrics, dashboard
-  baseline  set or show a target's baseline (the audit later audits are compared with)
-  controls  print the control catalog (text, json, md)
-  waivers   check a waivers file (accepted risks with an owner and an expiry)
-  version   print the version
+  demo        run the worked example end to end on loopback (before → sprint → after → delta)
+  audit       probe a gateway and its config; write the result JSON and a summary
+  report      render a result JSON as md, html, sarif, junit, csv, text or json, or through a
+              framework's provisions (--format compliance --framework en-18031-1, ...)
+  diff        compare two results: improved, regressed, still failing; gate on regressions
+  history     keep results in a local database and show posture over time
+  serve       re-audit a fleet on a schedule: history, baselines, drift alerts, metrics, dashboard
+  baseline    set or show a target's baseline (the audit later audits are compared with)
+  controls    print the control catalog (text, json, md)
+  waivers     check a waivers file (accepted risks with an owner and an expiry)
+  completion  print a shell completion script: bash, zsh or fish
+  version     print the version, commit and build date (also --version)
 
 Examples:
   hardgate demo
@@ -103,6 +104,9 @@ Run "hardgate <command> --help" for the flags of a command.
 Exit codes: 0 clean, 1 findings or regressions, 2 usage or config error, 3 inconclusive.
 SIGINT or SIGTERM stops a command at its next step; a second one exits at once (130 or 143).
 `
+
+// commands are hardgate's commands, for suggestions.
+var commands = []string{"demo", "audit", "report", "diff", "history", "serve", "baseline", "controls", "waivers", "completion", "version", "help"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -125,6 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
+	case "completion":
+		return runCompletion(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
 	case "baseline":
@@ -136,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hardgate: unknown command %q\n\n%s", cmd, usage)
+		unknownCommand(stderr, "hardgate", cmd, commands)
 		return exitUsage
 	}
 }

@@ -62,7 +62,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{"an unknown command exits 2", []string{"bogus"}, exitUsage, `unknown command "bogus"`},
 		{"audit help has examples and exits 0", []string{"audit", "--help"}, exitOK, "Examples:"},
 		{"audit without a target exits 2", []string{"audit"}, exitUsage, "nothing to audit"},
-		{"audit with an unknown spec key exits 2 naming it", []string{"audit", "--target", badSpec}, exitUsage, "field urlz not found"},
+		{"audit with an unknown spec key exits 2 naming it", []string{"audit", "--target", badSpec}, exitUsage, "line 2: ingest.urlz: unknown key; did you mean urls?"},
 		{"audit with a missing spec file exits 2", []string{"audit", "--target", "/nonexistent/target.yaml"}, exitUsage, "no such file"},
 		{"audit with a bad URL exits 2 naming the flag and the field", []string{"audit", "--url", "ftp://127.0.0.1/"}, exitUsage, "--url: ingest.urls[0]: scheme must be http or https"},
 		{"audit with a bad MQTT URL exits 2 naming the flag", []string{"audit", "--mqtt-url", "http://127.0.0.1:1883"}, exitUsage, "--mqtt-url: mqtt.urls[0]"},

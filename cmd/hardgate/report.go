@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 	"github.com/hardgate/hardgate/internal/report"
 )
 
-const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--color auto|always|never]
+const reportUsage = `Usage: hardgate report RESULT.json [--format FORMAT] [--out FILE] [--only-failed] [--color auto|always|never]
        hardgate report RESULT.json|DIR/fleet.json --format compliance --framework F
                                   [--compliance-format md|html|json] [--out FILE] [--controls-dir DIR]
 
@@ -39,6 +38,9 @@ Renders an audit result (the JSON that "hardgate audit" writes) for its reader:
          fleet's view: per provision, how many gateways are in each state
          and which fail it. See docs/compliance.md
 
+--only-failed lists only the controls that failed or could not decide (the
+summary still counts every control); it does not apply to json.
+
 Flags:
 `
 
@@ -48,6 +50,7 @@ Examples:
   hardgate report before.json --format md --out before.md
   hardgate report before.json --format sarif --out hardgate.sarif
   hardgate report before.json --format csv --out backlog.csv
+  hardgate report before.json --format html --only-failed --out failed.html
   hardgate report before.json --format compliance --framework en-18031-1 --out en-18031-1.md
   hardgate report after.json --format compliance --framework etsi-en-303-645 --out etsi.html
   hardgate report after.json --format compliance --framework nist-ir-8259a --compliance-format json
@@ -64,6 +67,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output `format`: "+strings.Join(report.Formats(), ", ")+", "+formatCompliance)
 	out := fs.String("out", "", "write to `FILE` instead of stdout (written whole, or not at all)")
 	color := fs.String("color", "auto", "colour the text format: auto (when stdout is a terminal), always, never")
+	onlyFailed := fs.Bool("only-failed", false, "list only the controls that failed or could not decide (not with --format json)")
 	var cf complianceFlags
 	fs.StringVar(&cf.framework, "framework", "", "with --format compliance: the `framework` ("+strings.Join(catalog.FrameworkIDs(), ", ")+")")
 	fs.StringVar(&cf.format, "compliance-format", "", "with --format compliance: md, html or json (default: from the --out extension, .html or .json, else md)")
@@ -73,12 +77,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), reportExamples)
 	}
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
+	pos, err := parseArgs(fs, args, stderr, true)
 	if err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "hardgate report: want exactly one RESULT.json, got %d arguments\n\n", len(pos))
@@ -94,6 +95,10 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	cf.formatFromOut(*out, explicit)
 	if err := cf.check(*format); err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
+		return exitUsage
+	}
+	if *onlyFailed && *format == "json" {
+		fmt.Fprintln(stderr, "hardgate report: --only-failed does not apply to --format json: the json format is the whole result (filter it with jq)")
 		return exitUsage
 	}
 	useColor, err := reportColor(*color, *out == "" && isTerminal(stdout))
@@ -112,6 +117,8 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var buf bytes.Buffer
+	opts := renderOptions(useColor)
+	opts.OnlyFailed = *onlyFailed
 	if *format == formatCompliance {
 		data, err := cf.render(res)
 		if err != nil {
@@ -119,7 +126,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		buf.Write(data)
-	} else if err := report.Render(&buf, res, *format, renderOptions(useColor)); err != nil {
+	} else if err := report.Render(&buf, res, *format, opts); err != nil {
 		fmt.Fprintf(stderr, "hardgate report: %v\n", err)
 		return exitUsage
 	}

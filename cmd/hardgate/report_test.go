@@ -108,7 +108,7 @@ func TestReportCommandRefusesBadInput(t *testing.T) {
 		{"an unknown format", []string{"report", files.before, "--format", "pdf"}, `--format "pdf": must be one of`},
 		{"no result file", []string{"report"}, "want exactly one RESULT.json"},
 		{"two result files", []string{"report", files.before, files.after}, "want exactly one RESULT.json"},
-		{"an unknown flag", []string{"report", "--colour", "never", files.before}, "flag provided but not defined"},
+		{"an unknown flag", []string{"report", "--colour", "never", files.before}, "unknown flag --colour; did you mean --color?"},
 		{"a bad colour choice", []string{"report", files.before, "--color", "sometimes"}, "--color"},
 		{"an output file in a missing directory", []string{"report", files.before, "--out", filepath.Join(files.dir, "no", "such", "dir.md")}, "no such file"},
 	}

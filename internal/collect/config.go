@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,15 +14,19 @@ import (
 )
 
 // readConfig reads the gateway config of kind at path. A file that cannot
-// be read or parsed is an observation (Err set); only an unknown kind is an
-// error. It returns the files read with their digests.
-// Every file is read through localfile (regular files only) within ctx.
+// be read is an observation (Err set); one that does not parse as kind is
+// a *KindError naming the kind it looks like, as is an unknown kind. It
+// returns the files read with their digests. Every file is read through
+// localfile (regular files only) within ctx.
 func readConfig(ctx context.Context, path, kind string) (*ConfigObservation, []result.ConfigFile, error) {
 	co := &ConfigObservation{Path: path, Kind: kind}
 	switch kind {
 	case spec.KindIngestd:
 		f, err := ingestdconf.Read(ctx, path)
 		if err != nil {
+			if ke := ingestdParseError(path, err); ke != nil {
+				return nil, nil, ke
+			}
 			co.Err = err
 			return co, nil, nil
 		}
@@ -29,9 +34,15 @@ func readConfig(ctx context.Context, path, kind string) (*ConfigObservation, []r
 		return co, []result.ConfigFile{{Path: path, Kind: kind, SHA256: f.SHA256}}, nil
 	case spec.KindMosquitto:
 		c, err := mosquitto.LoadContext(ctx, path)
+		if errors.Is(err, mosquitto.ErrSyntax) {
+			return nil, nil, &KindError{Path: path, Kind: kind, Err: err}
+		}
 		if err != nil {
 			co.Err = err
 			return co, nil, nil
+		}
+		if ke := mosquittoMismatch(path, c); ke != nil {
+			return nil, nil, ke
 		}
 		co.Mosquitto = c
 		files := make([]result.ConfigFile, len(c.Files))

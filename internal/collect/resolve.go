@@ -3,9 +3,11 @@ package collect
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hardgate/hardgate/internal/localfile"
 	"github.com/hardgate/hardgate/internal/spec"
@@ -38,9 +40,14 @@ func Resolve(t *spec.Target) (*Inputs, error) {
 	add := func(field, value, msg string) {
 		errs = append(errs, &spec.FieldError{Field: field, Value: value, Msg: msg})
 	}
-	in.Token = env(t.Ingest.TokenEnv, "ingest.token_env", add)
+	var err error
+	if in.Token, err = env(t.Ingest.TokenEnv, "ingest.token_env", "token", "HARDGATE_TOKEN"); err != nil {
+		errs = append(errs, err)
+	}
 	if t.MQTT.Username != "" {
-		in.MQTTPassword = env(t.MQTT.PasswordEnv, "mqtt.password_env", add)
+		if in.MQTTPassword, err = env(t.MQTT.PasswordEnv, "mqtt.password_env", "password", "MQTT_PASSWORD"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, ca := range []struct{ field, file string }{{"ingest.ca_file", t.Ingest.CAFile}, {"mqtt.ca_file", t.MQTT.CAFile}} {
 		if _, done := in.roots[ca.file]; done {
@@ -61,16 +68,23 @@ func Resolve(t *spec.Target) (*Inputs, error) {
 	return in, errors.Join(errs...)
 }
 
-// env reads the variable name (none: ""); set but empty is an error.
-func env(name, field string, add func(field, value, msg string)) string {
+// env reads the variable name (none: ""); unset or empty is an error. The
+// error prints the name only when it reads as a variable name: a user who
+// passed the secret itself must not see it echoed (spec.ShownEnvName).
+func env(name, field, secret, example string) (string, error) {
 	if name == "" {
-		return ""
+		return "", nil
 	}
 	v := os.Getenv(name)
 	if v == "" {
-		add(field, name, "the environment variable is unset or empty")
+		shown := spec.ShownEnvName(name)
+		msg := "the environment variable is unset or empty"
+		if _, withheld := shown.(spec.Withheld); withheld {
+			msg += "; " + spec.EnvNameHint(secret, example)
+		}
+		return "", &spec.FieldError{Field: field, Value: shown, Msg: msg}
 	}
-	return v
+	return v, nil
 }
 
 // maxCABytes caps a CA file: a bundle of a few hundred certificates.
@@ -90,9 +104,25 @@ func loadRoots(caFile string) (*x509.CertPool, error) {
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(pem) {
+		if holdsPrivateKey(pem) {
+			return nil, errors.New("holds a private key, not a certificate: give the CA certificate (PEM) that issued the gateway's certificate; a trust anchor is public, and no key belongs in an audit")
+		}
 		return nil, errors.New("holds no PEM certificate")
 	}
 	return roots, nil
+}
+
+// holdsPrivateKey reports whether data has a PEM private key block.
+func holdsPrivateKey(data []byte) bool {
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			return false
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			return true
+		}
+	}
 }
 
 // pathErrText is the cause of a file error without the path, which the

@@ -19,6 +19,8 @@ func evalHealth(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	h := o.Health
 	ev := []result.Evidence{h.Evidence("health:")}
 	switch class := classifyHTTP(h); {
+	case atTLSPort(h):
+		return scoring.Verdict{Status: result.StatusError, Reason: "GET " + o.HealthURL + ": " + tlsPortReason(h), Evidence: ev}
 	case class == httpSuccess:
 		return scoring.Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case class == httpRedirect:

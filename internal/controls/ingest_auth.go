@@ -34,9 +34,11 @@ func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 		return answerRefused, fmt.Sprintf("refused with %d", o.StatusCode)
 	case httpRedirect:
 		return answerUndecided, redirectUndecided(o)
-	default:
-		return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 	}
+	if atTLSPort(o) {
+		return answerUndecided, tlsPortReason(o)
+	}
+	return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 }
 
 func evalUnauthenticatedIngest(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
@@ -132,6 +134,8 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		in := &o.Ingest[i]
 		ev := in.Unauth.Evidence("transport:")
 		switch {
+		case in.Plaintext && atTLSPort(&in.Unauth):
+			t.Undecide(in.URL+": "+tlsPortReason(&in.Unauth), ev)
 		case in.Plaintext && classifyHTTP(&in.Unauth) == httpRedirect:
 			// The redirect comes after the request: the body and the
 			// device's credentials have crossed the network in cleartext.

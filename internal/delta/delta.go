@@ -6,7 +6,7 @@
 // Each control is put in exactly one bucket by its status before and after:
 //
 //	before \ after   pass           fail           error          not_applicable  waived
-//	pass             still_passing  regressed      regressed      not_applicable  waived
+//	pass             still_passing  regressed      coverage_lost  coverage_lost   waived
 //	fail             improved       still_failing  still_failing  not_applicable  waived
 //	error            newly_passing  regressed      inconclusive   not_applicable  waived
 //	not_applicable   newly_passing  regressed      regressed      not_applicable  waived
@@ -23,8 +23,10 @@
 // HTTPS: they are not counted as still passing, since nothing showed them
 // passing before.
 //
-// A control that could not be decided after a pass counts as regressed, so
-// an error can never hide a regression; a failing control that could not be
+// A control that passed and is now undecided or not applicable lost
+// coverage (the token was not given, the gateway did not answer): nothing
+// shows it still passes, so coverage loss fails the gate like a regression
+// unless it is explicitly allowed. A failing control that could not be
 // decided is still failing, since nothing shows it was fixed. Controls in
 // only one result are new or removed; new ones that fail or error are also
 // listed in new_failing.
@@ -46,8 +48,12 @@ import (
 // SchemaVersion is the version of the delta document. 1.1 added the
 // newly_passing bucket (controls that pass now and were not applicable or
 // undecided before; 1.0 counted them as still_passing); 1.2 the waived
-// bucket (controls that fail now with a waiver accepting them).
-const SchemaVersion = "1.2"
+// bucket (controls that fail now with a waiver accepting them); 1.3 the
+// coverage_lost bucket (pass before, undecided or not applicable now; 1.2
+// counted pass → error as regressed and pass → not_applicable as
+// not_applicable) and coverage_loss_allowed; reference names the before
+// result when the after result regressed or lost coverage.
+const SchemaVersion = "1.3"
 
 // Buckets a control can land in.
 const (
@@ -56,6 +62,7 @@ const (
 	StillFailing  = "still_failing"
 	StillPassing  = "still_passing"
 	NewlyPassing  = "newly_passing"
+	CoverageLost  = "coverage_lost"
 	NotApplicable = "not_applicable"
 	Inconclusive  = "inconclusive"
 	Waived        = "waived"
@@ -70,6 +77,10 @@ var ErrDifferentTargets = errors.New("results are of different targets")
 type Options struct {
 	// AllowDifferentTargets compares results even when their targets differ.
 	AllowDifferentTargets bool
+	// AllowCoverageLoss accepts controls that passed before and are now
+	// undecided or not applicable: the gate does not fail on them, and the
+	// after result may become the reference point despite them.
+	AllowCoverageLoss bool
 }
 
 // Delta is the comparison of two results.
@@ -78,17 +89,21 @@ type Delta struct {
 	Before        Side   `json:"before"`
 	After         Side   `json:"after"`
 	// Reference is the result every later review compares against: the
-	// after result.
+	// after result, unless it regressed or lost coverage (not allowed);
+	// then the before result stays the reference point.
 	Reference Reference `json:"reference"`
 	// DifferentTargets is true when the targets differ and the comparison
 	// was allowed anyway.
 	DifferentTargets bool `json:"different_targets"`
+	// CoverageLossAllowed records Options.AllowCoverageLoss.
+	CoverageLossAllowed bool `json:"coverage_loss_allowed"`
 
 	Improved      []string `json:"improved"`
 	Regressed     []string `json:"regressed"`
 	StillFailing  []string `json:"still_failing"`
 	StillPassing  []string `json:"still_passing"`
 	NewlyPassing  []string `json:"newly_passing"`
+	CoverageLost  []string `json:"coverage_lost"`
 	New           []string `json:"new"`
 	NewFailing    []string `json:"new_failing"`
 	Removed       []string `json:"removed"`
@@ -118,7 +133,9 @@ type Side struct {
 type Reference struct {
 	AuditID    string    `json:"audit_id"`
 	FinishedAt time.Time `json:"finished_at"`
-	Note       string    `json:"note"`
+	// Kept is true when the before result stays the reference point.
+	Kept bool   `json:"kept_before"`
+	Note string `json:"note"`
 }
 
 // PostureChange is the posture before and after.
@@ -159,12 +176,11 @@ func Compare(before, after *result.Result, opts Options) (*Delta, error) {
 		return nil, fmt.Errorf("%w: %s (pass --allow-different-targets to compare anyway)", ErrDifferentTargets, why)
 	}
 	d := &Delta{
-		SchemaVersion:    SchemaVersion,
-		Before:           side(before),
-		After:            side(after),
-		DifferentTargets: !same,
-		Reference: Reference{AuditID: after.AuditID, FinishedAt: after.FinishedAt,
-			Note: "the after result is now the reference point for the next review"},
+		SchemaVersion:       SchemaVersion,
+		Before:              side(before),
+		After:               side(after),
+		DifferentTargets:    !same,
+		CoverageLossAllowed: opts.AllowCoverageLoss,
 		Posture: PostureChange{Before: before.Summary.Posture, After: after.Summary.Posture,
 			Changed:   before.Summary.Posture != after.Summary.Posture,
 			Direction: direction(postureRank(before.Summary.Posture), postureRank(after.Summary.Posture))},
@@ -203,7 +219,27 @@ func Compare(before, after *result.Result, opts Options) (*Delta, error) {
 		}
 	}
 	d.fillEmpty()
+	d.Reference = d.reference(before, after)
 	return d, nil
+}
+
+// reference is the after result, unless it regressed or lost coverage
+// that was not allowed: a release that got worse never becomes the point
+// later reviews compare against.
+func (d *Delta) reference(before, after *result.Result) Reference {
+	var why []string
+	if n := len(d.Regressed); n > 0 {
+		why = append(why, fmt.Sprintf("%d regressed", n))
+	}
+	if n := len(d.CoverageLost); n > 0 && !d.CoverageLossAllowed {
+		why = append(why, fmt.Sprintf("%d lost coverage", n))
+	}
+	if len(why) > 0 {
+		return Reference{AuditID: before.AuditID, FinishedAt: before.FinishedAt, Kept: true,
+			Note: "the before result stays the reference point: the after result has " + strings.Join(why, " and ")}
+	}
+	return Reference{AuditID: after.AuditID, FinishedAt: after.FinishedAt,
+		Note: "the after result is now the reference point for the next review"}
 }
 
 // Classify puts one control's transition in its bucket (see the package
@@ -211,6 +247,9 @@ func Compare(before, after *result.Result, opts Options) (*Delta, error) {
 func Classify(before, after result.Status) string {
 	switch after {
 	case result.StatusNotApplicable:
+		if before == result.StatusPass {
+			return CoverageLost
+		}
 		return NotApplicable
 	case result.StatusWaived:
 		return Waived
@@ -233,6 +272,10 @@ func Classify(before, after result.Status) string {
 			return StillFailing
 		case result.StatusError:
 			return Inconclusive
+		case result.StatusPass:
+			if after == result.StatusError {
+				return CoverageLost
+			}
 		}
 		return Regressed
 	}
@@ -250,6 +293,8 @@ func (d *Delta) bucket(name string) *[]string {
 		return &d.StillPassing
 	case NewlyPassing:
 		return &d.NewlyPassing
+	case CoverageLost:
+		return &d.CoverageLost
 	case New:
 		return &d.New
 	case Removed:
@@ -265,7 +310,7 @@ func (d *Delta) bucket(name string) *[]string {
 // fillEmpty makes every list an empty array rather than null in JSON, so a
 // zero reads as plainly as a non-zero.
 func (d *Delta) fillEmpty() {
-	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.NewlyPassing, &d.New,
+	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.NewlyPassing, &d.CoverageLost, &d.New,
 		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive, &d.Waived} {
 		if *p == nil {
 			*p = []string{}

@@ -219,7 +219,8 @@ func TestMixedDelta(t *testing.T) {
 	d := mixedDelta(t)
 	checks := map[string][2][]string{
 		"improved":      {d.Improved, {reporttest.AuthEnforcementDisabled}},
-		"regressed":     {d.Regressed, {reporttest.HealthUnavailable}},
+		"regressed":     {d.Regressed, {}},
+		"coverage_lost": {d.CoverageLost, {reporttest.HealthUnavailable}},
 		"still_failing": {d.StillFailing, {reporttest.UnsafeDefaultsNotObservable, reporttest.InsecureTransport, reporttest.UnauthenticatedIngest}},
 		"new_failing":   {d.NewFailing, {reporttest.WeakCipherSuites}},
 		"removed":       {d.Removed, {reporttest.MQTTAnonymousAccessAllowed}},
@@ -229,8 +230,11 @@ func TestMixedDelta(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, c[0], c[1])
 		}
 	}
-	if failed, why, _ := delta.Gate(d, delta.FailOnRegression); !failed || !strings.Contains(why, reporttest.HealthUnavailable) {
-		t.Errorf("a pass that became undecided must fail the gate: %t %s", failed, why)
+	if failed, why, _ := delta.Gate(d, delta.FailOnRegression); !failed || !strings.Contains(why, "1 lost coverage") || !strings.Contains(why, reporttest.HealthUnavailable) {
+		t.Errorf("a pass that became undecided must fail the gate as lost coverage: %t %s", failed, why)
+	}
+	if !d.Reference.Kept || d.Reference.AuditID != reporttest.WorkedExampleBefore().AuditID {
+		t.Errorf("reference = %+v, want the before result kept: the after result lost coverage", d.Reference)
 	}
 }
 
@@ -243,12 +247,12 @@ func TestJSONHasTheDocumentedFields(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"improved", "regressed", "still_failing", "still_passing", "new", "removed", "before", "after", "posture", "risk", "reference"} {
+	for _, k := range []string{"improved", "regressed", "coverage_lost", "coverage_loss_allowed", "still_failing", "still_passing", "new", "removed", "before", "after", "posture", "risk", "reference"} {
 		if _, ok := doc[k]; !ok {
 			t.Errorf("field %q missing", k)
 		}
 	}
-	if string(doc["regressed"]) != "[]" {
+	if string(doc["regressed"]) != "[]" || string(doc["coverage_lost"]) != "[]" {
 		t.Errorf("regressed = %s, want [] (a zero as plain as a non-zero)", doc["regressed"])
 	}
 }
@@ -268,7 +272,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"a fixed failure improved", fail, pass, delta.Improved},
 		{"a broken pass regressed", pass, fail, delta.Regressed},
-		{"a pass that can no longer be decided regressed", pass, erro, delta.Regressed},
+		{"a pass that can no longer be decided lost coverage", pass, erro, delta.CoverageLost},
 		{"a failure that can no longer be decided still fails", fail, erro, delta.StillFailing},
 		{"a failure that still fails still fails", fail, fail, delta.StillFailing},
 		{"a pass that still passes still passes", pass, pass, delta.StillPassing},
@@ -278,7 +282,9 @@ func TestClassify(t *testing.T) {
 		{"a control that became applicable and fails regressed", na, fail, delta.Regressed},
 		{"a control that became applicable and errors regressed", na, erro, delta.Regressed},
 		{"a control that became applicable and passes is newly passing", na, pass, delta.NewlyPassing},
-		{"a control no longer applicable is not applicable", pass, na, delta.NotApplicable},
+		{"a pass that is no longer applicable lost coverage", pass, na, delta.CoverageLost},
+		{"a failure that is no longer applicable is not applicable", fail, na, delta.NotApplicable},
+		{"an undecided control no longer applicable is not applicable", erro, na, delta.NotApplicable},
 		{"an unknown status after a pass regressed", pass, result.Status("weird"), delta.Regressed},
 		{"a failure now waived is waived, never improved", fail, waived, delta.Waived},
 		{"a waived failure that stays waived is waived", waived, waived, delta.Waived},
@@ -358,6 +364,8 @@ func TestGate(t *testing.T) {
 	stillFailing := &delta.Delta{StillFailing: []string{"a.b"}}
 	newFailing := &delta.Delta{NewFailing: []string{"a.b"}}
 	clean := &delta.Delta{Improved: []string{"a.b"}}
+	lost := &delta.Delta{CoverageLost: []string{"a.b"}}
+	lostAllowed := &delta.Delta{CoverageLost: []string{"a.b"}, CoverageLossAllowed: true}
 	tests := []struct {
 		name   string
 		d      *delta.Delta
@@ -371,6 +379,10 @@ func TestGate(t *testing.T) {
 		{"a new failing control fails the any gate", newFailing, "any", true},
 		{"a regression passes the none gate", regressed, "none", false},
 		{"a clean delta passes the any gate", clean, "any", false},
+		{"lost coverage fails the default gate", lost, "", true},
+		{"lost coverage fails the any gate", lost, "any", true},
+		{"allowed coverage loss passes the regression gate", lostAllowed, "regression", false},
+		{"lost coverage passes the none gate", lost, "none", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,5 +451,45 @@ func TestMarkdownTargetNameCannotInjectALink(t *testing.T) {
 	}
 	if !strings.Contains(md, `\[verify your account\]`) {
 		t.Errorf("delta.md does not show the escaped name:\n%s", md)
+	}
+}
+
+// TestCoverageLoss: a control that passed in the baseline and is not
+// applicable or undecided now (the token was not given, the gateway did not
+// answer) is its own row, fails the gate unless allowed, and keeps the
+// baseline as the reference point.
+func TestCoverageLoss(t *testing.T) {
+	before := reporttest.WorkedExampleAfter()
+	after := reporttest.WorkedExampleAfter()
+	after.AuditID = "hg-0000000000000009"
+	// The audit ran without the token: the two token controls are not applicable.
+	for _, id := range []string{reporttest.AuthenticatedIngestRejected, "ingest_auth.invalid_token_accepted"} {
+		reporttest.Control(after, id).Status = result.StatusNotApplicable
+	}
+	reporttest.Control(after, reporttest.HealthUnavailable).Status = result.StatusError
+	want := []string{reporttest.HealthUnavailable, reporttest.AuthenticatedIngestRejected, "ingest_auth.invalid_token_accepted"}
+	slices.Sort(want)
+	for _, allow := range []bool{false, true} {
+		d, err := delta.Compare(before, after, delta.Options{AllowCoverageLoss: allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.CoverageLost, want) || len(d.Regressed) != 0 {
+			t.Fatalf("coverage_lost = %v, regressed = %v; want %v and none", d.CoverageLost, d.Regressed, want)
+		}
+		failed, why, err := delta.Gate(d, "")
+		if err != nil || failed == allow {
+			t.Fatalf("allow %v: gate failed = %v (%s, %v)", allow, failed, why, err)
+		}
+		if d.Reference.Kept == allow {
+			t.Fatalf("allow %v: reference = %+v", allow, d.Reference)
+		}
+		var text bytes.Buffer
+		if err := delta.Render(&text, d, "text", delta.RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), "Coverage lost:    3") || !strings.Contains(text.String(), "ingest_auth.authenticated_ingest_rejected  (pass -> not_applicable)") {
+			t.Fatalf("the text delta has no coverage-lost row:\n%s", text.String())
+		}
 	}
 }

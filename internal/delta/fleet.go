@@ -167,7 +167,7 @@ func compareGateway(b, a result.FleetTarget, load LoadResult) GatewayChange {
 		if errB == nil && errA == nil {
 			if cd, err := Compare(rb, ra, Options{AllowDifferentTargets: true}); err == nil {
 				g.Compared = ByControls
-				g.RegressedControls = cd.Regressed
+				g.RegressedControls = regressedOrUndecided(cd)
 				g.ImprovedControls = slices.Concat(cd.Improved, cd.NewlyPassing)
 				slices.Sort(g.ImprovedControls)
 				g.Change = gatewayChange(len(g.RegressedControls) > 0, len(g.ImprovedControls) > 0 || a.RiskScore < b.RiskScore)
@@ -187,6 +187,20 @@ func compareGateway(b, a result.FleetTarget, load LoadResult) GatewayChange {
 	gainedPass := b.Status != result.FleetPass && a.Status == result.FleetPass
 	g.Change = gatewayChange(lostPass || len(g.RegressedControls) > 0, gainedPass || len(g.ImprovedControls) > 0)
 	return g
+}
+
+// regressedOrUndecided lists the controls that regressed or passed and are
+// undecided now (lost coverage to an error): an audit that cannot decide
+// never hides a regression of a gateway.
+func regressedOrUndecided(d *Delta) []string {
+	out := slices.Clone(d.Regressed)
+	for _, c := range d.Changes {
+		if c.Bucket == CoverageLost && c.After == result.StatusError {
+			out = append(out, c.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func gatewayChange(regressed, improved bool) string {

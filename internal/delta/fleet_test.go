@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,5 +134,28 @@ func TestFleetDeltaGoldenFiles(t *testing.T) {
 			}
 			golden(t, "fleet-delta."+format+".golden", buf.Bytes())
 		})
+	}
+}
+
+// A control that passed and is undecided now regresses its gateway in a
+// fleet delta (coverage lost to an error), as it did before the
+// coverage_lost bucket: an audit that cannot decide never hides a fleet
+// regression.
+func TestFleetCountsAPassTurnedUndecidedAsRegressed(t *testing.T) {
+	before := fleettest.Summary([]fleettest.Gateway{{Name: "gw-0001", Result: "after"}})
+	after := fleettest.Summary([]fleettest.Gateway{{Name: "gw-0001", Result: "after"}})
+	load := func(side string, _ result.FleetTarget) (*result.Result, error) {
+		res := reporttest.WorkedExampleAfter()
+		if side == "after" {
+			reporttest.Control(res, reporttest.HealthUnavailable).Status = result.StatusError
+		}
+		return res, nil
+	}
+	d, err := delta.CompareFleets(before, after, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := d.Gateways[0]; g.Change != delta.GatewayRegressed || !slices.Equal(g.RegressedControls, []string{reporttest.HealthUnavailable}) {
+		t.Fatalf("gw-0001: %+v, want regressed by %s", g, reporttest.HealthUnavailable)
 	}
 }

@@ -22,9 +22,11 @@ func TestHTMLDeltaInChromium(t *testing.T) {
 		d                   *delta.Delta
 		improved, regressed int
 		regressedColour     string
+		gateFailed          bool
+		reference           string // the audit that is the reference point
 	}{
-		{"the worked example shows 4 improved and a plain green 0 regressions", forward, 4, 0, "rgb(46, 125, 50)"},
-		{"the reverse comparison shows 4 regressions in red", backward, 0, 4, "rgb(198, 40, 40)"},
+		{"the worked example shows 4 improved, a plain green 0 regressions and a passed gate", forward, 4, 0, "rgb(46, 125, 50)", false, forward.After.AuditID},
+		{"the reverse comparison shows 4 regressions in red, a failed gate and keeps the before result as the reference", backward, 0, 4, "rgb(198, 40, 40)", true, backward.Before.AuditID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,12 +64,24 @@ func TestHTMLDeltaInChromium(t *testing.T) {
 				regressed: document.querySelectorAll("#table-regressed tbody tr").length,
 				counts: document.querySelectorAll("#counts-table tbody tr").length,
 				sides: document.querySelectorAll("#sides-table tbody tr").length})`)
-			if rows["improved"] != tc.improved || rows["regressed"] != tc.regressed || rows["counts"] != 11 || rows["sides"] != 6 {
+			if rows["improved"] != tc.improved || rows["regressed"] != tc.regressed || rows["counts"] != 12 || rows["sides"] != 6 {
 				t.Errorf("table rows = %v", rows)
 			}
 			ref := reporttest.Eval[string](t, page, `document.getElementById("reference").textContent`)
-			if !strings.Contains(ref, tc.d.After.AuditID) {
-				t.Errorf("reference card %q does not name the after audit %s", ref, tc.d.After.AuditID)
+			if !strings.Contains(ref, tc.reference) {
+				t.Errorf("reference card %q does not name %s as the reference point", ref, tc.reference)
+			}
+			if tc.gateFailed && (strings.Contains(ref, "is now the reference point") || strings.Contains(ref, tc.d.After.AuditID)) {
+				t.Errorf("reference card %q calls the regressed result the reference point", ref)
+			}
+			gate := reporttest.Eval[map[string]string](t, page, `(() => { const g = document.getElementById("gate");
+				return g ? {failed: g.dataset.failed, text: g.textContent.trim(), colour: getComputedStyle(g).color} : {}; })()`)
+			wantWord, wantColour := "Release gate: PASSED", "rgb(46, 125, 50)"
+			if tc.gateFailed {
+				wantWord, wantColour = "Release gate: FAILED", "rgb(198, 40, 40)"
+			}
+			if gate["failed"] != strconv.FormatBool(tc.gateFailed) || !strings.HasPrefix(gate["text"], wantWord) || gate["colour"] != wantColour {
+				t.Errorf("gate verdict = %v, want %q in %s", gate, wantWord, wantColour)
 			}
 			if errs := page.ConsoleErrors(); len(errs) > 0 {
 				t.Errorf("console errors: %v", errs)

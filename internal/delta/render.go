@@ -19,6 +19,13 @@ import (
 type RenderOptions struct {
 	// Color adds ANSI colours to the text format.
 	Color bool
+	// FailOn is the gate policy whose verdict the Markdown and HTML deltas
+	// show ("" is the default, regression).
+	FailOn string
+	// OmitReference leaves out the reference-point line of the text delta,
+	// for a caller that says itself what becomes the baseline (audit
+	// --baseline, where nothing is saved without --out).
+	OmitReference bool
 }
 
 // ErrUnknownFormat is returned by Render for a format it does not know.
@@ -43,10 +50,16 @@ func Render(w io.Writer, d *Delta, format string, opts RenderOptions) error {
 		err = renderText(w, d, opts)
 	case "json":
 		err = Encode(w, d)
-	case "md":
-		err = renderMarkdown(w, d)
-	case "html":
-		err = renderHTML(w, d)
+	case "md", "html":
+		var gate Verdict
+		if gate, err = Judge(d, opts.FailOn); err != nil {
+			return fmt.Errorf("render delta %s: %w", format, err)
+		}
+		if format == "md" {
+			err = renderMarkdown(w, d, gate)
+		} else {
+			err = renderHTML(w, d, gate)
+		}
 	default:
 		return fmt.Errorf("%w %q: choose one of %s", ErrUnknownFormat, format, strings.Join(formats, ", "))
 	}
@@ -81,6 +94,7 @@ func (d *Delta) rows() []countRow {
 	return []countRow{
 		{Improved, "Improved", d.Improved, false},
 		{Regressed, "Regressed", d.Regressed, true},
+		{CoverageLost, "Coverage lost", d.CoverageLost, !d.CoverageLossAllowed},
 		{StillFailing, "Still failing", d.StillFailing, true},
 		{"new_failing", "New and failing", d.NewFailing, true},
 		{Inconclusive, "Still undecided", d.Inconclusive, true},
@@ -162,19 +176,31 @@ func renderText(w io.Writer, d *Delta, opts RenderOptions) error {
 	if len(d.Regressed) == 0 {
 		b.WriteString("\nRegressions: 0\n")
 	}
-	fmt.Fprintf(&b, "\nReference point: %s (the after result, %s) is now the baseline for the next review.\n", d.Reference.AuditID, when(d.Reference.FinishedAt))
+	if !opts.OmitReference {
+		b.WriteString("\n" + referenceSentence(d) + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func renderMarkdown(w io.Writer, d *Delta) error {
+// referenceSentence says which result later reviews compare against.
+func referenceSentence(d *Delta) string {
+	if d.Reference.Kept {
+		return fmt.Sprintf("Reference point unchanged: %s (the before result, %s) stays the baseline; %s.",
+			d.Reference.AuditID, when(d.Reference.FinishedAt), strings.TrimPrefix(d.Reference.Note, "the before result stays the reference point: "))
+	}
+	return fmt.Sprintf("Reference point: %s (the after result, %s) is now the baseline for the next review.", d.Reference.AuditID, when(d.Reference.FinishedAt))
+}
+
+func renderMarkdown(w io.Writer, d *Delta, gate Verdict) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# hardgate delta: %s\n\n", result.MarkdownText(d.After.Target))
 	if d.DifferentTargets {
 		fmt.Fprintf(&b, "> **Warning:** these results are of different targets (%s and %s).\n\n", result.MarkdownText(d.Before.Target), result.MarkdownText(d.After.Target))
 	}
-	fmt.Fprintf(&b, "**Regressions: %d** · Improved: %d · Still failing: %d · New and failing: %d\n\n",
-		len(d.Regressed), len(d.Improved), len(d.StillFailing), len(d.NewFailing))
+	fmt.Fprintf(&b, "**Regressions: %d** · Coverage lost: %d · Improved: %d · Still failing: %d · New and failing: %d\n\n",
+		len(d.Regressed), len(d.CoverageLost), len(d.Improved), len(d.StillFailing), len(d.NewFailing))
+	fmt.Fprintf(&b, "**Release gate: %s.** %s.\n\n", gateWord(gate), result.MarkdownText(upperFirst(gate.Counts)))
 	b.WriteString("| | Before | After | Change |\n|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| Audit | %s | %s | |\n", result.MarkdownCodeCell(d.Before.AuditID), result.MarkdownCodeCell(d.After.AuditID))
 	fmt.Fprintf(&b, "| Finished | %s | %s | |\n", when(d.Before.FinishedAt), when(d.After.FinishedAt))
@@ -203,8 +229,13 @@ func renderMarkdown(w io.Writer, d *Delta) error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", result.MarkdownCodeCell(id), result.MarkdownText(c.Severity), statusOr(c.Before, "absent"), statusOr(c.After, "absent"))
 		}
 	}
-	fmt.Fprintf(&b, "\n## Reference point\n\nThe after result %s (finished %s) is now the reference point: later reviews and `hardgate audit --baseline` compare against it.\n",
-		result.MarkdownCode(d.Reference.AuditID), when(d.Reference.FinishedAt))
+	if d.Reference.Kept {
+		fmt.Fprintf(&b, "\n## Reference point\n\nThe before result %s (finished %s) stays the reference point: %s, so it is not a baseline.\n",
+			result.MarkdownCode(d.Reference.AuditID), when(d.Reference.FinishedAt), result.MarkdownText(keptReason(d)))
+	} else {
+		fmt.Fprintf(&b, "\n## Reference point\n\nThe after result %s (finished %s) is now the reference point: later reviews and `hardgate audit --baseline` compare against it.\n",
+			result.MarkdownCode(d.Reference.AuditID), when(d.Reference.FinishedAt))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -227,13 +258,18 @@ type htmlRow struct {
 type htmlView struct {
 	D    *Delta
 	CSS  template.CSS
-	Rows []htmlRow
+	Gate Verdict
+	// GateWord is PASSED, FAILED or DISABLED.
+	GateWord string
+	// KeptReason says why the before result stays the reference point.
+	KeptReason string
+	Rows       []htmlRow
 	// Tiles are the headline counts, regressions first.
 	Tiles []htmlRow
 }
 
-func renderHTML(w io.Writer, d *Delta) error {
-	v := htmlView{D: d, CSS: report.StyleSheet()}
+func renderHTML(w io.Writer, d *Delta, gate Verdict) error {
+	v := htmlView{D: d, CSS: report.StyleSheet(), Gate: gate, GateWord: gateWord(gate), KeptReason: keptReason(d)}
 	for _, r := range d.rows() {
 		hr := htmlRow{countRow: r, Count: len(r.IDs)}
 		for _, id := range r.IDs {
@@ -241,9 +277,32 @@ func renderHTML(w io.Writer, d *Delta) error {
 		}
 		v.Rows = append(v.Rows, hr)
 		switch r.Key {
-		case Regressed, Improved, StillFailing, "new_failing":
+		case Regressed, CoverageLost, Improved, StillFailing, "new_failing":
 			v.Tiles = append(v.Tiles, hr)
 		}
 	}
 	return htmlTemplate.Execute(w, v)
+}
+
+// gateWord is the verdict in one word.
+func gateWord(v Verdict) string {
+	switch {
+	case v.FailOn == FailOnNone:
+		return "DISABLED"
+	case v.Failed:
+		return "FAILED"
+	}
+	return "PASSED"
+}
+
+// keptReason says why the before result stays the reference point.
+func keptReason(d *Delta) string {
+	return strings.TrimPrefix(d.Reference.Note, "the before result stays the reference point: ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -33,6 +33,7 @@ func TemplateFuncs() template.FuncMap {
 		"waiverLine":  waiverSummary,
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"join":        strings.Join,
+		"id":          ControlID,
 		"refs": func(r []string) string {
 			if len(r) == 0 {
 				return "–"
@@ -40,6 +41,22 @@ func TemplateFuncs() template.FuncMap {
 			return strings.Join(r, ", ")
 		},
 	}
+}
+
+// ControlID is a control id as HTML that wraps only after its dots and
+// underscores ("ingest_auth.<wbr>insecure_<wbr>transport"), never inside a
+// word, inside <code class="id">.
+func ControlID(id string) template.HTML {
+	var b strings.Builder
+	b.WriteString(`<code class="id">`)
+	for _, r := range id {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == '.' || r == '_' {
+			b.WriteString("<wbr>")
+		}
+	}
+	b.WriteString("</code>")
+	return template.HTML(b.String())
 }
 
 // postureClass is a posture as a CSS class: red, amber, green or unknown.
@@ -94,7 +111,9 @@ type reportView struct {
 	Waived      []findingView
 	Backlog     []result.BacklogItem
 	Controls    []result.ControlResult
-	Meta        [][2]string
+	// OnlyFailed is true when Controls holds only failed or undecided ones.
+	OnlyFailed bool
+	Meta       [][2]string
 }
 
 var severityColour = map[string]string{
@@ -104,9 +123,9 @@ var severityColour = map[string]string{
 // renderHTML writes one self-contained HTML file: inline CSS and SVG, no
 // script, no external request (a Content-Security-Policy forbids them),
 // readable in print.
-func renderHTML(w io.Writer, res *result.Result, _ RenderOptions) error {
+func renderHTML(w io.Writer, res *result.Result, opts RenderOptions) error {
 	v := reportView{Res: res, S: res.Summary, CSS: StyleSheet(), Domains: sortedDomains(res),
-		Backlog: sortedBacklog(res), Controls: sortedControls(res), Meta: metadata(res)}
+		Backlog: sortedBacklog(res), Controls: sortedControls(res), Meta: metadata(res), OnlyFailed: opts.OnlyFailed}
 	counts := severityCounts(res.Summary)
 	maxCount := 1
 	for _, c := range counts {

@@ -10,7 +10,7 @@ import (
 // renderMarkdown writes the full report as GitHub-flavoured Markdown:
 // executive summary, findings with evidence, backlog, framework mapping,
 // every control's verdict and the audit metadata.
-func renderMarkdown(w io.Writer, res *result.Result, _ RenderOptions) error {
+func renderMarkdown(w io.Writer, res *result.Result, opts RenderOptions) error {
 	var b strings.Builder
 	mdSummary(&b, res)
 	findings := sortedFindings(res)
@@ -18,7 +18,7 @@ func renderMarkdown(w io.Writer, res *result.Result, _ RenderOptions) error {
 	mdWaived(&b, res)
 	mdBacklog(&b, res)
 	mdMapping(&b, findings)
-	mdControlsAndMetadata(&b, res)
+	mdControlsAndMetadata(&b, res, opts.OnlyFailed)
 	return writeString(w, b.String())
 }
 
@@ -131,8 +131,12 @@ func mdMapping(b *strings.Builder, findings []result.Finding) {
 }
 
 // mdControlsAndMetadata writes every control's verdict and the audit metadata.
-func mdControlsAndMetadata(b *strings.Builder, res *result.Result) {
-	b.WriteString("\n## Controls\n\n| Control | Status | Severity | Reason |\n|---|---|---|---|\n")
+func mdControlsAndMetadata(b *strings.Builder, res *result.Result, onlyFailed bool) {
+	b.WriteString("\n## Controls\n\n")
+	if onlyFailed {
+		fmt.Fprintf(b, "Only the controls that failed or could not decide: %d of %d.\n\n", len(res.Controls), res.Summary.Controls.Total)
+	}
+	b.WriteString("| Control | Status | Severity | Reason |\n|---|---|---|---|\n")
 	for _, c := range sortedControls(res) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", result.MarkdownCodeCell(c.ID), StatusWord(c.Status), result.MarkdownText(c.Severity), result.MarkdownText(c.Reason))
 	}

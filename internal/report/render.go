@@ -18,6 +18,10 @@ type RenderOptions struct {
 	// SARIF uses it so that every rule, not only the failed ones, carries
 	// its risk, remediation and framework references.
 	Docs func(id string) (result.ControlDoc, bool)
+	// OnlyFailed lists only the controls that failed or could not decide
+	// (the summary still counts every control). The json format, which is
+	// the result itself, refuses it.
+	OnlyFailed bool
 }
 
 // ErrUnknownFormat is returned by Render for a format it does not know.
@@ -51,6 +55,12 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 	if !ok {
 		return fmt.Errorf("%w %q: choose one of %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
 	}
+	if opts.OnlyFailed {
+		if strings.EqualFold(format, "json") {
+			return errors.New("render json: only failed controls would not be the result; the json format is the whole result")
+		}
+		res = onlyFailed(res)
+	}
 	if strings.ToLower(format) != "json" {
 		// Every human format prints target-controlled text (topic names,
 		// headers, body excerpts, config values): control characters and
@@ -82,6 +92,16 @@ func bySeverity(fs []result.Finding) []result.Finding {
 	return out
 }
 
+// onlyFailed is a copy of res whose controls are those that failed or
+// could not decide; the summary, findings and backlog stay as they are.
+func onlyFailed(res *result.Result) *result.Result {
+	out := *res
+	out.Controls = slices.DeleteFunc(slices.Clone(res.Controls), func(c result.ControlResult) bool {
+		return c.Status != result.StatusFail && c.Status != result.StatusError
+	})
+	return &out
+}
+
 // sortedControls returns the controls by id.
 func sortedControls(res *result.Result) []result.ControlResult {
 	out := slices.Clone(res.Controls)
@@ -101,10 +121,11 @@ func sortedBacklog(res *result.Result) []result.BacklogItem {
 	return out
 }
 
-// sortedDomains returns the domain postures by name.
+// sortedDomains returns the domain postures in the one display order
+// (result.Domains), the order of the summary and the demo.
 func sortedDomains(res *result.Result) []result.DomainPosture {
 	out := slices.Clone(res.Summary.Domains)
-	slices.SortStableFunc(out, func(a, b result.DomainPosture) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out, func(a, b result.DomainPosture) int { return result.CompareDomains(a.Name, b.Name) })
 	return out
 }
 

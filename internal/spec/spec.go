@@ -155,7 +155,7 @@ func Parse(r io.Reader) (*Target, error) {
 	dec.KnownFields(true)
 	t := Default()
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("parse target spec: %w", err)
+		return nil, fmt.Errorf("parse target spec: %w", config.ExplainYAML(data, &t, err))
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

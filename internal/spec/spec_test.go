@@ -14,11 +14,11 @@ func TestParseTargetRejectsBadSpecs(t *testing.T) {
 		name, spec, wantErr string
 	}{
 		{"an empty spec is refused", "", "empty"},
-		{"an unknown key is refused", "name: x\ningest:\n  url: http://127.0.0.1/\n", "field url not found"},
-		{"a wrong type is refused", "ingest:\n  urls: http://127.0.0.1/\n", "cannot unmarshal"},
-		{"a bad duration is refused", "timeouts:\n  request: soon\n", `invalid duration "soon"`},
+		{"an unknown key is refused", "name: x\ningest:\n  url: http://127.0.0.1/\n", "line 3: ingest.url: unknown key; did you mean urls?"},
+		{"a wrong type is refused", "ingest:\n  urls: http://127.0.0.1/\n", `line 2: ingest.urls: want a list, got "http://127.0.0.1/"`},
+		{"a bad duration is refused", "timeouts:\n  request: soon\n", `line 2: timeouts.request: want a duration`},
 		{"two documents are refused", "name: a\n---\nname: b\n", "more than one YAML document"},
-		{"a non-mapping is refused", "- a\n- b\n", "cannot unmarshal"},
+		{"a non-mapping is refused", "- a\n- b\n", "line 1: the top level: want a mapping of keys"},
 		{"an oversize spec is refused", "name: " + strings.Repeat("a", MaxBytes), "larger than"},
 	}
 	for _, tt := range tests {
@@ -66,6 +66,7 @@ func TestValidateNamesTheFieldAndTheValue(t *testing.T) {
 		{"credentials in a URL are refused", Target{Ingest: Ingest{URLs: []string{"https://u:p@127.0.0.1/x"}}}, "must not carry credentials"},
 		{"an unknown gateway kind is refused", Target{Gateway: Gateway{ConfigFile: "/dev/null", Kind: "nginx"}}, `gateway.kind: must be one of ingestd, mosquitto (got "nginx")`},
 		{"an environment variable name with a space is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: "A B"}}, `ingest.token_env: must be an environment variable name`},
+		{"a token given as the variable name is refused and withheld", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}, TokenEnv: "igd.abc.def"}}, `(got [withheld: it may be the secret itself])`},
 		{"an unset timeout is refused, not defaulted", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}}, "timeouts.request: must be positive"},
 		{"an audit deadline below the request deadline is refused", Target{Ingest: Ingest{URLs: []string{"https://127.0.0.1/x"}}, Timeouts: Timeouts{Request: Duration(10e9), Audit: Duration(1e9)}}, "timeouts.audit"},
 	}
@@ -192,7 +193,7 @@ func TestMQTTSpecValidationNamesTheField(t *testing.T) {
 	})
 	t.Run("the mqtt section parses strictly", func(t *testing.T) {
 		_, err := Parse(strings.NewReader("mqtt:\n  urls: [mqtt://127.0.0.1:1883]\n  user: x\n"))
-		if err == nil || !strings.Contains(err.Error(), "field user not found") {
+		if err == nil || !strings.Contains(err.Error(), "line 3: mqtt.user: unknown key; did you mean username?") {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -30,7 +30,7 @@ func (t *Target) Validate() error {
 		checkURL("ingest.health_url", t.Ingest.HealthURL, add)
 	}
 	if t.Ingest.TokenEnv != "" {
-		checkEnvName("ingest.token_env", t.Ingest.TokenEnv, add)
+		errs = append(errs, checkEnvName("ingest.token_env", t.Ingest.TokenEnv, "token", "HARDGATE_TOKEN")...)
 	}
 	if t.Gateway.Kind != "" && !slices.Contains(GatewayKinds, t.Gateway.Kind) {
 		add("gateway.kind", t.Gateway.Kind, "must be one of "+strings.Join(GatewayKinds, ", "))
@@ -39,7 +39,7 @@ func (t *Target) Validate() error {
 		add("gateway.config_file", "", "required when gateway.kind is set")
 	}
 	t.TLS.validate(add)
-	t.MQTT.validate(add)
+	errs = append(errs, t.MQTT.validate(add)...)
 	if t.Timeouts.Request <= 0 {
 		add("timeouts.request", time.Duration(t.Timeouts.Request).String(), "must be positive")
 	}
@@ -54,6 +54,8 @@ type addFunc func(field, value, msg string)
 func checkURL(field, raw string, add addFunc) {
 	u, err := url.Parse(raw)
 	switch {
+	case !strings.Contains(raw, "://"):
+		add(field, raw, "has no scheme: write https://"+raw+" (http:// only for a plaintext listener)")
 	case err != nil:
 		add(field, raw, "is not a URL")
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -65,10 +67,14 @@ func checkURL(field, raw string, add addFunc) {
 	}
 }
 
-func checkEnvName(field, name string, add addFunc) {
-	if strings.ContainsAny(name, "= \t") {
-		add(field, name, "must be an environment variable name")
+// checkEnvName refuses a *_env value that is not a variable name, without
+// printing it: it may be the secret itself.
+func checkEnvName(field, name, secret, example string) []error {
+	if IsEnvName(name) {
+		return nil
 	}
+	return []error{&FieldError{Field: field, Value: ShownEnvName(name),
+		Msg: "must be an environment variable name: " + EnvNameHint(secret, example)}}
 }
 
 func (s *TLS) validate(add addFunc) {
@@ -83,11 +89,14 @@ func (s *TLS) validate(add addFunc) {
 	}
 }
 
-func (s *MQTT) validate(add addFunc) {
+func (s *MQTT) validate(add addFunc) []error {
+	var errs []error
 	for i, raw := range s.URLs {
 		field := fmt.Sprintf("mqtt.urls[%d]", i)
 		u, err := url.Parse(raw)
 		switch {
+		case !strings.Contains(raw, "://"):
+			add(field, raw, "has no scheme: write mqtts://"+raw+" (mqtt:// for a plaintext listener)")
 		case err != nil:
 			add(field, raw, "is not a URL")
 		case !slices.Contains([]string{"mqtt", "mqtts", "tcp", "ssl", "tls"}, u.Scheme):
@@ -105,7 +114,7 @@ func (s *MQTT) validate(add addFunc) {
 		if s.Username == "" {
 			add("mqtt.username", "", "required when mqtt.password_env is set")
 		} else {
-			checkEnvName("mqtt.password_env", s.PasswordEnv, add)
+			errs = checkEnvName("mqtt.password_env", s.PasswordEnv, "password", "MQTT_PASSWORD")
 		}
 	}
 	if strings.ContainsAny(s.TopicPrefix, "#+\x00") {
@@ -129,4 +138,5 @@ func (s *MQTT) validate(add addFunc) {
 	if len(s.URLs) == 0 && (s.Username != "" || s.CAFile != "" || s.PlaintextPort != 0) {
 		add("mqtt.urls", "", "required when other mqtt settings are given")
 	}
+	return errs
 }

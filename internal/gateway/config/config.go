@@ -257,7 +257,12 @@ func (c *Config) Validate() error {
 			add(l.field, l.addr, "must be host:port")
 		}
 	}
-	if c.Listen.HTTPS != "" {
+	if c.Listen.HTTPS != "" && c.Listen.HTTP != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		// The plaintext listener alone was meant, most likely: HTTPS is on
+		// unless the file turns it off.
+		add("listen.https", c.Listen.HTTPS, "is on (by default, at "+Default().Listen.HTTPS+") and needs tls.cert_file and tls.key_file; "+
+			`to serve plaintext HTTP only on listen.http, turn HTTPS off with listen.https: ""`)
+	} else if c.Listen.HTTPS != "" {
 		if c.TLS.CertFile == "" {
 			add("tls.cert_file", c.TLS.CertFile, "required when listen.https is set")
 		}

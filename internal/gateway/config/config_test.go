@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,9 +34,16 @@ func TestInvalidConfigs(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error = %v\nwant it to contain %q", err, want)
 			}
+			if goName.MatchString(err.Error()) {
+				t.Fatalf("error = %v\nit names a Go type; say it in the file's terms", err)
+			}
 		})
 	}
 }
+
+// goName matches what a YAML error must never show a user: Go type names
+// (config.Auth, []string, struct {...}) and YAML tags (!!str).
+var goName = regexp.MustCompile(`\b(config|spec)\.[A-Z]|\[\]string|struct \{|!!(str|int|map|seq|bool)|not found in type|cannot unmarshal`)
 
 func TestDefaultIsHardened(t *testing.T) {
 	cfg := Default()

@@ -58,7 +58,7 @@ func ParseWithPositions(r io.Reader) (Config, Positions, error) {
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(&cfg); err != nil {
-		return Default(), nil, fmt.Errorf("parse config: %w", err)
+		return Default(), nil, fmt.Errorf("parse config: %w", ExplainYAML(data, &cfg, err))
 	}
 	return cfg, pos, nil
 }

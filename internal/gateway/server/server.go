@@ -30,6 +30,7 @@ import (
 	"github.com/hardgate/hardgate/internal/gateway/auth"
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/queue"
+	"github.com/hardgate/hardgate/internal/version"
 )
 
 // Options are the dependencies of a Server.
@@ -44,7 +45,8 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
-	// Version is reported in the posture document and ingestd_build_info.
+	// Version is reported in the posture document and ingestd_build_info;
+	// empty is the running build's (internal/version).
 	Version string
 	// FileMode reads file permissions for the guardrails; nil is config.StatMode.
 	FileMode config.FileModeFunc
@@ -117,7 +119,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.version == "" {
-		s.version = "devel"
+		s.version = version.Version()
 	}
 	if cfg.Listen.HTTPS != "" {
 		tc, err := newTLSConfig(cfg)

@@ -10,9 +10,9 @@ func TestParseRejectsBadConfigs(t *testing.T) {
 	tests := []struct {
 		name, cfg, wantErr string
 	}{
-		{"an unknown key is refused", "auth:\n  mode: none\n  password: x\n", "field password not found"},
-		{"a wrong type is refused", "store:\n  max_bytes: lots\n", "cannot unmarshal"},
-		{"a duplicate key is refused", "auth:\n  mode: none\nauth:\n  mode: bearer\n", "already defined"},
+		{"an unknown key is refused", "auth:\n  mode: none\n  password: x\n", "line 3: auth.password: unknown key"},
+		{"a wrong type is refused", "store:\n  max_bytes: lots\n", `line 2: store.max_bytes: want a whole number, got "lots"`},
+		{"a duplicate key is refused", "auth:\n  mode: none\nauth:\n  mode: bearer\n", "line 3: auth: set twice (first at line 1)"},
 		{"a list at the top is refused", "- a\n", "mapping"},
 		{"broken YAML is refused", "auth: [\n", "parse config"},
 		{"two documents are refused", "auth: {}\n---\nauth: {}\n", "more than one"},

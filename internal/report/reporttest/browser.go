@@ -167,3 +167,64 @@ func Screenshot(t *testing.T, p *Page, name string) string {
 	t.Logf("screenshot: %s", path)
 	return path
 }
+
+// SetWidth resizes the page's viewport to width CSS pixels (900 high) and
+// waits for the layout that follows.
+func SetWidth(t *testing.T, p *Page, width int) {
+	t.Helper()
+	if _, err := chromedp.Run(p.Ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
+		t.Fatalf("set viewport width %d: %v", width, err)
+	}
+	Eval[bool](t, p, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+}
+
+// Overflows lists what sticks out sideways at the page's current width:
+// the page itself scrolling horizontally, and every table, pre, code or
+// list of findings wider than its box or reaching past the main column.
+// An empty list is a page that fits.
+func Overflows(t *testing.T, p *Page) []string {
+	t.Helper()
+	return Eval[[]string](t, p, `(() => {
+		const out = [];
+		const doc = document.documentElement;
+		if (doc.scrollWidth > window.innerWidth + 1) out.push("the page scrolls sideways: " + doc.scrollWidth + " > " + window.innerWidth);
+		const main = document.querySelector("main").getBoundingClientRect();
+		const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.closest("[id]") ? " in #" + e.closest("[id]").id : "");
+		for (const e of document.querySelectorAll("table, pre, code, .kpis, .tiles, .banner, .card, article")) {
+			const r = e.getBoundingClientRect();
+			if (r.width === 0) continue;
+			if (r.right > main.right + 1 || r.left < main.left - 1) out.push(name(e) + " reaches past the main column (" + Math.round(r.left) + ".." + Math.round(r.right) + " of " + Math.round(main.left) + ".." + Math.round(main.right) + ")");
+			if (e.tagName !== "PRE" && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0) out.push(name(e) + " overflows its box (" + e.scrollWidth + " > " + e.clientWidth + ")");
+		}
+		return out;
+	})()`)
+}
+
+// IDBreaks lists the line breaks inside the control ids (code elements) of
+// the page that fall anywhere but after a dot or an underscore.
+func IDBreaks(t *testing.T, p *Page) []string {
+	t.Helper()
+	return Eval[[]string](t, p, `(() => {
+		const out = [];
+		for (const code of document.querySelectorAll("code")) {
+			const text = code.textContent;
+			if (!/^[a-z0-9_]+\.[a-z0-9_]+$/.test(text)) continue; // only control ids
+			const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+			let prevTop = null, prevChar = "";
+			for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+				for (let i = 0; i < n.length; i++) {
+					const range = document.createRange();
+					range.setStart(n, i); range.setEnd(n, i + 1);
+					const rects = range.getClientRects();
+					if (rects.length === 0) continue;
+					const top = Math.round(rects[0].top);
+					if (prevTop !== null && top > prevTop + 2 && prevChar !== "." && prevChar !== "_") {
+						out.push(text + " breaks after " + JSON.stringify(prevChar) + " at character " + i);
+					}
+					prevTop = top; prevChar = n.data[i];
+				}
+			}
+		}
+		return out;
+	})()`)
+}
