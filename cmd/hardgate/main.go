@@ -43,6 +43,7 @@ Commands:
   diff      compare two results: improved, regressed, still failing; gate on regressions
   history   keep results in a local database and show posture over time
   controls  print the control catalog (text, json, md)
+  agent     run a site's audit jobs from NATS JetStream (hardgate serve's site agents)
   version   print the version
 
 Examples:
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
+	case "agent":
+		return runAgent(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK
