@@ -147,8 +147,10 @@ func auditTarget(ctx context.Context, t *spec.Target, opts audit.Options) (*resu
 // per fetch: a job waiting in a local buffer would burn its ack wait.
 func (a *Agent) work(ctx context.Context) {
 	for ctx.Err() == nil {
-		msgs, err := a.cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchContext(ctx))
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		msgs, err := a.cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			if ctx.Err() == nil {
 				a.Logger.Warn("fetch jobs", "err", err)
 				sleep(ctx, time.Second)
@@ -158,7 +160,9 @@ func (a *Agent) work(ctx context.Context) {
 		for msg := range msgs.Messages() {
 			a.handle(ctx, msg)
 		}
-		if err := msgs.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) {
+		cancel()
+		if err := msgs.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) &&
+			!errors.Is(err, context.DeadlineExceeded) {
 			a.Logger.Warn("fetch jobs", "err", err)
 			sleep(ctx, time.Second)
 		}
