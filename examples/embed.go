@@ -21,3 +21,9 @@ var AfterConfig []byte
 //
 //go:embed gateway-hardening/expected.yaml
 var WorkedExample []byte
+
+// Waivers is examples/gateway-hardening/waivers.yaml: the worked example's
+// accepted risk (docs/waivers.md).
+//
+//go:embed gateway-hardening/waivers.yaml
+var Waivers []byte

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hardgate/hardgate/internal/audit"
+	"github.com/hardgate/hardgate/internal/outfile"
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/spec"
@@ -25,8 +26,9 @@ const auditUsage = `Usage: hardgate audit (--target FILE | --url URL ... | --gat
 Probes a gateway's ingest path (HTTP/HTTPS), reads its config, judges every
 control of the catalog and writes the result. Probe requests carry the header
 X-Hardgate-Probe and the JSON field "_hardgate_probe" so the gateway owner can
-filter them. The valid token is never sent over plaintext or unverified TLS,
-and is redacted from all evidence.
+filter them. The valid token, and its near misses (secret changed, truncated,
+a JWT with alg none or a broken signature), are never sent over plaintext or
+unverified TLS, and every piece of it is redacted from all evidence.
 
 Examples:
   # a target spec (YAML; see examples/targets/)
@@ -48,8 +50,15 @@ Examples:
   # a fleet: every gateway of a fleet file, one summary (see --fleet --help)
   hardgate audit --fleet fleet.yaml --out-dir audits/2026-05-01 --parallel 32
 
-Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error,
-3 INCONCLUSIVE (a control could not decide). With --baseline the comparison
+  # accept known risks until their expiry (docs/waivers.md)
+  hardgate audit --target before.yaml --waivers waivers.yaml --out before.json
+
+  # judge the gateway config with the customer's own controls too
+  hardgate audit --gateway-config /etc/ingestd/ingestd.yaml --controls-dir site-controls/
+
+Exit codes: 0 PASS, 1 findings at or above --fail-on, 2 usage or config error
+(a waivers file that does not validate included), 3 INCONCLUSIVE (a control
+could not decide). A waived finding counts toward no exit code. With --baseline the comparison
 decides instead: 0 no regression, 1 any regression (a control that passed in
 the baseline and now fails or cannot decide), 2 results that cannot be compared.
 The delta is printed after the text summary, or on stderr when --format names
@@ -73,6 +82,7 @@ type auditFlags struct {
 	mqttPlainPort                                           int
 	out, format, failOn, baseline, color                    string
 	verbose, allowDifferent                                 bool
+	judgeFlags
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -109,6 +119,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	cat, waivers, err := f.catalogAndWaivers(time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
 	var base *result.Result
 	if f.baseline != "" {
 		if base, err = readResult(f.baseline); err != nil {
@@ -121,11 +136,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	res, err := plan.Run(ctx, audit.Options{ToolVersion: toolVersion(), Logger: logger})
+	res, err := plan.Run(ctx, audit.Options{Catalog: cat, ToolVersion: toolVersion(), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	applyWaivers(res, waivers, time.Now())
 	return f.emit(res, base, color, stdout, stderr)
 }
 
@@ -153,6 +169,9 @@ func (f *auditFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.allowDifferent, "allow-different-targets", false, "with --baseline: compare even when the baseline audited another target")
 	fs.StringVar(&f.color, "color", "auto", "colour the text summary: auto (only on a terminal), always, never")
 	fs.BoolVar(&f.verbose, "v", false, "log every probe and verdict to stderr")
+	fs.StringVar(&f.controlsDir, "controls-dir", "", controlsDirUsage)
+	fs.StringVar(&f.waivers, "waivers", "", "accept known risks listed in this waivers `FILE` (YAML, see docs/waivers.md): a matched finding is waived, not counted")
+	fs.IntVar(&f.waiverMaxDays, "waiver-max-days", 365, "with --waivers: refuse an expiry date more than this many `days` ahead")
 	return fs
 }
 
@@ -287,23 +306,12 @@ func readResult(path string) (*result.Result, error) {
 	return res, nil
 }
 
-// writeResultFile writes the result atomically: a temp file renamed over path.
+// writeResultFile writes the result through the one output writer: a
+// private temp file in the same folder, renamed over path.
 func writeResultFile(path string, res *result.Result) error {
 	var buf bytes.Buffer
 	if err := result.Encode(&buf, res); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return outfile.Write(path, buf.Bytes())
 }

@@ -19,6 +19,7 @@ import (
 )
 
 const fleetUsage = `Usage: hardgate audit --fleet FILE --out-dir DIR [--parallel N] [--label key=value ...]
+                      [--waivers FILE [--waiver-max-days N]] [--controls-dir DIR]
 
 Audits every gateway of a fleet file (see docs/fleet.md), at most --parallel
 at a time, each under its own deadline (timeouts.audit, or --deadline), the
@@ -33,6 +34,13 @@ Writes into DIR (folders 0700, files 0600, each written whole or not at all):
   fleet.html            worst first, gateways x domains, filter by label
   fleet.md              the same in Markdown
 
+With --waivers, every gateway's result is judged with the waivers file
+(docs/waivers.md): a waiver selects gateways by their fleet name (targets)
+or fleet labels (labels). Waived findings count toward no status, posture or
+risk; fleet.json counts them per gateway and in total, and reports each
+expired waiver and each waiver that matched nothing on any gateway (stale)
+once, for the whole fleet (also on stderr).
+
 Progress goes to stderr: a live bar on a terminal, else one line per finished
 gateway. Secrets come only from the environment variables the fleet file names
 (ingest.token_env, mqtt.password_env), never from the file itself.
@@ -41,6 +49,7 @@ Examples:
   export HARDGATE_TOKEN=...
   hardgate audit --fleet fleet.yaml --out-dir audits/2026-05-01
   hardgate audit --fleet fleet.yaml --out-dir audits/plant-1 --label site=plant-1 --parallel 16
+  hardgate audit --fleet fleet.yaml --out-dir audits/2026-05-02 --waivers waivers.yaml --controls-dir site-controls/
   hardgate diff audits/2026-04-01/fleet.json audits/2026-05-01/fleet.json
   hardgate history add audits/2026-05-01
 
@@ -58,6 +67,7 @@ type fleetFlags struct {
 	timeout, deadline, fleetDeadline time.Duration
 	progress                         string
 	selectors                        []spec.LabelSelector
+	judgeFlags
 }
 
 // hasFleetFlag reports whether audit's arguments ask for a fleet audit.
@@ -86,6 +96,7 @@ func (f *fleetFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.deadline, "deadline", 0, "deadline per gateway (default: the fleet file's timeouts.audit)")
 	fs.DurationVar(&f.fleetDeadline, "fleet-deadline", 0, "deadline for the whole fleet (default: none)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, else lines), bar, lines, none")
+	f.declareJudgeFlags(fs)
 	return fs
 }
 
@@ -104,6 +115,11 @@ func runFleetAudit(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
 		return exitUsage
 	}
+	cat, waivers, err := f.catalogAndWaivers(time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "hardgate audit: %v\n", err)
+		return exitUsage
+	}
 	out, err := fleet.OpenOutDir(f.outDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate audit: --out-dir: %v\n", err)
@@ -114,7 +130,8 @@ func runFleetAudit(ctx context.Context, args []string, stdout, stderr io.Writer)
 	runner := &fleet.Runner{
 		Parallel: f.parallel,
 		Deadline: f.fleetDeadline,
-		Audit:    audit.Options{ToolVersion: toolVersion()},
+		Audit:    audit.Options{Catalog: cat, ToolVersion: toolVersion()},
+		Waivers:  waivers,
 		OnDone: func(o *fleet.Outcome) {
 			if o.Result != nil {
 				j, h, err := out.WriteResult(o.Row.Name, o.Result)
@@ -139,7 +156,8 @@ func runFleetAudit(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, sel := range f.selectors {
 		selectors = append(selectors, sel.String())
 	}
-	sum := fleet.Summarize(run, fleet.Meta{Tool: result.Tool{Name: "hardgate", Version: toolVersion()}, FleetFile: f.file, Selectors: selectors})
+	sum := fleet.Summarize(run, fleet.Meta{Tool: result.Tool{Name: "hardgate", Version: toolVersion()}, FleetFile: f.file, Selectors: selectors, WaiversFile: f.waivers})
+	printFleetWaivers(stderr, sum.Waivers)
 	if err := out.WriteSummary(sum); err != nil {
 		writeErrs = append(writeErrs, err)
 	}

@@ -25,8 +25,10 @@ const defaultHistoryFile = "hardgate-history.db"
 
 const historyUsage = `Usage: hardgate history <command> [flags]
 
-Keeps audit results in a local SQLite database and shows posture over time.
-The database is --db FILE, else $HARDGATE_HISTORY, else ./hardgate-history.db.
+Keeps audit results in a database and shows posture over time: a local
+SQLite file, or PostgreSQL with a postgres:// URL (sslmode=verify-full for a
+server on another host). The database is --db FILE|URL, else
+$HARDGATE_HISTORY, else ./hardgate-history.db.
 
 Commands:
   add RESULT.json|DIR...  store results (all or none; re-adding a stored result is a no-op);
@@ -43,6 +45,7 @@ Examples:
   hardgate history show hg-30fcda7e75f00a4c > after.json
   hardgate history show hg-30fcda7e75f00a4c --format html > after.html
   HARDGATE_HISTORY=/var/lib/hardgate/history.db hardgate history list --format json
+  hardgate history list --db "postgres://hardgate@db.internal/history?sslmode=verify-full"
 
 Exit codes: 0 ok, 2 usage or input error (unreadable result, conflicting
 audit id, unknown audit id, a file that is not a history database).
@@ -87,7 +90,7 @@ func historyFlagSet(name, usage string, stderr io.Writer, db *string) *flag.Flag
 	fs := flag.NewFlagSet("hardgate history "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	fs.StringVar(db, "db", defaultHistoryDB(), "history database `FILE` (default $"+historyEnv+", else ./"+defaultHistoryFile+")")
+	fs.StringVar(db, "db", defaultHistoryDB(), "history database: a SQLite `FILE` or a postgres:// URL (default $"+historyEnv+", else ./"+defaultHistoryFile+")")
 	return fs
 }
 
@@ -127,7 +130,7 @@ func parseHistoryFlags(fs *flag.FlagSet, args []string) (pos []string, code int,
 
 // openHistory opens an existing history; reading commands do not create one.
 func openHistory(ctx context.Context, path string) (*store.Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !store.IsPostgres(path) {
 		return nil, fmt.Errorf("no history database at %s: store results first with hardgate history add RESULT.json (or choose the file with --db or $%s)", path, historyEnv)
 	}
 	return store.Open(ctx, path)

@@ -260,7 +260,7 @@ func TestHistoryAddRefusesBadInput(t *testing.T) {
 	var wrong bytes.Buffer
 	result.Encode(&wrong, reporttest.WorkedExampleBefore())
 	wrongSchema := filepath.Join(f.dir, "wrong-schema.json")
-	os.WriteFile(wrongSchema, bytes.Replace(wrong.Bytes(), []byte(`"schema_version": "1.0"`), []byte(`"schema_version": "2.0"`), 1), 0o600)
+	os.WriteFile(wrongSchema, bytes.Replace(wrong.Bytes(), []byte(`"schema_version": "`+result.SchemaVersion+`"`), []byte(`"schema_version": "2.0"`), 1), 0o600)
 	unknownField := filepath.Join(f.dir, "unknown-field.json")
 	os.WriteFile(unknownField, bytes.Replace(wrong.Bytes(), []byte(`"audit_id"`), []byte(`"auditor": "x", "audit_id"`), 1), 0o600)
 	changed := reporttest.WorkedExampleAfter()

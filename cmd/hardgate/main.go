@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/hardgate/hardgate/internal/version"
@@ -25,10 +26,52 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background(), os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels, so a command winds down and still writes what it has; a second
+// one calls exit(128+signal) at once, whatever the command is blocked in.
+// stop releases the signals.
+func interruptContext(parent context.Context, stderr io.Writer, exit func(int)) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "hardgate: %v: stopping (send it again to exit now)\n", s)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "hardgate: %v again: exiting now\n", s)
+			exit(128 + signalNumber(s))
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		})
+	}
+}
+
+// signalNumber is the number of s (2 for SIGINT, 15 for SIGTERM).
+func signalNumber(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return int(n)
+	}
+	return int(syscall.SIGINT)
 }
 
 const usage = `hardgate proves, with evidence, whether an IoT gateway's telemetry path is safe.
@@ -39,10 +82,14 @@ Usage:
 Commands:
   demo      run the worked example end to end on loopback (before → sprint → after → delta)
   audit     probe a gateway and its config; write the result JSON and a summary
-  report    render a result JSON as md, html, sarif, junit, csv, text or json
+  report    render a result JSON as md, html, sarif, junit, csv, text or json, or through a
+            framework's provisions (--format compliance --framework en-18031-1, ...)
   diff      compare two results: improved, regressed, still failing; gate on regressions
   history   keep results in a local database and show posture over time
+  serve     re-audit a fleet on a schedule: history, baselines, drift alerts, metrics, dashboard
+  baseline  set or show a target's baseline (the audit later audits are compared with)
   controls  print the control catalog (text, json, md)
+  waivers   check a waivers file (accepted risks with an owner and an expiry)
   agent     run a site's audit jobs from NATS JetStream (hardgate serve's site agents)
   version   print the version
 
@@ -55,6 +102,7 @@ Examples:
 
 Run "hardgate <command> --help" for the flags of a command.
 Exit codes: 0 clean, 1 findings or regressions, 2 usage or config error, 3 inconclusive.
+SIGINT or SIGTERM stops a command at its next step; a second one exits at once (130 or 143).
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -68,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "controls":
 		return runControls(ctx, rest, stdout, stderr)
+	case "waivers":
+		return runWaivers(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "diff":
@@ -76,6 +126,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "history":
 		return runHistory(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "baseline":
+		return runBaseline(ctx, rest, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, rest, stdout, stderr)
 	case "version", "--version":

@@ -51,7 +51,7 @@ func writeResultFiles(t *testing.T) resultFiles {
 		before:       put("before.json", before),
 		after:        put("after.json", enc(reporttest.WorkedExampleAfter())),
 		truncated:    put("truncated.json", before[:len(before)/2]),
-		wrongVersion: put("v2.json", bytes.Replace(before, []byte(`"schema_version": "1.0"`), []byte(`"schema_version": "2.0"`), 1)),
+		wrongVersion: put("v2.json", bytes.Replace(before, []byte(`"schema_version": "`+result.SchemaVersion+`"`), []byte(`"schema_version": "2.0"`), 1)),
 		otherTarget:  put("other.json", enc(other)),
 		missing:      filepath.Join(dir, "missing.json"),
 		notJSON:      put("notes.txt", []byte("not a result\n")),

@@ -63,6 +63,10 @@ type Control struct {
 	Verification result.Verification `yaml:"verification" json:"verification"`
 	// References maps the control to ETSI EN 303 645, OWASP IoT 2018, IEC 62443-4-2 and NIST IR 8259A.
 	References result.References `yaml:"references" json:"references"`
+	// Decision says, for the controls reference, what decides each
+	// status: what passes, what fails and what stays undecided (error),
+	// redirects included. Optional; every part is prose.
+	Decision *Decision `yaml:"decision,omitempty" json:"decision,omitempty"`
 	// Config holds the guardrail rules of a config control; nil otherwise.
 	Config *ConfigCheck `yaml:"config,omitempty" json:"config,omitempty"`
 	// Params are the thresholds and lists the control's evaluation reads
@@ -70,6 +74,18 @@ type Control struct {
 	// written in Go; the prose cites them as {{name}}, expanded at load.
 	// The evaluation registry declares which params each control needs.
 	Params map[string]Param `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// Decision is what decides a control's status, in words.
+type Decision struct {
+	// Pass is what the control passes on.
+	Pass string `yaml:"pass" json:"pass"`
+	// Fail is what the control fails on.
+	Fail string `yaml:"fail" json:"fail"`
+	// Undecided is what leaves it undecided (status error, never a pass).
+	Undecided string `yaml:"undecided" json:"undecided"`
+	// NotApplicable is when it does not apply; optional.
+	NotApplicable string `yaml:"not_applicable,omitempty" json:"not_applicable,omitempty"`
 }
 
 // Family is the part of the id before the dot.
@@ -132,8 +148,16 @@ func LoadFS(fsys fs.FS, dir string) (*Catalog, error) {
 				errs = append(errs, fmt.Errorf("%s: control %s: duplicate id", name, c.ID))
 				continue
 			}
+			if IsCustom(c.ID) {
+				errs = append(errs, fmt.Errorf("%s: control %s: the %s prefix is reserved for the user's own controls", name, c.ID, CustomPrefix))
+				continue
+			}
 			if want := strings.TrimSuffix(path.Base(name), ".yaml"); c.Family() != want {
 				errs = append(errs, fmt.Errorf("%s: control %s: family %q belongs in %s.yaml", name, c.ID, c.Family(), c.Family()))
+				continue
+			}
+			if err := checkReferences(&c); err != nil {
+				errs = append(errs, fmt.Errorf("%s: control %s: %w", name, c.ID, err))
 				continue
 			}
 			cat.byID[c.ID] = 0
@@ -167,6 +191,10 @@ func Parse(r io.Reader) ([]Control, error) {
 			return nil, errors.New("empty catalog file")
 		}
 		return nil, fmt.Errorf("parse catalog: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse catalog: more than one YAML document")
 	}
 	if len(file.Controls) == 0 {
 		return nil, errors.New("catalog file has no controls")
@@ -221,6 +249,11 @@ func (c *Control) validate() error {
 		if len(refs[k]) == 0 {
 			errs = append(errs, fmt.Errorf("%s: at least one reference is required", k))
 		}
+	}
+	if d := c.Decision; d != nil {
+		need("decision.pass", d.Pass)
+		need("decision.fail", d.Fail)
+		need("decision.undecided", d.Undecided)
 	}
 	if c.Config != nil {
 		if err := c.Config.compile(); err != nil {

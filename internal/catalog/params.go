@@ -135,10 +135,15 @@ type textField struct {
 
 // textFields are the prose fields of a control, the ones that may cite parameters.
 func (c *Control) textFields() []textField {
-	return []textField{
+	fields := []textField{
 		{"title", &c.Title}, {"finding_title", &c.FindingTitle}, {"action", &c.Action},
 		{"description", &c.Description}, {"risk", &c.Risk},
 		{"remediation.text", &c.Remediation.Text}, {"remediation.config_change", &c.Remediation.ConfigChange},
 		{"verification.request", &c.Verification.Request}, {"verification.expected", &c.Verification.Expected},
 	}
+	if d := c.Decision; d != nil {
+		fields = append(fields, textField{"decision.pass", &d.Pass}, textField{"decision.fail", &d.Fail},
+			textField{"decision.undecided", &d.Undecided}, textField{"decision.not_applicable", &d.NotApplicable})
+	}
+	return fields
 }

@@ -30,7 +30,7 @@ func Collect(ctx context.Context, t *spec.Target, in *Inputs, auditID string, lo
 	c := newCollector(t, in, auditID)
 	obs := &Observations{Target: t, TokenGiven: in.Token != "", ConfigFiles: []result.ConfigFile{}}
 	if t.Gateway.ConfigFile != "" {
-		co, files, err := readConfig(t.Gateway.ConfigFile, t.Gateway.Kind)
+		co, files, err := readConfig(ctx, t.Gateway.ConfigFile, t.Gateway.Kind)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,9 @@ func (c *collector) probePayload() []byte {
 	return fmt.Appendf(nil, `{%q:true,"audit_id":%q,"device":"hardgate-probe","metric":"hardgate.probe","value":0}`, ProbeField, c.auditID)
 }
 
-func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authorization string) httpprobe.Observation {
+// post sends one marked probe record; secrets are redacted from its
+// evidence besides the valid token.
+func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authorization string, secrets ...string) httpprobe.Observation {
 	h := map[string]string{
 		"Content-Type":        "application/json",
 		httpprobe.ProbeHeader: c.auditID,
@@ -89,7 +91,7 @@ func (c *collector) post(ctx context.Context, p *httpprobe.Prober, raw, authoriz
 	if authorization != "" {
 		h["Authorization"] = authorization
 	}
-	return p.Do(ctx, httpprobe.Request{Method: "POST", URL: raw, Headers: h, Body: c.probePayload()})
+	return p.Do(ctx, httpprobe.Request{Method: "POST", URL: raw, Headers: h, Body: c.probePayload(), Secrets: secrets})
 }
 
 // probeHealth GETs the health URL, without verification when an ingest

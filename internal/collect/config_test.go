@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestReadConfigReadsTheACLFilesOfAMosquittoConfig(t *testing.T) {
 		"listener 1883 127.0.0.1\nacl_file acl\n"+ // relative: to the config's folder
 		"listener 1884 127.0.0.1\nacl_file "+acl+"\n"+ // the same file, read once
 		"listener 1885 127.0.0.1\nacl_file fifo\n")
-	co, files, err := readConfig(conf, spec.KindMosquitto)
+	co, files, err := readConfig(context.Background(), conf, spec.KindMosquitto)
 	if err != nil || co.Err != nil {
 		t.Fatal(err, co.Err)
 	}

@@ -46,8 +46,9 @@ func ingestURLs(t *spec.Target, co *ConfigObservation) []ingestURL {
 }
 
 // probeIngest POSTs to one ingest URL without credentials, with a made-up
-// token and with the valid token. The valid token is sent only over TLS
-// that verified against the trust anchor.
+// token, with near misses of the valid token and with the valid token.
+// The valid token and its near misses are sent only over TLS that verified
+// against the trust anchor.
 func (c *collector) probeIngest(ctx context.Context, in ingestURL) IngestObservation {
 	io := IngestObservation{URL: in.raw, FromConfig: in.fromConfig}
 	u, err := url.Parse(in.raw)
@@ -75,8 +76,16 @@ func (c *collector) probeIngest(ctx context.Context, in ingestURL) IngestObserva
 	case io.TLSVerifyError != "":
 		io.ValidSkipped = "the valid token is never sent over TLS that did not verify"
 	default:
+		// The valid token first: a gateway that remembers a verified
+		// token (ingestd does, for slow legacy hashes) then judges the
+		// near misses against it, and a throttle on failed attempts cannot
+		// turn the positive control away.
 		v := c.post(ctx, p, in.raw, "Bearer "+c.token)
 		io.Valid = &v
+		for _, nm := range nearMisses(c.token) {
+			o := c.post(ctx, p, in.raw, "Bearer "+nm.token, nm.token)
+			io.NearMiss = append(io.NearMiss, NearMissObservation{Variant: nm.Variant, Obs: o})
+		}
 	}
 	return io
 }

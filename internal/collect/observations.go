@@ -52,10 +52,21 @@ type IngestObservation struct {
 	Unauth httpprobe.Observation
 	// InvalidToken is a POST with a made-up bearer token; nil when not sent.
 	InvalidToken *httpprobe.Observation
+	// NearMiss are POSTs with near-miss variants of the valid token (see
+	// NearMiss), sent under the valid token's rule: only over TLS that
+	// verified. Empty when not sent; ValidSkipped then says why.
+	NearMiss []NearMissObservation
 	// Valid is a POST with the valid token; nil when not sent.
 	Valid *httpprobe.Observation
-	// ValidSkipped says why the valid token was not sent.
+	// ValidSkipped says why the valid token (and its near misses) was not sent.
 	ValidSkipped string
+}
+
+// NearMissObservation is the POST with one near-miss token.
+type NearMissObservation struct {
+	// Variant names the near miss (never the token).
+	Variant string
+	Obs     httpprobe.Observation
 }
 
 // ConfigObservation is the gateway config that was read.

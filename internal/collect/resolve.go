@@ -1,11 +1,13 @@
 package collect
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/hardgate/hardgate/internal/localfile"
 	"github.com/hardgate/hardgate/internal/spec"
 )
 
@@ -52,7 +54,7 @@ func Resolve(t *spec.Target) (*Inputs, error) {
 		in.roots[ca.file] = pool
 	}
 	if t.Gateway.ConfigFile != "" {
-		if _, err := os.Stat(t.Gateway.ConfigFile); err != nil {
+		if err := localfile.Check(t.Gateway.ConfigFile); err != nil {
 			add("gateway.config_file", t.Gateway.ConfigFile, "cannot be read: "+pathErrText(err))
 		}
 	}
@@ -71,13 +73,18 @@ func env(name, field string, add func(field, value, msg string)) string {
 	return v
 }
 
+// maxCABytes caps a CA file: a bundle of a few hundred certificates.
+const maxCABytes = 4 << 20
+
 // loadRoots reads a PEM CA file into a pool: the one CA loader of an
 // audit. An empty name is the system roots (nil).
 func loadRoots(caFile string) (*x509.CertPool, error) {
 	if caFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	// Read before any probe runs: a FIFO or a device is refused at once,
+	// so no deadline is needed yet.
+	pem, err := localfile.Read(context.Background(), caFile, maxCABytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot be read: %s", pathErrText(err))
 	}

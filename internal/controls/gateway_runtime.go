@@ -21,8 +21,11 @@ func evalHealth(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
 	switch class := classifyHTTP(h); {
 	case class == httpSuccess:
 		return scoring.Verdict{Status: result.StatusPass, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
+	case class == httpRedirect:
+		// The redirect rule: not followed, so neither healthy nor not.
+		return scoring.Verdict{Status: result.StatusError, Reason: fmt.Sprintf("GET %s: %s", o.HealthURL, redirectUndecided(h)), Evidence: ev}
 	case class != httpNoAnswer:
-		// Any other answer, a redirect included, is not a healthy one.
+		// Any other answer is not a healthy one.
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s answered %d", o.HealthURL, h.StatusCode), Evidence: ev}
 	case h.ErrKind == neterr.Refused && ingestAnswered(o):
 		return scoring.Verdict{Status: result.StatusFail, Reason: fmt.Sprintf("GET %s: connection refused, while the ingest path answered", o.HealthURL), Evidence: ev}

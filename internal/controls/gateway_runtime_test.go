@@ -25,7 +25,7 @@ func TestEvalHealthDecidesOnlyWhatItSaw(t *testing.T) {
 		{"no health URL is not applicable", nil, nil, result.StatusNotApplicable},
 		{"a 200 passes", ptr(answered(200)), nil, result.StatusPass},
 		{"a 503 fails", ptr(answered(503)), nil, result.StatusFail},
-		{"a redirect is not a healthy answer and fails", ptr(answered(302)), nil, result.StatusFail},
+		{"a redirect is not followed and decides nothing (the redirect rule)", ptr(answered(302)), nil, result.StatusError},
 		{"refused while the ingest path on its port answered fails", ptr(failed(neterr.Refused)), []collect.IngestObservation{{URL: "http://127.0.0.1:1/v1/ingest", Unauth: answered(401)}}, result.StatusFail},
 		{"refused on a separate health port while ingest answered fails", ptr(failed(neterr.Refused)), []collect.IngestObservation{{URL: "https://127.0.0.1:8443/v1/ingest", Unauth: answered(401)}}, result.StatusFail},
 		{"refused while the ingest URL on the health port is down too cannot decide, whatever else answered", ptr(failed(neterr.Refused)), []collect.IngestObservation{

@@ -33,8 +33,7 @@ func classifyAuth(o *httpprobe.Observation, fromConfig bool) (answer, string) {
 	case httpAuthRefused:
 		return answerRefused, fmt.Sprintf("refused with %d", o.StatusCode)
 	case httpRedirect:
-		loc, _, _ := redirectTarget(o)
-		return answerUndecided, fmt.Sprintf("redirected with %d to %q (not followed)", o.StatusCode, loc)
+		return answerUndecided, redirectUndecided(o)
 	default:
 		return answerUndecided, fmt.Sprintf("unexpected status %d", o.StatusCode)
 	}
@@ -65,18 +64,35 @@ func evalInvalidToken(o *collect.Observations, _ *catalog.Control) scoring.Verdi
 		if in.InvalidToken == nil {
 			continue
 		}
-		ev := in.InvalidToken.Evidence("with a made-up bearer token:")
-		a, why := classifyAuth(in.InvalidToken, in.FromConfig)
-		switch a {
-		case answerAccepted:
-			t.Fail(fmt.Sprintf("POST %s with a made-up bearer token was %s", in.URL, why), ev)
-		case answerRefused:
-			t.Pass(fmt.Sprintf("POST %s with a made-up bearer token was %s", in.URL, why), ev)
-		case answerUndecided:
-			t.Undecide(fmt.Sprintf("POST %s: %s", in.URL, why), ev)
+		judgeWrongToken(&t, in, "a made-up bearer token", in.InvalidToken)
+		for j := range in.NearMiss {
+			nm := &in.NearMiss[j]
+			judgeWrongToken(&t, in, "a near miss of the valid token ("+nm.Variant+")", &nm.Obs)
+		}
+		if len(in.NearMiss) == 0 && !in.FromConfig {
+			// A gateway that checks only a token's id or prefix refuses
+			// the made-up token too: without the near misses, a refusal
+			// does not show that the secret is checked.
+			t.Undecide(fmt.Sprintf("%s: the near-miss tokens were not sent (%s), so a gateway checking only a token's id or prefix is not ruled out", in.URL, in.ValidSkipped),
+				in.InvalidToken.Evidence("with a made-up bearer token:"))
 		}
 	}
 	return t.Verdict("no valid token was given (token_env), so the target does not claim bearer auth; the wrong-token check did not run")
+}
+
+// judgeWrongToken records the answer to a POST with a token the gateway
+// must refuse; what names the token in the reason and the evidence.
+func judgeWrongToken(t *scoring.Tally, in *collect.IngestObservation, what string, obs *httpprobe.Observation) {
+	ev := obs.Evidence("with " + what + ":")
+	a, why := classifyAuth(obs, in.FromConfig)
+	switch a {
+	case answerAccepted:
+		t.Fail(fmt.Sprintf("POST %s with %s was %s", in.URL, what, why), ev)
+	case answerRefused:
+		t.Pass(fmt.Sprintf("POST %s with %s was %s", in.URL, what, why), ev)
+	case answerUndecided:
+		t.Undecide(fmt.Sprintf("POST %s with %s: %s", in.URL, what, why), ev)
+	}
 }
 
 func evalAuthenticatedIngest(o *collect.Observations, _ *catalog.Control) scoring.Verdict {
@@ -116,8 +132,12 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		in := &o.Ingest[i]
 		ev := in.Unauth.Evidence("transport:")
 		switch {
-		case in.Plaintext && in.Unauth.Responded() && isHTTPSRedirect(&in.Unauth):
-			t.Pass(fmt.Sprintf("%s only redirects to HTTPS", in.URL), ev)
+		case in.Plaintext && classifyHTTP(&in.Unauth) == httpRedirect:
+			// The redirect comes after the request: the body and the
+			// device's credentials have crossed the network in cleartext.
+			loc, _, _ := redirectTarget(&in.Unauth)
+			t.Fail(fmt.Sprintf("%s answered ingest over plaintext HTTP with a redirect (%d to %q): a device has already sent its body and credentials in cleartext before it is redirected", in.URL, in.Unauth.StatusCode, loc),
+				in.Unauth.Evidence("transport: a plaintext POST, answered with a redirect after the body and any credentials crossed in cleartext:"))
 		case in.Plaintext && in.Unauth.Responded():
 			t.Fail(fmt.Sprintf("%s answered ingest over plaintext HTTP (%d)", in.URL, in.Unauth.StatusCode), ev)
 		case in.Plaintext && in.FromConfig && in.Unauth.ErrKind == neterr.Refused:
@@ -131,11 +151,41 @@ func evalInsecureTransport(o *collect.Observations, _ *catalog.Control) scoring.
 		default:
 			t.Undecide(fmt.Sprintf("%s: no TLS answer (%s)", in.URL, in.Unauth.ErrKind), ev)
 		}
+		if !in.Plaintext {
+			judgeHTTPSRedirects(&t, in)
+		}
 	}
 	return t.Verdict("the target names no ingest URL and no gateway config")
 }
 
-func isHTTPSRedirect(o *httpprobe.Observation) bool {
-	_, u, ok := redirectTarget(o)
-	return ok && u != nil && u.Scheme == "https"
+// judgeHTTPSRedirects fails an https ingest URL that sends any of the
+// audit's requests off TLS or to another host.
+func judgeHTTPSRedirects(t *scoring.Tally, in *collect.IngestObservation) {
+	for _, r := range ingestRequests(in) {
+		if why := offTLSRedirect(in.URL, r.obs); why != "" {
+			t.Fail(in.URL+" "+why, r.obs.Evidence("transport, "+r.label))
+			return
+		}
+	}
+}
+
+// labelled is one request to an ingest URL with the words that name it.
+type labelled struct {
+	label string
+	obs   *httpprobe.Observation
+}
+
+// ingestRequests lists the requests sent to one ingest URL.
+func ingestRequests(in *collect.IngestObservation) []labelled {
+	out := []labelled{{"without credentials:", &in.Unauth}}
+	if in.InvalidToken != nil {
+		out = append(out, labelled{"with a made-up bearer token:", in.InvalidToken})
+	}
+	if in.Valid != nil {
+		out = append(out, labelled{"with the valid token:", in.Valid})
+	}
+	for j := range in.NearMiss {
+		out = append(out, labelled{"with a near miss of the valid token (" + in.NearMiss[j].Variant + "):", &in.NearMiss[j].Obs})
+	}
+	return out
 }

@@ -78,17 +78,20 @@ var registry = map[string]evaluation{
 // CheckRegistry reports every id that is in the catalog but not registered,
 // or registered but not in the catalog, and every param an evaluation reads
 // that its catalog entry lacks, has of another kind or with a bad value, or
-// that the entry has and no evaluation reads.
+// that the entry has and no evaluation reads, and every ingestd rule key
+// that is not an ingestd setting. The user's own controls (custom.*) need
+// no registration: the config rule engine evaluates them.
 func CheckRegistry(cat *catalog.Catalog) error {
 	var problems []string
 	for _, id := range cat.IDs() {
-		e, ok := registry[id]
+		c, _ := cat.Get(id)
+		e, ok := evaluationFor(c)
 		if !ok {
 			problems = append(problems, id+": in the catalog, no evaluation registered")
 			continue
 		}
-		c, _ := cat.Get(id)
 		problems = append(problems, checkParams(c, e)...)
+		problems = append(problems, checkRuleKeys(c)...)
 	}
 	for id := range registry {
 		if _, ok := cat.Get(id); !ok {
@@ -148,7 +151,8 @@ func Evaluate(o *collect.Observations, cat *catalog.Catalog, logger *slog.Logger
 	out := make([]result.ControlResult, 0, len(cat.Controls))
 	for i := range cat.Controls {
 		c := &cat.Controls[i]
-		v := registry[c.ID].eval(o, c)
+		e, _ := evaluationFor(c)
+		v := e.eval(o, c)
 		if v.Evidence == nil {
 			v.Evidence = []result.Evidence{}
 		}

@@ -1,8 +1,10 @@
 package controls
 
 import (
+	"crypto/x509"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hardgate/hardgate/internal/collect"
 	"github.com/hardgate/hardgate/internal/probe/tlsscan"
@@ -171,4 +173,40 @@ func mustSuite(t *testing.T, id uint16) tlsscan.Suite {
 		t.Fatalf("suite 0x%04X unknown", id)
 	}
 	return s
+}
+
+func TestAnExpiredCertificateIsLeftToCertificateExpired(t *testing.T) {
+	cert := func(expired bool, daysLeft int) func(r *tlsscan.Report) {
+		return func(r *tlsscan.Report) {
+			r.Certificate.Chain = []*x509.Certificate{{NotAfter: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+			r.Certificate.Expired, r.Certificate.DaysLeft = expired, daysLeft
+		}
+	}
+	twoEndpoints := func(a, b func(r *tlsscan.Report)) *collect.Observations {
+		o := synthetic(a)
+		other := synthetic(b)
+		other.TLS[0].Address = "127.0.0.1:8883"
+		o.TLS = append(o.TLS, other.TLS[0])
+		return o
+	}
+	tests := []struct {
+		name                  string
+		obs                   *collect.Observations
+		wantExpired, wantSoon result.Status
+	}{
+		{"an expired certificate is one finding", synthetic(cert(true, -3)), result.StatusFail, result.StatusNotApplicable},
+		{"a certificate within the window fails expiring_soon only", synthetic(cert(false, 3)), result.StatusPass, result.StatusFail},
+		{"an expired and a healthy endpoint: expiring_soon judges the healthy one", twoEndpoints(cert(true, -3), cert(false, 300)), result.StatusFail, result.StatusPass},
+		{"an expired and an expiring endpoint: each fails its own control", twoEndpoints(cert(true, -3), cert(false, 3)), result.StatusFail, result.StatusFail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if v := judge(t, "transport_tls.certificate_expired", tc.obs); v.Status != tc.wantExpired {
+				t.Errorf("certificate_expired = %s (%s), want %s", v.Status, v.Reason, tc.wantExpired)
+			}
+			if v := judge(t, "transport_tls.certificate_expiring_soon", tc.obs); v.Status != tc.wantSoon {
+				t.Errorf("certificate_expiring_soon = %s (%s), want %s", v.Status, v.Reason, tc.wantSoon)
+			}
+		})
+	}
 }

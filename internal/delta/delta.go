@@ -5,11 +5,18 @@
 //
 // Each control is put in exactly one bucket by its status before and after:
 //
-//	before \ after   pass           fail           error          not_applicable
-//	pass             still_passing  regressed      regressed      not_applicable
-//	fail             improved       still_failing  still_failing  not_applicable
-//	error            newly_passing  regressed      inconclusive   not_applicable
-//	not_applicable   newly_passing  regressed      regressed      not_applicable
+//	before \ after   pass           fail           error          not_applicable  waived
+//	pass             still_passing  regressed      regressed      not_applicable  waived
+//	fail             improved       still_failing  still_failing  not_applicable  waived
+//	error            newly_passing  regressed      inconclusive   not_applicable  waived
+//	not_applicable   newly_passing  regressed      regressed      not_applicable  waived
+//	waived           improved       regressed      still_failing  not_applicable  waived
+//
+// A waived control failed and a waiver accepts it: fail → waived is
+// "waived", never "improved", since nothing was fixed; waived → fail (the
+// waiver expired or was withdrawn) is a regression, so a release gate
+// catches an accepted risk that is no longer accepted; waived → pass is an
+// improvement, the finding being fixed at last.
 //
 // newly_passing controls pass now but were not evaluated (or could not be
 // decided) before, for example the TLS controls once ingest moved to
@@ -38,8 +45,9 @@ import (
 
 // SchemaVersion is the version of the delta document. 1.1 added the
 // newly_passing bucket (controls that pass now and were not applicable or
-// undecided before; 1.0 counted them as still_passing).
-const SchemaVersion = "1.1"
+// undecided before; 1.0 counted them as still_passing); 1.2 the waived
+// bucket (controls that fail now with a waiver accepting them).
+const SchemaVersion = "1.2"
 
 // Buckets a control can land in.
 const (
@@ -50,6 +58,7 @@ const (
 	NewlyPassing  = "newly_passing"
 	NotApplicable = "not_applicable"
 	Inconclusive  = "inconclusive"
+	Waived        = "waived"
 	New           = "new"
 	Removed       = "removed"
 )
@@ -85,6 +94,8 @@ type Delta struct {
 	Removed       []string `json:"removed"`
 	NotApplicable []string `json:"not_applicable"`
 	Inconclusive  []string `json:"inconclusive"`
+	// Waived are the controls that fail after and that a waiver accepts.
+	Waived []string `json:"waived"`
 
 	Posture PostureChange `json:"posture"`
 	Risk    RiskChange    `json:"risk"`
@@ -201,9 +212,11 @@ func Classify(before, after result.Status) string {
 	switch after {
 	case result.StatusNotApplicable:
 		return NotApplicable
+	case result.StatusWaived:
+		return Waived
 	case result.StatusPass:
 		switch before {
-		case result.StatusFail:
+		case result.StatusFail, result.StatusWaived:
 			return Improved
 		case result.StatusPass:
 			return StillPassing
@@ -216,7 +229,7 @@ func Classify(before, after result.Status) string {
 		return Regressed
 	default: // error, or a status this build does not know: never a pass
 		switch before {
-		case result.StatusFail:
+		case result.StatusFail, result.StatusWaived:
 			return StillFailing
 		case result.StatusError:
 			return Inconclusive
@@ -243,6 +256,8 @@ func (d *Delta) bucket(name string) *[]string {
 		return &d.Removed
 	case NotApplicable:
 		return &d.NotApplicable
+	case Waived:
+		return &d.Waived
 	}
 	return &d.Inconclusive
 }
@@ -251,7 +266,7 @@ func (d *Delta) bucket(name string) *[]string {
 // zero reads as plainly as a non-zero.
 func (d *Delta) fillEmpty() {
 	for _, p := range []*[]string{&d.Improved, &d.Regressed, &d.StillFailing, &d.StillPassing, &d.NewlyPassing, &d.New,
-		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive} {
+		&d.NewFailing, &d.Removed, &d.NotApplicable, &d.Inconclusive, &d.Waived} {
 		if *p == nil {
 			*p = []string{}
 		}
@@ -339,55 +354,4 @@ func direction(before, after int) string {
 		return "worse"
 	}
 	return "same"
-}
-
-// Gate policies for Gate.
-const (
-	FailOnRegression = "regression"
-	FailOnAny        = "any"
-	FailOnNone       = "none"
-)
-
-// FailOnPolicies lists the policies Gate accepts.
-var FailOnPolicies = []string{FailOnRegression, FailOnAny, FailOnNone}
-
-// ErrUnknownPolicy is returned by Gate for a policy it does not know.
-var ErrUnknownPolicy = errors.New("unknown fail-on policy")
-
-// Gate decides whether a delta fails a release gate. Policy "regression"
-// (the default when empty) fails on any regressed control; "any" also on
-// controls still failing, new controls that fail or error, and controls
-// that stay undecided; "none" never fails. It returns whether the gate
-// failed and a one-line reason for the log.
-func Gate(d *Delta, failOn string) (bool, string, error) {
-	if d == nil {
-		return false, "", errors.New("gate: no delta")
-	}
-	if failOn == "" {
-		failOn = FailOnRegression
-	}
-	if !slices.Contains(FailOnPolicies, failOn) {
-		return false, "", fmt.Errorf("%w %q: choose one of %s", ErrUnknownPolicy, failOn, strings.Join(FailOnPolicies, ", "))
-	}
-	var reasons []string
-	add := func(n int, what string, ids []string) {
-		if n > 0 {
-			reasons = append(reasons, fmt.Sprintf("%d %s (%s)", n, what, strings.Join(ids, ", ")))
-		}
-	}
-	switch failOn {
-	case FailOnNone:
-		return false, fmt.Sprintf("gate disabled (--fail-on none); %d regressions", len(d.Regressed)), nil
-	case FailOnRegression:
-		add(len(d.Regressed), "regressed", d.Regressed)
-	case FailOnAny:
-		add(len(d.Regressed), "regressed", d.Regressed)
-		add(len(d.StillFailing), "still failing", d.StillFailing)
-		add(len(d.NewFailing), "new and failing", d.NewFailing)
-		add(len(d.Inconclusive), "still undecided", d.Inconclusive)
-	}
-	if len(reasons) == 0 {
-		return false, fmt.Sprintf("gate passed (--fail-on %s): 0 regressions", failOn), nil
-	}
-	return true, fmt.Sprintf("gate failed (--fail-on %s): %s", failOn, strings.Join(reasons, "; ")), nil
 }

@@ -119,6 +119,65 @@ func TestDeltaGoldenFiles(t *testing.T) {
 		}
 		golden(t, "regression.text.golden", buf.Bytes())
 	})
+	t.Run("an expired waiver renders as md", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := delta.Render(&buf, expiryDelta(t), "md", delta.RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "waiver-expired.md.golden", buf.Bytes())
+	})
+}
+
+// expiryDelta compares the worked example's before result with its waiver
+// applied (on the day of the audit) to the same audit once the waiver has
+// expired (2026-04-01).
+func expiryDelta(t *testing.T) *delta.Delta {
+	t.Helper()
+	d, err := delta.Compare(reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay),
+		reporttest.WorkedExampleBeforeWaived(reporttest.WaiverExpiredDay), delta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDeltaWithWaivedAndExpiredFindings(t *testing.T) {
+	t.Run("a failure that a waiver now accepts is waived, not improved, and the gate passes", func(t *testing.T) {
+		d, err := delta.Compare(reporttest.WorkedExampleBefore(), reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay), delta.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.Waived, []string{reporttest.UnsafeDefaultsNotObservable}) || len(d.Improved) != 0 || len(d.Regressed) != 0 {
+			t.Fatalf("waived %v, improved %v, regressed %v", d.Waived, d.Improved, d.Regressed)
+		}
+		if d.Risk.Change != -10 {
+			t.Errorf("risk change %d, want -10: the waived medium no longer counts", d.Risk.Change)
+		}
+		if failed, why, _ := delta.Gate(d, delta.FailOnRegression); failed {
+			t.Errorf("gate: %s", why)
+		}
+	})
+	t.Run("a waiver that expired makes its finding a regression and fails the gate", func(t *testing.T) {
+		d := expiryDelta(t)
+		if !slices.Equal(d.Regressed, []string{reporttest.UnsafeDefaultsNotObservable}) || len(d.Waived) != 0 {
+			t.Fatalf("regressed %v, waived %v", d.Regressed, d.Waived)
+		}
+		if d.Risk.Change != 10 {
+			t.Errorf("risk change %d, want +10", d.Risk.Change)
+		}
+		if failed, why, _ := delta.Gate(d, delta.FailOnRegression); !failed || !strings.Contains(why, reporttest.UnsafeDefaultsNotObservable) {
+			t.Errorf("gate failed=%t: %s", failed, why)
+		}
+	})
+	t.Run("the sprint fixes the waived finding: improved", func(t *testing.T) {
+		d, err := delta.Compare(reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay), reporttest.WorkedExampleAfterWaived(), delta.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(d.Improved, reporttest.UnsafeDefaultsNotObservable) || len(d.Improved) != 4 || len(d.Waived) != 0 {
+			t.Errorf("improved %v, waived %v", d.Improved, d.Waived)
+		}
+	})
 }
 
 // mixedDelta compares the worked example's before result with a synthetic
@@ -196,10 +255,11 @@ func TestJSONHasTheDocumentedFields(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	const (
-		pass = result.StatusPass
-		fail = result.StatusFail
-		erro = result.StatusError
-		na   = result.StatusNotApplicable
+		pass   = result.StatusPass
+		fail   = result.StatusFail
+		erro   = result.StatusError
+		na     = result.StatusNotApplicable
+		waived = result.StatusWaived
 	)
 	tests := []struct {
 		name          string
@@ -220,6 +280,11 @@ func TestClassify(t *testing.T) {
 		{"a control that became applicable and passes is newly passing", na, pass, delta.NewlyPassing},
 		{"a control no longer applicable is not applicable", pass, na, delta.NotApplicable},
 		{"an unknown status after a pass regressed", pass, result.Status("weird"), delta.Regressed},
+		{"a failure now waived is waived, never improved", fail, waived, delta.Waived},
+		{"a waived failure that stays waived is waived", waived, waived, delta.Waived},
+		{"a waived failure that fails again (expired) regressed", waived, fail, delta.Regressed},
+		{"a waived failure that now passes improved", waived, pass, delta.Improved},
+		{"a waived failure that can no longer be decided still fails", waived, erro, delta.StillFailing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ func TestHTMLDeltaInChromium(t *testing.T) {
 				regressed: document.querySelectorAll("#table-regressed tbody tr").length,
 				counts: document.querySelectorAll("#counts-table tbody tr").length,
 				sides: document.querySelectorAll("#sides-table tbody tr").length})`)
-			if rows["improved"] != tc.improved || rows["regressed"] != tc.regressed || rows["counts"] != 10 || rows["sides"] != 6 {
+			if rows["improved"] != tc.improved || rows["regressed"] != tc.regressed || rows["counts"] != 11 || rows["sides"] != 6 {
 				t.Errorf("table rows = %v", rows)
 			}
 			ref := reporttest.Eval[string](t, page, `document.getElementById("reference").textContent`)

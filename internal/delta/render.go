@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,9 @@ func Render(w io.Writer, d *Delta, format string, opts RenderOptions) error {
 		return errors.New("render delta: no delta")
 	}
 	var err error
+	if strings.ToLower(format) != "json" {
+		d = result.Escaped(d) // target names, URLs, reasons: see report.Render
+	}
 	switch strings.ToLower(format) {
 	case "text":
 		err = renderText(w, d, opts)
@@ -54,10 +58,15 @@ func Render(w io.Writer, d *Delta, format string, opts RenderOptions) error {
 
 // Encode writes the delta as indented JSON with a trailing newline.
 func Encode(w io.Writer, d *Delta) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(d)
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	_, err := w.Write(result.EscapeJSON(buf.Bytes()))
+	return err
 }
 
 // countRow is one labelled count of the delta, in print order.
@@ -75,6 +84,7 @@ func (d *Delta) rows() []countRow {
 		{StillFailing, "Still failing", d.StillFailing, true},
 		{"new_failing", "New and failing", d.NewFailing, true},
 		{Inconclusive, "Still undecided", d.Inconclusive, true},
+		{Waived, "Waived", d.Waived, false},
 		{StillPassing, "Still passing", d.StillPassing, false},
 		{NewlyPassing, "Newly passing", d.NewlyPassing, false},
 		{New, "New controls", d.New, false},

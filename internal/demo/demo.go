@@ -20,6 +20,7 @@ import (
 	"github.com/hardgate/hardgate/internal/audit"
 	"github.com/hardgate/hardgate/internal/delta"
 	"github.com/hardgate/hardgate/internal/gateway/auth"
+	"github.com/hardgate/hardgate/internal/outfile"
 	"github.com/hardgate/hardgate/internal/pki"
 	"github.com/hardgate/hardgate/internal/report"
 	"github.com/hardgate/hardgate/internal/result"
@@ -71,7 +72,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create output dir: %w", err)
 	}
 	work := opts.WorkDir
@@ -236,7 +237,7 @@ func writeArtifacts(dir string, before, after *result.Result, d *delta.Delta) ([
 			return fmt.Errorf("render %s: %w", name, err)
 		}
 		files = append(files, name)
-		return os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644)
+		return outfile.Write(filepath.Join(dir, name), buf.Bytes())
 	}
 	for _, r := range []struct {
 		name string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
 	"github.com/hardgate/hardgate/internal/gateway/server"
+	"github.com/hardgate/hardgate/internal/outfile"
 )
 
 // startGateway runs ingestd in-process from the config file at path.
@@ -77,7 +78,7 @@ func writeConfig(work, name string, example []byte, set map[string]string) (stri
 		return "", err
 	}
 	path := filepath.Join(dir, "ingestd.yaml")
-	return path, os.WriteFile(path, buf.Bytes(), 0o600)
+	return path, outfile.Write(path, buf.Bytes())
 }
 
 func setKey(m *yaml.Node, path []string, value string) {

@@ -26,6 +26,7 @@ import (
 	"github.com/hardgate/hardgate/internal/controls"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/spec"
+	"github.com/hardgate/hardgate/internal/waiver"
 )
 
 // ErrFleetDeadline is the cause of a run stopped by its whole-fleet deadline.
@@ -72,6 +73,10 @@ type Runner struct {
 	OnDone func(o *Outcome)
 	// Audit function; nil audits for real. Tests inject a hanging one.
 	AuditFunc AuditFunc
+	// Waivers, when set, are applied to every result (with the target's
+	// fleet labels) at the run's start time, before its status, summary
+	// line and result file; Summarize reports expired and stale ones once.
+	Waivers *waiver.Set
 }
 
 // Outcome is what became of one target.
@@ -88,6 +93,9 @@ type Outcome struct {
 	Duration time.Duration
 	// Row is the target's line in the fleet summary.
 	Row result.FleetTarget
+	// Waivers is what the runner's waivers did to the result (nil
+	// without waivers or without a result).
+	Waivers waiver.Outcome
 }
 
 // Run is a finished fleet run.
@@ -101,6 +109,9 @@ type Run struct {
 	Interrupted string
 	// Parallel is the bound the run used.
 	Parallel int
+	// Waivers is what the runner's waivers did across the fleet (nil
+	// without waivers).
+	Waivers *result.FleetWaivers
 
 	failing map[string]*result.FleetControl
 }
@@ -163,6 +174,9 @@ feed:
 		run.Outcomes[i] = o
 	}
 	run.FinishedAt = opts.Now().UTC()
+	if r.Waivers != nil {
+		run.Waivers = fleetWaivers(r.Waivers, run.Outcomes, run.StartedAt)
+	}
 	switch {
 	case ctx.Err() != nil:
 		run.Interrupted = StoppedByInterrupt
@@ -207,6 +221,7 @@ func (w *worker) audit(fctx context.Context, i int, ft *spec.FleetTarget) {
 		// doing, not the target's, so the result is not kept.
 		o.Status, o.Err = result.FleetCancelled, fmt.Errorf("audit stopped: %w", context.Cause(fctx))
 	default:
+		o.Waivers = w.r.judge(res, ft.Labels, w.run.StartedAt)
 		o.Status, o.Result = statusOf(res), res
 	}
 	w.record(i, &o)

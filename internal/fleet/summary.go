@@ -16,6 +16,8 @@ type Meta struct {
 	Tool      result.Tool
 	FleetFile string
 	Selectors []string
+	// WaiversFile is the waivers file as given to --waivers ("" without).
+	WaiversFile string
 }
 
 // row is the outcome's line in the fleet summary.
@@ -43,6 +45,7 @@ func row(o *Outcome) result.FleetTarget {
 	r.Posture = res.Summary.Posture
 	r.RiskScore = res.Summary.RiskScore
 	r.Findings = res.Summary.Findings
+	r.Waived = res.Summary.Waivers.Waived
 	for sev, n := range res.Summary.SeverityCounts {
 		r.SeverityCounts[sev] = n
 	}
@@ -131,12 +134,18 @@ func Summarize(run *Run, meta Meta) *result.Fleet {
 			t.SeverityCounts[sev] += n
 		}
 		t.Findings += r.Findings
+		t.Waived += r.Waived
 		t.RiskScore += r.RiskScore
 		t.MaxRiskScore = max(t.MaxRiskScore, r.RiskScore)
 	}
 	slices.SortFunc(f.Targets, func(a, b result.FleetTarget) int { return strings.Compare(a.Name, b.Name) })
 	f.Status, f.Posture = fleetVerdict(f.Totals)
 	f.TopFailingControls = topControls(run.failing)
+	if run.Waivers != nil {
+		w := *run.Waivers
+		w.File = meta.WaiversFile
+		f.Waivers = &w
+	}
 	return f
 }
 

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hardgate/hardgate/internal/outfile"
 )
 
 // CA is a certificate authority held in memory.
@@ -77,15 +79,10 @@ func (l *Leaf) Write(certFile, keyFile string) error {
 	return writeFile(keyFile, l.KeyPEM, 0o600)
 }
 
+// writeFile writes through the one output writer: a key ends up 0600
+// even where a file (or a symlink) stood before.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	if err := os.WriteFile(path, data, mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// WriteFile keeps the mode of an existing file; a key must end up 0600.
-	if err := os.Chmod(path, mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	return nil
+	return outfile.WriteMode(path, data, mode)
 }
 
 // Issue signs a server (and client) certificate for hosts: DNS names or IPs.

@@ -41,7 +41,8 @@ func withTCPAndMQTTEvidence() *result.Result {
 // user hands to hardgate report and hardgate diff. A document it accepts must
 // re-encode to a document it accepts again, and every renderer must handle it.
 func FuzzDecode(f *testing.F) {
-	for _, res := range []*result.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), withTCPAndMQTTEvidence()} {
+	for _, res := range []*result.Result{reporttest.WorkedExampleBefore(), reporttest.WorkedExampleAfter(), withTCPAndMQTTEvidence(),
+		reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay), reporttest.WorkedExampleBeforeWaived(reporttest.WaiverExpiredDay)} {
 		b := encoded(f, res)
 		if _, err := result.Decode(bytes.NewReader(b)); err != nil {
 			f.Fatalf("seed %s does not decode: %v", res.AuditID, err)
@@ -52,6 +53,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"schema_version":"1.0","summary":{"status":"PASS"}}`))
 	f.Add([]byte(`{"schema_version":"1.7","summary":{"status":"INCONCLUSIVE"},"controls":[{"id":"a.b","status":"error","evidence":[{"kind":"http","http":{"method":"GET","url":"http://127.0.0.1/","request_headers":{"Cookie":"x"}}}]}]}`))
 	f.Add([]byte(`{"schema_version":"9"}`))
+	f.Add([]byte(`{"schema_version":"1.1","summary":{"status":"PASS"},"controls":[{"id":"a.b","status":"waived"}],"waived":[{"id":"a.b"}],"waivers":{"expired":[{}],"stale":null}}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := result.Decode(bytes.NewReader(data))

@@ -125,6 +125,7 @@ func renderFleetText(w io.Writer, f *result.Fleet) error {
 	}
 	fmt.Fprintf(&b, "Findings: %d (%s); risk score total %d, max %d; %s with --parallel %d\n",
 		f.Totals.Findings, fleetCounts(f.Totals.SeverityCounts), f.Totals.RiskScore, f.Totals.MaxRiskScore, fleetDuration(f.DurationMS), f.Parallel)
+	textFleetWaivers(&b, f)
 	if len(f.TopFailingControls) > 0 {
 		b.WriteString("\nTop failing controls:\n")
 		for _, c := range f.TopFailingControls[:min(5, len(f.TopFailingControls))] {
@@ -141,7 +142,7 @@ func renderFleetText(w io.Writer, f *result.Fleet) error {
 			b.WriteString("\nWorst targets:\n")
 		}
 		shown++
-		fmt.Fprintf(&b, "  %-13s %-24s %-7s risk %3d  %d findings", t.Status, t.Name, orDash(t.Posture), t.RiskScore, t.Findings)
+		fmt.Fprintf(&b, "  %-13s %-24s %-7s risk %3d  %s findings", t.Status, t.Name, orDash(t.Posture), t.RiskScore, fleetFindings(t.Findings, t.Waived))
 		if t.Error != "" {
 			fmt.Fprintf(&b, "  %s", t.Error)
 		}
@@ -185,6 +186,8 @@ var fleetTemplate = template.Must(template.New("fleet").Funcs(TemplateFuncs()).F
 	"labels":   func(m map[string]string) string { return strings.Join(labelPairs(m), "\n") },
 	"domain":   func(t result.FleetTarget, d string) string { return t.Domains[d] },
 	"sev":      func(t result.FleetTarget, s string) int { return t.SeverityCounts[s] },
+	"selects":  waiverSelector,
+	"waivers":  fleetWaiverLine,
 }).Parse(fleetTemplateText))
 
 type labelFilter struct {

@@ -24,6 +24,9 @@ func renderFleetMarkdown(w io.Writer, f *result.Fleet) error {
 	}
 	fmt.Fprintf(&b, "| Started | %s |\n| Duration | %s |\n| Parallel | %d |\n", fleetWhen(f.StartedAt), fleetDuration(f.DurationMS), f.Parallel)
 	fmt.Fprintf(&b, "| Findings | %d (%s) |\n", f.Totals.Findings, fleetCounts(f.Totals.SeverityCounts))
+	if f.Waivers != nil {
+		fmt.Fprintf(&b, "| Waived | %d finding(s), not counted |\n", f.Totals.Waived)
+	}
 	fmt.Fprintf(&b, "| Risk score | total %d, max %d |\n", f.Totals.RiskScore, f.Totals.MaxRiskScore)
 	fmt.Fprintf(&b, "| Tool | %s |\n", result.MarkdownText(f.Tool.Name+" "+f.Tool.Version))
 
@@ -41,6 +44,7 @@ func renderFleetMarkdown(w io.Writer, f *result.Fleet) error {
 			fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", result.MarkdownCodeCell(c.ID), result.MarkdownText(c.Severity), c.Targets, result.MarkdownText(c.Title))
 		}
 	}
+	mdFleetWaivers(&b, f)
 
 	b.WriteString("\n## Gateways, worst first\n\n")
 	b.WriteString("| Gateway | Status | Posture | Risk | Findings | Labels | Report |\n|---|---|---|---:|---:|---|---|\n")
@@ -56,8 +60,8 @@ func renderFleetMarkdown(w io.Writer, f *result.Fleet) error {
 		if t.Error != "" {
 			status += ": " + result.MarkdownText(t.Error)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s %s | %d | %d | %s | %s |\n", result.MarkdownText(t.Name), status,
-			PostureMark(t.Posture), result.MarkdownText(orDash(t.Posture)), t.RiskScore, t.Findings,
+		fmt.Fprintf(&b, "| %s | %s | %s %s | %d | %s | %s | %s |\n", result.MarkdownText(t.Name), status,
+			PostureMark(t.Posture), result.MarkdownText(orDash(t.Posture)), t.RiskScore, fleetFindings(t.Findings, t.Waived),
 			result.MarkdownText(strings.Join(labelPairs(t.Labels), ", ")), link)
 	}
 	_, err := io.WriteString(w, b.String())

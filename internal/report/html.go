@@ -29,6 +29,8 @@ func TemplateFuncs() template.FuncMap {
 		"posture":     postureClass,
 		"postureIcon": PostureIcon,
 		"statusWord":  StatusWord,
+		"selector":    waiverSelector,
+		"waiverLine":  waiverSummary,
 		"utc":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"join":        strings.Join,
 		"refs": func(r []string) string {
@@ -89,6 +91,7 @@ type reportView struct {
 	ChartHeight int
 	Domains     []result.DomainPosture
 	Findings    []findingView
+	Waived      []findingView
 	Backlog     []result.BacklogItem
 	Controls    []result.ControlResult
 	Meta        [][2]string
@@ -119,11 +122,18 @@ func renderHTML(w io.Writer, res *result.Result, _ RenderOptions) error {
 	}
 	v.ChartHeight = len(counts)*28 - 6
 	for _, f := range sortedFindings(res) {
-		fv := findingView{Finding: f}
-		for _, e := range f.Evidence {
-			fv.EvidenceViews = append(fv.EvidenceViews, evidenceView{Title: EvidenceTitle(e), Detail: EvidenceDetail(e)})
-		}
-		v.Findings = append(v.Findings, fv)
+		v.Findings = append(v.Findings, newFindingView(f))
+	}
+	for _, f := range sortedWaived(res) {
+		v.Waived = append(v.Waived, newFindingView(f))
 	}
 	return reportTemplate.Execute(w, v)
+}
+
+func newFindingView(f result.Finding) findingView {
+	fv := findingView{Finding: f}
+	for _, e := range f.Evidence {
+		fv.EvidenceViews = append(fv.EvidenceViews, evidenceView{Title: EvidenceTitle(e), Detail: EvidenceDetail(e)})
+	}
+	return fv
 }

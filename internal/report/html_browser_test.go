@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,9 +35,11 @@ func TestHTMLReportInChromium(t *testing.T) {
 		mappingRows    int
 		findings       int
 		emptyBacklogID string
+		waived         int
 	}{
-		{"the before report shows red tiles, the backlog and the mapping", reporttest.WorkedExampleBefore(), "FAIL", "", 4, 4, 4, ""},
-		{"the after report shows green tiles and an empty backlog", reporttest.WorkedExampleAfter(), "PASS", "rgb(232, 245, 233)", 0, 0, 0, "no-backlog"},
+		{"the before report shows red tiles, the backlog and the mapping", reporttest.WorkedExampleBefore(), "FAIL", "", 4, 4, 4, "", 0},
+		{"the after report shows green tiles and an empty backlog", reporttest.WorkedExampleAfter(), "PASS", "rgb(232, 245, 233)", 0, 0, 0, "no-backlog", 0},
+		{"the waived before report shows the waived finding in its own section", reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay), "FAIL", "", 3, 3, 3, "", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,11 +69,12 @@ func TestHTMLReportInChromium(t *testing.T) {
 				backlog: document.querySelectorAll("#backlog-table tbody tr").length,
 				mapping: document.querySelectorAll("#mapping-table tbody tr").length,
 				controls: document.querySelectorAll("#controls-table tbody tr").length,
-				findings: document.querySelectorAll("article.finding").length,
+				findings: document.querySelectorAll("#findings article.finding").length,
+				waived: document.querySelectorAll("#waived article.finding.waived").length,
 				metadata: document.querySelectorAll("#metadata-table tr").length,
 				chartBars: document.querySelectorAll("#severity-chart text").length,
 				controlsHeight: Math.round(document.getElementById("controls-table").getBoundingClientRect().height)})`)
-			want := map[string]int{"backlog": tc.backlogRows, "mapping": tc.mappingRows, "controls": len(tc.res.Controls), "findings": tc.findings, "chartBars": 10}
+			want := map[string]int{"backlog": tc.backlogRows, "mapping": tc.mappingRows, "controls": len(tc.res.Controls), "findings": tc.findings, "chartBars": 10, "waived": tc.waived}
 			for k, v := range want {
 				if counts[k] != v {
 					t.Errorf("%s = %d, want %d", k, counts[k], v)
@@ -91,7 +95,13 @@ func TestHTMLReportInChromium(t *testing.T) {
 			if reqs := page.Requests(); len(reqs) != 1 || reqs[0] != page.URL {
 				t.Errorf("requests = %v, want only the file itself", reqs)
 			}
-			reporttest.Screenshot(t, page, "report-"+tc.res.AuditID+".png")
+			if tc.waived > 0 {
+				style := reporttest.Eval[string](t, page, `getComputedStyle(document.querySelector("#waived article.waived")).borderLeftStyle`)
+				if style != "dashed" {
+					t.Errorf("the waived finding's border is %q, want dashed (the inline CSS must apply)", style)
+				}
+			}
+			reporttest.Screenshot(t, page, fmt.Sprintf("report-%s-%d.png", tc.res.AuditID, tc.waived))
 		})
 	}
 }

@@ -58,7 +58,8 @@ type junitSkipped struct {
 }
 
 // renderJUnit writes JUnit XML with one testcase per control: fail is a
-// failure, error an error, not_applicable skipped.
+// failure, error an error, not_applicable skipped, and waived skipped with
+// the waiver's justification, owner and last day.
 func renderJUnit(w io.Writer, res *result.Result, _ RenderOptions) error {
 	elapsed := fmt.Sprintf("%.3f", res.FinishedAt.Sub(res.StartedAt).Seconds())
 	if res.FinishedAt.Before(res.StartedAt) {
@@ -96,6 +97,10 @@ func renderJUnit(w io.Writer, res *result.Result, _ RenderOptions) error {
 		case result.StatusNotApplicable:
 			suite.Skipped++
 			tc.Skipped = &junitSkipped{Message: oneLine(c.Reason)}
+		case result.StatusWaived:
+			suite.Skipped++
+			tc.Skipped = &junitSkipped{Message: waivedMessage(c)}
+			tc.SystemOut = xmlSafe(oneLine(c.Reason))
 		case result.StatusPass:
 			tc.SystemOut = oneLine(c.Reason)
 		default:
@@ -117,6 +122,15 @@ func renderJUnit(w io.Writer, res *result.Result, _ RenderOptions) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// waivedMessage is the skip message of a waived control.
+func waivedMessage(c result.ControlResult) string {
+	if c.Waiver == nil {
+		return "waived"
+	}
+	w := c.Waiver
+	return oneLine(fmt.Sprintf("waived until %s (owner %s): %s", w.Expires, w.Owner, w.Justification))
 }
 
 // controlEvidenceText joins a control's evidence as plain text.

@@ -15,6 +15,7 @@ func renderMarkdown(w io.Writer, res *result.Result, _ RenderOptions) error {
 	mdSummary(&b, res)
 	findings := sortedFindings(res)
 	mdFindings(&b, findings)
+	mdWaived(&b, res)
 	mdBacklog(&b, res)
 	mdMapping(&b, findings)
 	mdControlsAndMetadata(&b, res)
@@ -34,8 +35,11 @@ func mdSummary(b *strings.Builder, res *result.Result) {
 	fmt.Fprintf(b, "| Posture | %s **%s** |\n", PostureMark(s.Posture), postureWord(s.Posture))
 	fmt.Fprintf(b, "| Risk score | %d |\n", s.RiskScore)
 	fmt.Fprintf(b, "| Findings | %d (%s) |\n", s.Findings, countsLine(s))
-	fmt.Fprintf(b, "| Controls | %d: %d pass, %d fail, %d not applicable, %d error |\n",
-		s.Controls.Total, s.Controls.Pass, s.Controls.Fail, s.Controls.NotApplicable, s.Controls.Error)
+	fmt.Fprintf(b, "| Controls | %d: %d pass, %d fail, %d not applicable, %d error%s |\n",
+		s.Controls.Total, s.Controls.Pass, s.Controls.Fail, s.Controls.NotApplicable, s.Controls.Error, waivedCount(s))
+	if res.Waivers != nil {
+		fmt.Fprintf(b, "| Waived | %s |\n", waiverSummary(s))
+	}
 	fmt.Fprintf(b, "| Backlog | %d items |\n", len(res.Backlog))
 	fmt.Fprintf(b, "| Positive control (valid token accepted) | %s |\n", ranWord(s.PositiveControlRan))
 	if s.NextStep != "" {
@@ -62,29 +66,37 @@ func mdFindings(b *strings.Builder, findings []result.Finding) {
 		b.WriteString("No findings.\n\n")
 	}
 	for i, f := range findings {
-		fmt.Fprintf(b, "### %d. [%s] %s\n\n", i+1, strings.ToUpper(result.MarkdownText(f.Severity)), result.MarkdownCode(f.ID))
-		fmt.Fprintf(b, "- Expected: %s\n- Domains: %s\n", result.MarkdownText(f.Title), result.MarkdownText(strings.Join(f.Domains, ", ")))
-		if f.Reason != "" {
-			fmt.Fprintf(b, "- Observed: %s\n", result.MarkdownText(f.Reason))
+		mdFinding(b, fmt.Sprintf("%d.", i+1), f)
+	}
+}
+
+// mdFinding writes one finding under a level-3 heading numbered n.
+func mdFinding(b *strings.Builder, n string, f result.Finding) {
+	fmt.Fprintf(b, "### %s [%s] %s\n\n", n, strings.ToUpper(result.MarkdownText(f.Severity)), result.MarkdownCode(f.ID))
+	fmt.Fprintf(b, "- Expected: %s\n- Domains: %s\n", result.MarkdownText(f.Title), result.MarkdownText(strings.Join(f.Domains, ", ")))
+	if f.Reason != "" {
+		fmt.Fprintf(b, "- Observed: %s\n", result.MarkdownText(f.Reason))
+	}
+	if f.Risk != "" {
+		fmt.Fprintf(b, "- Risk: %s\n", result.MarkdownText(f.Risk))
+	}
+	if w := f.Waiver; w != nil {
+		mdWaiverLines(b, *w)
+	}
+	if len(f.Evidence) > 0 {
+		b.WriteString("\n**Evidence**\n\n")
+		for _, e := range f.Evidence {
+			fmt.Fprintf(b, "- %s\n\n", result.MarkdownText(EvidenceTitle(e)))
+			b.WriteString(indent(result.MarkdownFence(EvidenceDetail(e), "text"), "  ") + "\n\n")
 		}
-		if f.Risk != "" {
-			fmt.Fprintf(b, "- Risk: %s\n", result.MarkdownText(f.Risk))
-		}
-		if len(f.Evidence) > 0 {
-			b.WriteString("\n**Evidence**\n\n")
-			for _, e := range f.Evidence {
-				fmt.Fprintf(b, "- %s\n\n", result.MarkdownText(EvidenceTitle(e)))
-				b.WriteString(indent(result.MarkdownFence(EvidenceDetail(e), "text"), "  ") + "\n\n")
-			}
-		}
-		b.WriteString("**Remediation**\n\n")
-		fmt.Fprintf(b, "%s\n\n", result.MarkdownText(nonEmpty(f.Remediation.Text, "See the controls reference.")))
-		if f.Remediation.ConfigChange != "" {
-			b.WriteString(result.MarkdownFence(f.Remediation.ConfigChange, "yaml") + "\n\n")
-		}
-		if f.Verification.Request != "" {
-			fmt.Fprintf(b, "**Verification:** %s → %s\n\n", result.MarkdownCode(f.Verification.Request), result.MarkdownText(f.Verification.Expected))
-		}
+	}
+	b.WriteString("**Remediation**\n\n")
+	fmt.Fprintf(b, "%s\n\n", result.MarkdownText(nonEmpty(f.Remediation.Text, "See the controls reference.")))
+	if f.Remediation.ConfigChange != "" {
+		b.WriteString(result.MarkdownFence(f.Remediation.ConfigChange, "yaml") + "\n\n")
+	}
+	if f.Verification.Request != "" {
+		fmt.Fprintf(b, "**Verification:** %s → %s\n\n", result.MarkdownCode(f.Verification.Request), result.MarkdownText(f.Verification.Expected))
 	}
 }
 
@@ -109,11 +121,11 @@ func mdMapping(b *strings.Builder, findings []result.Finding) {
 	if len(findings) == 0 {
 		b.WriteString("No findings to map.\n")
 	} else {
-		b.WriteString("| Control | Severity | ETSI EN 303 645 | OWASP IoT 2018 | IEC 62443-4-2 | NIST IR 8259A |\n|---|---|---|---|---|---|\n")
+		b.WriteString("| Control | Severity | ETSI EN 303 645 | EN 18031-1 | OWASP IoT 2018 | IEC 62443-4-2 | NIST IR 8259A |\n|---|---|---|---|---|---|---|\n")
 		for _, f := range findings {
 			r := f.References
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", result.MarkdownCodeCell(f.ID), result.MarkdownText(f.Severity), refList(r.ETSIEN303645),
-				refList(r.OWASPIoT2018), refList(r.IEC62443_4_2), refList(r.NISTIR8259A))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", result.MarkdownCodeCell(f.ID), result.MarkdownText(f.Severity), refList(r.ETSIEN303645),
+				refList(r.EN18031_1), refList(r.OWASPIoT2018), refList(r.IEC62443_4_2), refList(r.NISTIR8259A))
 		}
 	}
 }
@@ -187,6 +199,8 @@ func StatusWord(s result.Status) string {
 		return "ERROR (undecided)"
 	case result.StatusNotApplicable:
 		return "not applicable"
+	case result.StatusWaived:
+		return "WAIVED (accepted risk)"
 	}
 	return string(s)
 }

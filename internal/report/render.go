@@ -42,6 +42,7 @@ func Formats() []string {
 
 // Render writes res in format (one of Formats) to w. The output depends only
 // on res and opts: everything printed is sorted, and no clock is read.
+// Every string of res is printed through result.Printable.
 func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) error {
 	if res == nil {
 		return errors.New("render: no result")
@@ -49,6 +50,13 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 	f, ok := renderers[strings.ToLower(format)]
 	if !ok {
 		return fmt.Errorf("%w %q: choose one of %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
+	}
+	if strings.ToLower(format) != "json" {
+		// Every human format prints target-controlled text (topic names,
+		// headers, body excerpts, config values): control characters and
+		// bidi overrides become visible escapes, in one place. json is the
+		// document itself; result.Encode escapes what a terminal obeys.
+		res = result.Escaped(res)
 	}
 	if err := f(w, res, opts); err != nil {
 		return fmt.Errorf("render %s: %w", format, err)
@@ -58,8 +66,13 @@ func Render(w io.Writer, res *result.Result, format string, opts RenderOptions) 
 
 // sortedFindings returns the findings by severity, then id, without
 // touching res.
-func sortedFindings(res *result.Result) []result.Finding {
-	out := slices.Clone(res.Findings)
+func sortedFindings(res *result.Result) []result.Finding { return bySeverity(res.Findings) }
+
+// sortedWaived returns the waived findings by severity, then id.
+func sortedWaived(res *result.Result) []result.Finding { return bySeverity(res.Waived) }
+
+func bySeverity(fs []result.Finding) []result.Finding {
+	out := slices.Clone(fs)
 	slices.SortStableFunc(out, func(a, b result.Finding) int {
 		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
 			return d
@@ -144,11 +157,13 @@ type SeverityCount struct {
 	Count    int
 }
 
-// findingFor returns the finding of control id, if any.
+// findingFor returns the finding of control id, if any, waived or not.
 func findingFor(res *result.Result, id string) (result.Finding, bool) {
-	for _, f := range res.Findings {
-		if f.ID == id {
-			return f, true
+	for _, fs := range [][]result.Finding{res.Findings, res.Waived} {
+		for _, f := range fs {
+			if f.ID == id {
+				return f, true
+			}
 		}
 	}
 	return result.Finding{}, false

@@ -24,7 +24,10 @@ func golden(t *testing.T, name string, got []byte) {
 // fixtures are the real audits of the worked example (internal/demo with a
 // fixed clock and ids, normalised); see reporttest.WorkedExampleBefore.
 func fixtures() map[string]func() *result.Result {
-	return map[string]func() *result.Result{"before": reporttest.WorkedExampleBefore, "after": reporttest.WorkedExampleAfter}
+	return map[string]func() *result.Result{
+		"before": reporttest.WorkedExampleBefore, "after": reporttest.WorkedExampleAfter,
+		"before-waived": func() *result.Result { return reporttest.WorkedExampleBeforeWaived(reporttest.WaiverDay) },
+	}
 }
 
 func TestRenderMatchesGoldenFiles(t *testing.T) {

@@ -86,14 +86,26 @@ type sarifAL struct {
 }
 
 type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
-	Kind                string            `json:"kind"`
-	Level               string            `json:"level"`
-	Message             sarifText         `json:"message"`
-	Locations           []sarifLocation   `json:"locations,omitempty"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
-	Properties          map[string]any    `json:"properties,omitempty"`
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Kind                string             `json:"kind"`
+	Level               string             `json:"level"`
+	Message             sarifText          `json:"message"`
+	Locations           []sarifLocation    `json:"locations,omitempty"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
+}
+
+// sarifSuppression records that a result is an accepted risk: a waiver,
+// kept outside the analysed files (kind external). It leaves out the
+// suppression's status: the final 2.1.0 schema names that property
+// "status" and the committee draft "state", and a waiver is accepted by
+// being applied at all.
+type sarifSuppression struct {
+	Kind          string         `json:"kind"`
+	Justification string         `json:"justification"`
+	Properties    map[string]any `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -178,22 +190,12 @@ func renderSARIF(w io.Writer, res *result.Result, opts RenderOptions) error {
 		index[c.ID] = i
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleFor(res, c, opts))
 	}
-	for _, f := range sortedFindings(res) {
+	for _, f := range append(sortedFindings(res), sortedWaived(res)...) {
 		i, ok := index[f.ID]
 		if !ok {
 			continue // a finding without its control: the result is inconsistent; the rule list is the source
 		}
-		msg := "Not met: " + oneLine(f.Title)
-		if f.Reason != "" {
-			msg = strings.TrimSuffix(oneLine(f.Reason), ".") + ". Expected: " + oneLine(f.Title)
-		}
-		run.Results = append(run.Results, sarifResult{
-			RuleID: f.ID, RuleIndex: i, Kind: "fail", Level: SARIFLevel(f.Severity),
-			Message:             sarifText{Text: msg},
-			Locations:           anchorToConfig(sarifLocations(f.Evidence), res.Target.ConfigFiles),
-			PartialFingerprints: map[string]string{"hardgateControl/v1": res.Target.Name + "/" + f.ID},
-			Properties:          map[string]any{"severity": f.Severity, "domains": f.Domains},
-		})
+		run.Results = append(run.Results, sarifFinding(res, f, i))
 	}
 	for _, c := range controls {
 		if c.Status != result.StatusError {
@@ -210,6 +212,29 @@ func renderSARIF(w io.Writer, res *result.Result, opts RenderOptions) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{Schema: SARIFSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}})
+}
+
+// sarifFinding is the result of one finding; a waived one carries its
+// waiver as an accepted external suppression.
+func sarifFinding(res *result.Result, f result.Finding, ruleIndex int) sarifResult {
+	msg := "Not met: " + oneLine(f.Title)
+	if f.Reason != "" {
+		msg = strings.TrimSuffix(oneLine(f.Reason), ".") + ". Expected: " + oneLine(f.Title)
+	}
+	r := sarifResult{
+		RuleID: f.ID, RuleIndex: ruleIndex, Kind: "fail", Level: SARIFLevel(f.Severity),
+		Message:             sarifText{Text: msg},
+		Locations:           anchorToConfig(sarifLocations(f.Evidence), res.Target.ConfigFiles),
+		PartialFingerprints: map[string]string{"hardgateControl/v1": res.Target.Name + "/" + f.ID},
+		Properties:          map[string]any{"severity": f.Severity, "domains": f.Domains},
+	}
+	if w := f.Waiver; w != nil {
+		r.Suppressions = []sarifSuppression{{
+			Kind: "external", Justification: nonEmpty(oneLine(w.Justification), "waived"),
+			Properties: map[string]any{"owner": w.Owner, "expires": w.Expires},
+		}}
+	}
+	return r
 }
 
 // sarifRuleFor is the rule of one control: its reference text from the

@@ -60,8 +60,11 @@ func renderText(w io.Writer, res *result.Result, opts RenderOptions) error {
 		counts = append(counts, fmt.Sprintf("%d %s", c.Count, c.Severity))
 	}
 	fmt.Fprintf(&b, "Findings: %d (%s)\n", s.Findings, strings.Join(counts, ", "))
-	fmt.Fprintf(&b, "Controls: %d (%d pass, %d fail, %d not applicable, %d error)\n",
-		s.Controls.Total, s.Controls.Pass, s.Controls.Fail, s.Controls.NotApplicable, s.Controls.Error)
+	fmt.Fprintf(&b, "Controls: %d (%d pass, %d fail, %d not applicable, %d error%s)\n",
+		s.Controls.Total, s.Controls.Pass, s.Controls.Fail, s.Controls.NotApplicable, s.Controls.Error, waivedCount(s))
+	if res.Waivers != nil {
+		fmt.Fprintf(&b, "Waived: %s\n", waiverSummary(s))
+	}
 	fmt.Fprintf(&b, "Backlog: %d items\n", len(res.Backlog))
 	if s.Headline != "" {
 		fmt.Fprintf(&b, "\n%s\n", s.Headline)
@@ -93,6 +96,9 @@ func renderText(w io.Writer, res *result.Result, opts RenderOptions) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+	}
+	if err := writeString(w, textWaived(res)); err != nil {
+		return err
 	}
 	var errs []string
 	for _, c := range sortedControls(res) {

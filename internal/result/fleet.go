@@ -12,7 +12,7 @@ import (
 // FleetSchemaVersion is the version of the fleet summary (fleet.json)
 // written by this build; readers accept the same major version. The
 // schema is docs/fleet.schema.json.
-const FleetSchemaVersion = "1.0"
+const FleetSchemaVersion = "1.1"
 
 // FleetKind marks a fleet summary, so a reader tells it from a result.
 const FleetKind = "hardgate.fleet"
@@ -61,6 +61,32 @@ type Fleet struct {
 	TopFailingControls []FleetControl `json:"top_failing_controls"`
 	// Targets are sorted by name.
 	Targets []FleetTarget `json:"targets"`
+	// Waivers is what the waivers file (--waivers) did across the fleet;
+	// absent when none was given (schema 1.1).
+	Waivers *FleetWaivers `json:"waivers,omitempty"`
+}
+
+// FleetWaivers is what one waivers file did across a fleet, each waiver
+// reported once however many targets it selects.
+type FleetWaivers struct {
+	// File is the waivers file as given to --waivers.
+	File string `json:"file"`
+	// Count is the number of waivers in the file.
+	Count int `json:"count"`
+	// Waived is the number of waived findings over every target.
+	Waived int `json:"waived"`
+	// Expired are the waivers whose last day had passed when the run
+	// started: ignored, so what they covered counts again; each with the
+	// targets it selects.
+	Expired []FleetExpiredWaiver `json:"expired"`
+	// Stale are the unexpired waivers that waived nothing on any target.
+	Stale []Waiver `json:"stale"`
+}
+
+// FleetExpiredWaiver is an expired waiver and the targets it selects.
+type FleetExpiredWaiver struct {
+	Waiver  Waiver   `json:"waiver"`
+	Targets []string `json:"targets"`
 }
 
 // FleetTotals counts the fleet.
@@ -75,6 +101,8 @@ type FleetTotals struct {
 	Findings       int            `json:"findings"`
 	RiskScore      int            `json:"risk_score"`
 	MaxRiskScore   int            `json:"max_risk_score"`
+	// Waived sums the waived findings of every target (schema 1.1).
+	Waived int `json:"waived,omitempty"`
 }
 
 // FleetControl is a control that fails on some targets.
@@ -99,6 +127,9 @@ type FleetTarget struct {
 	RiskScore      int            `json:"risk_score"`
 	SeverityCounts map[string]int `json:"severity_counts"`
 	Findings       int            `json:"findings"`
+	// Waived counts the findings a waiver accepted (schema 1.1): not in
+	// Findings, SeverityCounts or RiskScore.
+	Waived int `json:"waived,omitempty"`
 	// Domains maps each control domain to its posture.
 	Domains map[string]string `json:"domains,omitempty"`
 	// FailingControls are the ids of the failed controls, sorted;

@@ -14,8 +14,10 @@ import (
 )
 
 // SchemaVersion is the version of the result document written by this build.
-// Readers accept results whose major version matches.
-const SchemaVersion = "1.0"
+// Readers accept results whose major version matches. 1.1 added waivers
+// (the waived status, the waived findings, the waivers section and their
+// summary counts), target labels and the EN 18031-1 references.
+const SchemaVersion = "1.1"
 
 // MaxResultBytes caps how much of a result file is read.
 const MaxResultBytes = 64 << 20
@@ -29,6 +31,10 @@ const (
 	StatusFail          Status = "fail"
 	StatusNotApplicable Status = "not_applicable"
 	StatusError         Status = "error"
+	// StatusWaived is a failed control whose finding a waiver accepts as a
+	// known risk until its expiry: it keeps its evidence and its waiver, and
+	// does not count toward status, posture or risk score.
+	StatusWaived Status = "waived"
 )
 
 // Overall audit statuses.
@@ -60,6 +66,12 @@ type Result struct {
 	Controls      []ControlResult `json:"controls"`
 	Findings      []Finding       `json:"findings"`
 	Backlog       []BacklogItem   `json:"backlog"`
+	// Waived are the failed controls that a waiver accepts, each with its
+	// waiver; they are not findings and have no backlog item.
+	Waived []Finding `json:"waived"`
+	// Waivers says what applying a waivers file found: the waivers for this
+	// target that expired or matched nothing. Absent when none was applied.
+	Waivers *WaiverReport `json:"waivers,omitempty"`
 }
 
 // Tool names the program that wrote the result.
@@ -78,6 +90,9 @@ type Target struct {
 	TLSAddrs    []string     `json:"tls_addrs,omitempty"`
 	MQTTURLs    []string     `json:"mqtt_urls,omitempty"`
 	ConfigFiles []ConfigFile `json:"config_files"`
+	// Labels are the target's labels (site, model, ...), as a fleet file
+	// gives them; waivers select targets by name or by labels.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // ConfigFile is a gateway config file that was read, with its digest.
@@ -106,6 +121,8 @@ type Summary struct {
 	PositiveControlRan bool `json:"positive_control_ran"`
 	// Notes are caveats a reader must know (a control that could not run).
 	Notes []string `json:"notes"`
+	// Waivers counts the waived findings and the expired and stale waivers.
+	Waivers WaiverCounts `json:"waivers"`
 }
 
 // ControlCounts counts controls by status.
@@ -115,6 +132,7 @@ type ControlCounts struct {
 	Fail          int `json:"fail"`
 	NotApplicable int `json:"not_applicable"`
 	Error         int `json:"error"`
+	Waived        int `json:"waived"`
 }
 
 // DomainPosture is the posture of one control domain.
@@ -135,6 +153,8 @@ type ControlResult struct {
 	Status   Status     `json:"status"`
 	Reason   string     `json:"reason"`
 	Evidence []Evidence `json:"evidence"`
+	// Waiver is the waiver that accepts this failed control (status waived).
+	Waiver *Waiver `json:"waiver,omitempty"`
 }
 
 // Finding is a failed control with everything needed to fix it.
@@ -151,6 +171,8 @@ type Finding struct {
 	Remediation  Remediation  `json:"remediation"`
 	Verification Verification `json:"verification"`
 	References   References   `json:"references"`
+	// Waiver is set on the entries of Result.Waived.
+	Waiver *Waiver `json:"waiver,omitempty"`
 }
 
 // Remediation says how to fix a finding.
@@ -171,6 +193,9 @@ type References struct {
 	OWASPIoT2018 []string `json:"owasp_iot_2018" yaml:"owasp_iot_2018"`
 	IEC62443_4_2 []string `json:"iec_62443_4_2" yaml:"iec_62443_4_2"`
 	NISTIR8259A  []string `json:"nist_ir_8259a" yaml:"nist_ir_8259a"`
+	// EN18031_1 are EN 18031-1 requirement ids (ACM-2, SCM-3, CRY-1, ...),
+	// where one applies.
+	EN18031_1 []string `json:"en_18031_1,omitempty" yaml:"en_18031_1"`
 }
 
 // BacklogItem is one ticket-ready remediation row.
@@ -318,10 +343,17 @@ func major(v string) string {
 	return v
 }
 
-// Encode writes the result as indented JSON with a trailing newline.
+// Encode writes the result as indented JSON with a trailing newline. C1
+// controls and bidi formatting characters in strings are written as
+// \uXXXX escapes (EscapeJSON): the same values, safe to print.
 func Encode(w io.Writer, res *Result) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(res)
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeJSON(buf.Bytes()))
+	return err
 }

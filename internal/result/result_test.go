@@ -29,7 +29,7 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	}{
 		{"a truncated document", string(good[:len(good)/2]), "parse result", nil},
 		{"an empty file", "", "parse result", nil},
-		{"a foreign schema version", strings.Replace(string(good), `"schema_version": "1.0"`, `"schema_version": "2.0"`, 1), `"2.0"`, result.ErrSchemaVersion},
+		{"a foreign schema version", strings.Replace(string(good), `"schema_version": "`+result.SchemaVersion+`"`, `"schema_version": "2.0"`, 1), `"2.0"`, result.ErrSchemaVersion},
 		{"a document without a schema version", `{"audit_id":"x"}`, "schema_version is missing", result.ErrSchemaVersion},
 		{"an unknown field", strings.Replace(string(good), `"audit_id"`, `"surprise": 1, "audit_id"`, 1), "unknown field", nil},
 		{"trailing data", string(good) + "{}", "parse result", nil},

@@ -30,6 +30,7 @@ func Summarize(res *result.Result, cat *catalog.Catalog) {
 	}
 	errored := countControls(res.Controls, &s.Controls)
 	res.Findings = findings(res.Controls, cat)
+	res.Waived = waivedFindings(res.Controls, cat)
 	for _, f := range res.Findings {
 		s.SeverityCounts[f.Severity]++
 	}
@@ -62,7 +63,12 @@ func Summarize(res *result.Result, cat *catalog.Catalog) {
 	if len(errored) > 0 {
 		s.Notes = append(s.Notes, fmt.Sprintf("%d control(s) could not be decided and are not counted as passed: %s.", len(errored), strings.Join(errored, ", ")))
 	}
+	s.Waivers = waiverCounts(res)
+	s.Notes = append(s.Notes, waiverNotes(res)...)
 	s.Headline, s.NextStep = headline(res.Target.Name, &s, res.Backlog)
+	if s.Waivers.Waived > 0 {
+		s.Headline += fmt.Sprintf(" %d finding(s) waived as accepted risk, not counted.", s.Waivers.Waived)
+	}
 	res.Summary = s
 }
 
@@ -81,6 +87,8 @@ func countControls(controls []result.ControlResult, n *result.ControlCounts) (er
 		case result.StatusError:
 			n.Error++
 			errored = append(errored, cr.ID)
+		case result.StatusWaived:
+			n.Waived++
 		}
 	}
 	return errored
@@ -94,19 +102,29 @@ func findings(controls []result.ControlResult, cat *catalog.Catalog) []result.Fi
 		if cr.Status != result.StatusFail {
 			continue
 		}
-		f := result.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
-		if c, ok := cat.Get(cr.ID); ok {
-			f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
-		}
-		out = append(out, f)
+		out = append(out, finding(cr, cat))
 	}
+	sortFindings(out)
+	return out
+}
+
+// finding is a failed (or waived) control with its catalog text.
+func finding(cr result.ControlResult, cat *catalog.Catalog) result.Finding {
+	f := result.Finding{ID: cr.ID, Title: cr.Title, Severity: cr.Severity, Domains: cr.Domains, Reason: cr.Reason, Evidence: cr.Evidence}
+	if c, ok := cat.Get(cr.ID); ok {
+		f.Risk, f.Remediation, f.Verification, f.References = c.Risk, c.Remediation, c.Verification, c.References
+	}
+	return f
+}
+
+// sortFindings orders findings by severity, then id.
+func sortFindings(out []result.Finding) {
 	slices.SortStableFunc(out, func(a, b result.Finding) int {
 		if d := result.SeverityRank(a.Severity) - result.SeverityRank(b.Severity); d != 0 {
 			return d
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out
 }
 
 // backlog is one ticket per finding, in finding order.

@@ -14,7 +14,7 @@ import (
 // result file.
 func (s *Store) Get(ctx context.Context, auditID string) (*result.Result, error) {
 	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT result_json FROM audits WHERE audit_id = ?`, auditID).Scan(&data)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT result_json FROM audits WHERE audit_id = ?`), auditID).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %q (hardgate history list shows the stored ids)", ErrNotFound, auditID)
 	}
@@ -50,14 +50,15 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit < 0 {
 		return nil, fmt.Errorf("list history: limit %d is negative", f.Limit)
 	}
-	limit := int64(f.Limit)
-	if limit == 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audits
+	q := `SELECT ` + entryColumns + ` FROM audits
 		WHERE (?1 = '' OR target = ?1)
-		ORDER BY started_at DESC, audit_id DESC
-		LIMIT ?2`, f.Target, limit)
+		ORDER BY started_at DESC, audit_id DESC`
+	args := []any{f.Target}
+	if f.Limit > 0 {
+		q += ` LIMIT ?2`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list history %s: %w", s.path, err)
 	}
@@ -82,9 +83,9 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 	if target == "" {
 		return nil, errors.New("trend: target name is empty (hardgate history list shows the targets)")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM audits
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+entryColumns+` FROM audits
 		WHERE target = ?
-		ORDER BY started_at, audit_id`, target)
+		ORDER BY started_at, audit_id`), target)
 	if err != nil {
 		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
 	}
@@ -109,10 +110,10 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 	}
 	rows.Close()
 
-	counts, err := s.db.QueryContext(ctx, `SELECT c.audit_id, c.status, c.severity, count(*)
+	counts, err := s.db.QueryContext(ctx, s.rebind(`SELECT c.audit_id, c.status, c.severity, count(*)
 		FROM control_status c JOIN audits a ON a.audit_id = c.audit_id
 		WHERE a.target = ?
-		GROUP BY c.audit_id, c.status, c.severity`, target)
+		GROUP BY c.audit_id, c.status, c.severity`), target)
 	if err != nil {
 		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
 	}
@@ -139,10 +140,39 @@ func (s *Store) Trend(ctx context.Context, target string) ([]TrendPoint, error) 
 			c.NotApplicable += n
 		case result.StatusError:
 			c.Error += n
+		case result.StatusWaived:
+			c.Waived += n
 		}
 	}
 	if err := counts.Err(); err != nil {
 		return nil, fmt.Errorf("trend %s in history %s: %w", target, s.path, err)
 	}
 	return points, nil
+}
+
+// Recent returns the newest n audits of every target (n >= 1), each
+// target's oldest first, in one query: the dashboard's overview and
+// sparklines, and the latest audit of each target after a restart.
+func (s *Store) Recent(ctx context.Context, n int) (map[string][]Entry, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("recent audits: n %d must be at least 1", n)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+entryColumns+` FROM (
+			SELECT `+entryColumns+`, row_number() OVER (PARTITION BY target ORDER BY started_at DESC, audit_id DESC) AS age
+			FROM audits) recent
+		WHERE age <= ?
+		ORDER BY target, started_at, audit_id`), n)
+	if err != nil {
+		return nil, fmt.Errorf("recent audits in history %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	out := map[string][]Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recent audits in history %s: %w", s.path, err)
+		}
+		out[e.Target] = append(out[e.Target], e)
+	}
+	return out, rows.Err()
 }

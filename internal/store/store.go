@@ -1,13 +1,16 @@
-// Package store keeps the history of audits in an embedded SQLite database
-// (pure Go, through modernc.org/sqlite), so that posture can be followed
-// over time: every result document is stored whole, with its summary and the
-// status of each control indexed beside it.
+// Package store keeps the history of audits, so that posture can be
+// followed over time: every result document is stored whole, with its
+// summary and the status of each control indexed beside it, and beside them
+// what the retainer service (hardgate serve) keeps: baselines and their
+// changes, the drift state of each target, the alert outbox and the runs.
 //
-// A history database is marked with its own SQLite application id; a file
-// that is not a database, or a database of another program, is refused
-// rather than modified. The schema is migrated forward with PRAGMA
-// user_version when a newer build opens an older database; an older build
-// refuses a newer database.
+// Two engines hold one schema: an embedded SQLite file (pure Go, through
+// modernc.org/sqlite; the default) and PostgreSQL (through jackc/pgx), chosen
+// by the location given to Open. The schema is migrated forward by one list
+// of versioned migrations, each written for both engines; an older build
+// refuses a newer database. A SQLite history is marked with its own
+// application id and a PostgreSQL one with a hardgate_meta table: a file or
+// database of another program is refused rather than modified.
 package store
 
 import (
@@ -17,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -43,54 +45,42 @@ var (
 	ErrSchemaTooNew = errors.New("history database schema is newer than this build")
 )
 
-// applicationID marks a SQLite file as a hardgate history ("HGHS").
-const applicationID = 0x48474853
-
-// busyTimeout is how long a statement waits for another writer (ms).
-const busyTimeout = "5000"
-
 // timeLayout stores instants in UTC with a fixed width, so that text order
-// is time order.
+// is time order. Both engines store times as this text.
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
-// migrations are applied in order; migration i leaves user_version = i+1.
-// Each one sets user_version itself, inside the migration's transaction.
-// Append only: never edit a migration that has shipped.
-var migrations = []string{
-	`CREATE TABLE audits (
-		audit_id     TEXT PRIMARY KEY NOT NULL CHECK (audit_id <> ''),
-		target       TEXT NOT NULL,
-		started_at   TEXT NOT NULL,
-		finished_at  TEXT NOT NULL,
-		status       TEXT NOT NULL,
-		posture      TEXT NOT NULL,
-		risk_score   INTEGER NOT NULL,
-		findings     INTEGER NOT NULL,
-		tool_version TEXT NOT NULL,
-		result_json  BLOB NOT NULL
-	) STRICT;
-	CREATE INDEX audits_by_target_time ON audits (target, started_at);
-	CREATE INDEX audits_by_time ON audits (started_at);
-	CREATE TABLE control_status (
-		audit_id   TEXT NOT NULL REFERENCES audits (audit_id) ON DELETE CASCADE,
-		control_id TEXT NOT NULL,
-		status     TEXT NOT NULL,
-		severity   TEXT NOT NULL,
-		PRIMARY KEY (audit_id, control_id)
-	) STRICT;
-	CREATE INDEX control_status_by_control ON control_status (control_id, status);
-	PRAGMA application_id = 1212631123;
-	PRAGMA user_version = 1;`,
+// Store is an open history database. It is safe for concurrent use, and
+// several processes may share it (SQLite: WAL mode and a busy timeout).
+type Store struct {
+	db      *sql.DB
+	path    string // the location as shown in messages (never a password)
+	dialect dialect
 }
 
-// SchemaVersion is the schema version this build writes.
-var SchemaVersion = len(migrations)
+// dialect is the SQL engine behind a Store.
+type dialect int
 
-// Store is an open history database. It is safe for concurrent use, and
-// several processes may use the same file (WAL mode, busy timeout).
-type Store struct {
-	db   *sql.DB
-	path string
+const (
+	sqliteDialect dialect = iota
+	postgresDialect
+)
+
+// Engine names the engine: "sqlite" or "postgres".
+func (s *Store) Engine() string {
+	if s.dialect == postgresDialect {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Location is where the history is, as safe to print (a PostgreSQL URL
+// without its password).
+func (s *Store) Location() string { return s.path }
+
+// IsPostgres reports whether location names a PostgreSQL database (a
+// postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgres(location string) bool {
+	return strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://")
 }
 
 // Entry is the summary of one stored audit.
@@ -124,129 +114,41 @@ type TrendPoint struct {
 	FailedBySeverity map[string]int `json:"failed_by_severity"`
 }
 
-// Open opens the history database at path, creating it (mode 0600) and its
-// schema when missing, and migrating an older schema forward.
-func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
+// Open opens the history at location: a PostgreSQL URL (see IsPostgres)
+// or the path of a SQLite file, creating it (mode 0600) and its schema when
+// missing, and migrating an older schema forward.
+func Open(ctx context.Context, location string) (*Store, error) {
+	if location == "" {
 		return nil, errors.New("open history: empty database path (give --db FILE or set HARDGATE_HISTORY)")
 	}
-	if err := createPrivate(path); err != nil {
-		return nil, fmt.Errorf("open history %s: %w (check that the directory exists and is writable)", path, err)
+	if IsPostgres(location) {
+		return openPostgres(ctx, location)
 	}
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("open history %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path}
-	if err := s.init(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return openSQLite(ctx, location)
 }
 
-// createPrivate creates an empty file readable by its owner only when path
-// does not exist yet: results describe the internals of a gateway.
-func createPrivate(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil
+// rebind turns the ? placeholders of a query into PostgreSQL's $1, $2...
+// ("?N" becomes "$N"). The queries are this package's own, with no
+// question mark inside a literal.
+func (s *Store) rebind(q string) string {
+	if s.dialect != postgresDialect {
+		return q
 	}
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// dsn builds a SQLite URI for path. The characters that are special in a
-// URI are escaped, so a path holding '?', '#' or '%' names that very file.
-// Every connection of the pool gets the busy timeout, foreign keys, full
-// sync, and BEGIN IMMEDIATE for transactions (they all write).
-func dsn(path string) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	if strings.HasPrefix(esc, "//") {
-		esc = "/" + strings.TrimLeft(esc, "/")
-	}
-	return "file:" + esc + "?_pragma=busy_timeout(" + busyTimeout + ")&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
-}
-
-// init checks that the file is a hardgate history (or an empty file), turns
-// on WAL and applies pending migrations.
-func (s *Store) init(ctx context.Context) error {
-	var appID, version, objects int
-	err := s.db.QueryRowContext(ctx, `SELECT
-		(SELECT application_id FROM pragma_application_id()),
-		(SELECT user_version FROM pragma_user_version()),
-		(SELECT count(*) FROM sqlite_schema)`).Scan(&appID, &version, &objects)
-	if err != nil {
-		if isNotADB(err) {
-			return fmt.Errorf("open history %s: %w: the file is not a SQLite database (point --db at a history file or a new path)", s.path, ErrNotHistory)
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
 		}
-		return fmt.Errorf("open history %s: %w", s.path, err)
-	}
-	fresh := appID == 0 && version == 0 && objects == 0
-	if !fresh && appID != applicationID {
-		return fmt.Errorf("open history %s: %w: it is a SQLite database of another program (application id %d, %d schema objects); point --db at a history file or a new path", s.path, ErrNotHistory, appID, objects)
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("open history %s: %w: schema version %d, this build knows %d (upgrade hardgate)", s.path, ErrSchemaTooNew, version, len(migrations))
-	}
-	var mode string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
-		return fmt.Errorf("open history %s: enable WAL: %w", s.path, err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("open history %s: enable WAL: journal mode is %q (is the file on a filesystem without shared memory?)", s.path, mode)
-	}
-	return s.migrate(ctx)
-}
-
-// migrate applies the migrations above the database's user_version, each
-// in its own transaction. The version is read again inside the
-// transaction, so two processes opening a new file at once are safe.
-func (s *Store) migrate(ctx context.Context) error {
-	for {
-		done, err := s.migrateOne(ctx)
-		if err != nil {
-			return fmt.Errorf("open history %s: migrate schema: %w", s.path, err)
+		if i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			b.WriteByte('$')
+			continue
 		}
-		if done {
-			return nil
-		}
+		n++
+		fmt.Fprintf(&b, "$%d", n)
 	}
-}
-
-func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRowContext(ctx, `SELECT user_version FROM pragma_user_version()`).Scan(&version); err != nil {
-		return false, err
-	}
-	switch {
-	case version == len(migrations):
-		return true, nil
-	case version > len(migrations):
-		return false, fmt.Errorf("%w: schema version %d, this build knows %d (upgrade hardgate)", ErrSchemaTooNew, version, len(migrations))
-	}
-	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
-		return false, fmt.Errorf("to version %d: %w", version+1, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("to version %d: %w", version+1, err)
-	}
-	return false, nil
-}
-
-// isNotADB reports whether err is SQLite's "file is not a database"
-// (SQLITE_NOTADB, by its result code, never by the message).
-func isNotADB(err error) bool {
-	var coded interface{ Code() int }
-	const sqliteNotADB = 26
-	return errors.As(err, &coded) && coded.Code()&0xff == sqliteNotADB
+	return b.String()
 }
 
 // Close closes the database.
@@ -276,7 +178,7 @@ func (s *Store) AddAll(ctx context.Context, results []*result.Result) (added []s
 	}
 	defer tx.Rollback()
 	for _, r := range rows {
-		inserted, err := r.insert(ctx, tx)
+		inserted, err := r.insert(ctx, s, tx)
 		if err != nil {
 			return nil, fmt.Errorf("add %s to history %s: %w", r.res.AuditID, s.path, err)
 		}
@@ -303,6 +205,17 @@ func newRow(res *result.Result) (row, error) {
 	if strings.TrimSpace(res.AuditID) == "" {
 		return row{}, fmt.Errorf("%w: audit_id is empty (is this a hardgate result?)", ErrInvalidResult)
 	}
+	// PostgreSQL text cannot hold a NUL byte; both engines refuse one in
+	// the indexed columns, so a history moves between them unchanged.
+	texts := []string{res.AuditID, res.Target.Name, res.Summary.Status, res.Summary.Posture, res.Tool.Version}
+	for _, c := range res.Controls {
+		texts = append(texts, c.ID, string(c.Status), c.Severity)
+	}
+	for _, text := range texts {
+		if strings.ContainsRune(text, 0) {
+			return row{}, fmt.Errorf("%w: %q holds a NUL byte", ErrInvalidResult, text)
+		}
+	}
 	seen := make(map[string]bool, len(res.Controls))
 	for _, c := range res.Controls {
 		if seen[c.ID] {
@@ -319,12 +232,12 @@ func newRow(res *result.Result) (row, error) {
 
 // insert adds the row unless its audit id is present; a present id with
 // other content is ErrConflict.
-func (r row) insert(ctx context.Context, tx *sql.Tx) (bool, error) {
+func (r row) insert(ctx context.Context, s *Store, tx *sql.Tx) (bool, error) {
 	res := r.res
-	out, err := tx.ExecContext(ctx, `INSERT INTO audits
+	out, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audits
 		(audit_id, target, started_at, finished_at, status, posture, risk_score, findings, tool_version, result_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (audit_id) DO NOTHING`,
+		ON CONFLICT (audit_id) DO NOTHING`),
 		res.AuditID, res.Target.Name, formatTime(res.StartedAt), formatTime(res.FinishedAt),
 		res.Summary.Status, res.Summary.Posture, res.Summary.RiskScore, res.Summary.Findings,
 		res.Tool.Version, r.json)
@@ -337,7 +250,7 @@ func (r row) insert(ctx context.Context, tx *sql.Tx) (bool, error) {
 	}
 	if n == 0 {
 		var stored []byte
-		if err := tx.QueryRowContext(ctx, `SELECT result_json FROM audits WHERE audit_id = ?`, res.AuditID).Scan(&stored); err != nil {
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT result_json FROM audits WHERE audit_id = ?`), res.AuditID).Scan(&stored); err != nil {
 			return false, err
 		}
 		if !bytes.Equal(stored, r.json) {
@@ -346,7 +259,7 @@ func (r row) insert(ctx context.Context, tx *sql.Tx) (bool, error) {
 		return false, nil
 	}
 	for _, c := range res.Controls {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO control_status (audit_id, control_id, status, severity) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO control_status (audit_id, control_id, status, severity) VALUES (?, ?, ?, ?)`),
 			res.AuditID, c.ID, string(c.Status), c.Severity); err != nil {
 			return false, fmt.Errorf("control %s: %w", c.ID, err)
 		}

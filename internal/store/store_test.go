@@ -15,6 +15,7 @@ import (
 
 	"github.com/hardgate/hardgate/internal/report/reporttest"
 	"github.com/hardgate/hardgate/internal/result"
+	"github.com/hardgate/hardgate/internal/store/pgtest"
 )
 
 // otherTarget is a second gateway, audited between the worked example's
@@ -28,9 +29,33 @@ func otherTarget() *result.Result {
 	return r
 }
 
-func openTemp(t *testing.T) *Store {
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// engine is one of the two history engines: every behaviour test runs on
+// both, SQLite in a temporary file and a real PostgreSQL server (a
+// throwaway cluster, a fresh database per test).
+type engine struct {
+	name string
+	// location returns a new, empty history location.
+	location func(t *testing.T) string
+}
+
+var engines = []engine{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "history.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+}
+
+// onEachEngine runs f as a subtest per engine.
+func onEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { f(t, e) })
+	}
+}
+
+// open opens a new, empty history on the engine.
+func (e engine) open(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
+	s, err := Open(context.Background(), e.location(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -55,9 +80,11 @@ func ids(entries []Entry) []string {
 	return out
 }
 
-func TestAddThenListGetAndTrend(t *testing.T) {
+func TestAddThenListGetAndTrend(t *testing.T) { onEachEngine(t, testAddThenListGetAndTrend) }
+
+func testAddThenListGetAndTrend(t *testing.T, e engine) {
 	ctx := context.Background()
-	s := openTemp(t)
+	s := e.open(t)
 	// Added out of time order on purpose: the store orders by time.
 	if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 		t.Fatalf("Add after: %v", err)
@@ -174,7 +201,9 @@ func TestAddThenListGetAndTrend(t *testing.T) {
 	})
 }
 
-func TestReAdding(t *testing.T) {
+func TestReAdding(t *testing.T) { onEachEngine(t, testReAdding) }
+
+func testReAdding(t *testing.T, e engine) {
 	changed := reporttest.WorkedExampleAfter()
 	changed.Summary.Headline = "edited by hand"
 
@@ -192,7 +221,7 @@ func TestReAdding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			s := openTemp(t)
+			s := e.open(t)
 			if err := add(ctx, s, reporttest.WorkedExampleAfter()); err != nil {
 				t.Fatal(err)
 			}
@@ -221,13 +250,19 @@ func TestReAdding(t *testing.T) {
 	}
 }
 
-func TestAddRefusesInvalidResults(t *testing.T) {
+func TestAddRefusesInvalidResults(t *testing.T) { onEachEngine(t, testAddRefusesInvalidResults) }
+
+func testAddRefusesInvalidResults(t *testing.T, e engine) {
 	dup := reporttest.WorkedExampleAfter()
 	dup.Controls = append(dup.Controls, dup.Controls[0])
 	blank := reporttest.WorkedExampleAfter()
 	blank.AuditID = "  "
 	farFuture := reporttest.WorkedExampleAfter()
 	farFuture.StartedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+	nulID := reporttest.WorkedExampleAfter()
+	nulID.AuditID = "hg-\x00"
+	nulControl := reporttest.WorkedExampleAfter()
+	nulControl.Controls[0].ID = "a\x00b"
 
 	tests := []struct {
 		name string
@@ -237,10 +272,12 @@ func TestAddRefusesInvalidResults(t *testing.T) {
 		{"a result without an audit id is refused", blank},
 		{"a result listing a control twice is refused", dup},
 		{"a result whose time cannot be encoded is refused", farFuture},
+		{"an audit id holding a NUL byte is refused", nulID},
+		{"a control id holding a NUL byte is refused", nulControl},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := openTemp(t)
+			s := e.open(t)
 			err := add(context.Background(), s, tt.res)
 			if !errors.Is(err, ErrInvalidResult) {
 				t.Fatalf("err = %v, want ErrInvalidResult", err)
@@ -390,9 +427,16 @@ func TestOpenCreatesAndReopensAHistory(t *testing.T) {
 	}
 }
 
-func TestConcurrentWritersShareOneFile(t *testing.T) {
+func TestConcurrentWritersShareOneDatabase(t *testing.T) {
+	onEachEngine(t, testConcurrentWritersShareOneDatabase)
+}
+
+// testConcurrentWritersShareOneDatabase opens a new database from several
+// processes' worth of stores at once: the migrations run once, and every
+// write lands.
+func testConcurrentWritersShareOneDatabase(t *testing.T, e engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "history.db")
+	path := e.location(t)
 	const writers = 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)

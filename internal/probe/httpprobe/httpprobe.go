@@ -2,7 +2,8 @@
 // records what came back as evidence. It observes and never judges: the
 // status, selected headers and a short body excerpt, or the error and its
 // kind. Redirects are reported, not followed; bodies are read up to a cap;
-// every request has a deadline; secrets are redacted from everything kept.
+// every request has a deadline; secrets are redacted from everything kept,
+// whole and every piece of MinLeak bytes or more, raw or encoded.
 package httpprobe
 
 import (
@@ -10,13 +11,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -63,11 +62,11 @@ type Options struct {
 type Prober struct {
 	opts   Options
 	client *http.Client
-	// hidden are the secrets and the encoded forms a gateway might echo
-	// them in (percent-encoded in a Location, the secret alone in base64),
-	// longest first. A secret base64-encoded together with other bytes
-	// (user:secret in Basic auth) does not match; the audit sends none.
-	hidden []string
+	// hidden redacts the secrets, whole or any piece of MinLeak bytes,
+	// raw, percent-encoded or in base64. A secret base64-encoded together
+	// with other bytes before it (user:secret in Basic auth) matches only
+	// from the secret's own bytes on; the audit sends no Basic auth.
+	hidden *redactor
 }
 
 // New returns a Prober. It never follows redirects and never reuses
@@ -85,21 +84,6 @@ func New(opts Options) *Prober {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "hardgate-audit"
 	}
-	var hidden []string
-	for _, secret := range opts.Secrets {
-		if secret == "" {
-			continue
-		}
-		hidden = append(hidden, secret, url.QueryEscape(secret), url.PathEscape(secret),
-			base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret)))
-	}
-	slices.SortFunc(hidden, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a) // longest first: an encoded form before the secret inside it
-		}
-		return strings.Compare(a, b)
-	})
-	hidden = slices.Compact(hidden)
 	tr := &http.Transport{
 		Proxy:                  nil, // probes go exactly where the target says
 		DialContext:            (&net.Dialer{Timeout: opts.Timeout}).DialContext,
@@ -115,7 +99,7 @@ func New(opts Options) *Prober {
 	}
 	return &Prober{
 		opts:   opts,
-		hidden: hidden,
+		hidden: newRedactor(opts.Secrets),
 		client: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -131,6 +115,10 @@ type Request struct {
 	URL     string
 	Headers map[string]string
 	Body    []byte
+	// Secrets are redacted from this request's evidence like
+	// Options.Secrets: a credential made from a real one (a near-miss of
+	// the valid token) is as secret as the real one.
+	Secrets []string
 }
 
 // Observation is what one request saw.
@@ -171,18 +159,19 @@ var keptResponseHeaders = []string{
 func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
+	rd := p.hidden.with(req.Secrets)
 	obs := Observation{Exchange: result.HTTPExchange{
 		Method:         req.Method,
-		URL:            p.redact(req.URL),
+		URL:            rd.redact(req.URL),
 		RequestHeaders: map[string]string{},
 	}}
 	if len(req.Body) > 0 {
-		obs.Exchange.RequestBody = p.excerpt(req.Body)
+		obs.Exchange.RequestBody = p.excerpt(rd, req.Body)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		obs.Err, obs.ErrKind = err, neterr.Other
-		obs.Exchange.Error = p.redact(err.Error())
+		obs.Exchange.Error = rd.redact(err.Error())
 		return obs
 	}
 	// The trace tells a failed TLS handshake from the same error elsewhere
@@ -202,9 +191,9 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	for k := range hreq.Header {
 		v := hreq.Header.Get(k)
 		if strings.EqualFold(k, "Authorization") {
-			v = redactAuthorization(v, p.opts.Secrets)
+			v = redactAuthorization(v, append(slices.Clone(p.opts.Secrets), req.Secrets...))
 		}
-		obs.Exchange.RequestHeaders[k] = p.redact(v)
+		obs.Exchange.RequestHeaders[k] = rd.redact(v)
 	}
 	resp, err := p.client.Do(hreq)
 	if err != nil {
@@ -213,7 +202,7 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 			classified = &neterr.HandshakeError{Err: err}
 		}
 		obs.Err, obs.ErrKind = err, neterr.Classify(classified)
-		obs.Exchange.Error = p.redact(err.Error())
+		obs.Exchange.Error = rd.redact(err.Error())
 		return obs
 	}
 	defer resp.Body.Close()
@@ -223,7 +212,7 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	obs.Exchange.ResponseHeaders = map[string]string{}
 	for _, h := range keptResponseHeaders {
 		if v := resp.Header.Get(h); v != "" {
-			obs.Exchange.ResponseHeaders[h] = p.redact(v)
+			obs.Exchange.ResponseHeaders[h] = rd.redact(v)
 		}
 	}
 	if resp.TLS != nil {
@@ -238,20 +227,20 @@ func (p *Prober) Do(ctx context.Context, req Request) Observation {
 	if len(body) > p.opts.Excerpt {
 		obs.Exchange.BodyTruncated = true
 	}
-	obs.Exchange.BodyExcerpt = p.excerpt(body)
+	obs.Exchange.BodyExcerpt = p.excerpt(rd, body)
 	if readErr != nil {
 		// The status line and headers arrived; a body cut short by the
 		// deadline (not by the read cap, which ends without an error) is
 		// noted but the response still counts.
-		obs.Exchange.Error = "reading body: " + p.redact(readErr.Error())
+		obs.Exchange.Error = "reading body: " + rd.redact(readErr.Error())
 	}
 	return obs
 }
 
-func (p *Prober) excerpt(b []byte) string {
+func (p *Prober) excerpt(rd *redactor, b []byte) string {
 	// Redact the whole text first, so a secret cut by the excerpt's end
 	// cannot survive half-visible; then cut on a rune boundary.
-	s := p.redact(strings.ToValidUTF8(string(b), "?"))
+	s := rd.redact(strings.ToValidUTF8(string(b), "?"))
 	if len(s) <= p.opts.Excerpt {
 		return s
 	}
@@ -260,13 +249,6 @@ func (p *Prober) excerpt(b []byte) string {
 		cut--
 	}
 	return s[:cut]
-}
-
-func (p *Prober) redact(s string) string {
-	for _, h := range p.hidden {
-		s = strings.ReplaceAll(s, h, redactedMarker)
-	}
-	return s
 }
 
 // redactAuthorization keeps the scheme and hides a credential that is one of

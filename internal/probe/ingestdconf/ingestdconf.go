@@ -6,11 +6,11 @@ package ingestdconf
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/localfile"
 	"github.com/hardgate/hardgate/internal/result"
 )
 
@@ -40,9 +41,10 @@ type File struct {
 	settings map[string]string
 }
 
-// Read opens and parses path.
-func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+// Read opens and parses path: a regular file only (a FIFO, a device or a
+// directory is refused without blocking), read no longer than ctx allows.
+func Read(ctx context.Context, path string) (*File, error) {
+	data, err := localfile.Read(ctx, path, config.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read gateway config: %w", err)
 	}

@@ -14,15 +14,17 @@ package mosquitto
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hardgate/hardgate/internal/localfile"
 )
 
 // Caps on what is read.
@@ -75,8 +77,13 @@ var ErrSyntax = errors.New("mosquitto.conf syntax error")
 
 // Load reads the main config file at path and the files named by its
 // include_dir directives.
-func Load(path string) (*Config, error) {
-	r := &reader{}
+func Load(path string) (*Config, error) { return LoadContext(context.Background(), path) }
+
+// LoadContext is Load bounded by ctx. Every file is read through
+// localfile: regular files only, so a FIFO or a device (named, or found in
+// an include_dir) is refused instead of blocking the audit.
+func LoadContext(ctx context.Context, path string) (*Config, error) {
+	r := &reader{ctx: ctx}
 	if err := r.file(path, true); err != nil {
 		return nil, err
 	}
@@ -96,6 +103,7 @@ func Parse(rd io.Reader, name string) (*Config, error) {
 }
 
 type reader struct {
+	ctx        context.Context
 	files      []string
 	digests    []string
 	dirs       []Directive
@@ -107,12 +115,11 @@ func (r *reader) file(path string, main bool) error {
 	if len(r.files) >= MaxFiles {
 		return fmt.Errorf("read %s: more than %d config files", path, MaxFiles)
 	}
-	f, err := os.Open(path)
+	data, err := localfile.Read(r.ctx, path, MaxFileBytes)
 	if err != nil {
 		return fmt.Errorf("open mosquitto config: %w", err)
 	}
-	defer f.Close()
-	return r.parse(f, path, main)
+	return r.parse(bytes.NewReader(data), path, main)
 }
 
 func (r *reader) parse(rd io.Reader, name string, main bool) error {
@@ -180,7 +187,7 @@ func (r *reader) include(d Directive, main bool) error {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(filepath.Dir(d.File), dir)
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := localfile.ReadDir(r.ctx, dir)
 	if err != nil {
 		return fmt.Errorf("%s:%d: include_dir: %w", d.File, d.Line, err)
 	}

@@ -64,11 +64,18 @@ func (p *Page) ExternalRequests() []string {
 // CI). The browser stops in t.Cleanup; a deadline bounds any hang.
 func OpenInChromium(t *testing.T, path string) *Page {
 	t.Helper()
-	bin := interop.Binary(t, "chromium", "chromium")
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return OpenURLInChromium(t, "file://"+filepath.ToSlash(abs))
+}
+
+// OpenURLInChromium opens url (a file:// URL, or a page a test serves on
+// loopback) as OpenInChromium does.
+func OpenURLInChromium(t *testing.T, url string) *Page {
+	t.Helper()
+	bin := interop.Binary(t, "chromium", "chromium")
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), 90*time.Second)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(bin),
@@ -84,7 +91,7 @@ func OpenInChromium(t *testing.T, path string) *Page {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
-	p := &Page{URL: "file://" + filepath.ToSlash(abs)}
+	p := &Page{URL: url}
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
