@@ -144,3 +144,10 @@ func credsOption(path string) (nats.Option, error) {
 	}
 	return o, nil
 }
+
+// Check validates the URL list and the plaintext rule without reading any
+// file (for config validation).
+func (c *ConnConfig) Check() error {
+	_, err := c.tlsWanted()
+	return err
+}
