@@ -88,7 +88,8 @@ func sitesOf(targets []Target) ([]string, error) {
 // RemoteExecutor sends the audits of targets with a site label to that
 // site's agents and runs the others locally.
 type RemoteExecutor struct {
-	Local LocalExecutor
+	// Local runs the targets without a site (serve's executor before).
+	Local Executor
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	disp  *agent.Dispatcher
@@ -113,7 +114,7 @@ func NewRemoteExecutor(ctx context.Context, cfg *NATSConfig, svc *Service) (*Rem
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	e := &RemoteExecutor{nc: nc, js: js, sites: sites}
-	e.Local, _ = svc.exec.(LocalExecutor)
+	e.Local = svc.exec
 	e.disp = &agent.Dispatcher{JS: js, Logger: svc.log, Now: svc.now, OnResult: svc.storeRemote,
 		Topology: agent.Topology{Sites: sites, AckWait: time.Duration(cfg.AckWait), MaxAttempts: cfg.MaxAttempts},
 		OnDead: func(_ context.Context, d *agent.DeadLetter) {
