@@ -151,6 +151,10 @@ func (a *Agent) work(ctx context.Context) {
 		msgs, err := a.cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
 			cancel()
+			if errors.Is(err, nats.ErrConnectionClosed) {
+				a.Logger.Error("nats connection closed; the agent stops")
+				return
+			}
 			if ctx.Err() == nil {
 				a.Logger.Warn("fetch jobs", "err", err)
 				sleep(ctx, time.Second)

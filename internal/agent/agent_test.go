@@ -175,18 +175,22 @@ func TestAJobWhoseAgentDiesIsAuditedByAnotherAgentOfTheSite(t *testing.T) {
 	var once sync.Once
 	// The first agent's connection dies mid-audit: no ack, no nak.
 	nc1 := connect(t, srv.url(), "north")
-	a1 := &Agent{Site: "north", Name: "n1", Logger: testLogger(t), AuditFunc: func(ctx context.Context, _ *spec.Target, _ audit.Options) (*result.Result, error) {
+	a1 := &Agent{Site: "north", Name: "n1", Logger: testLogger(t), Grace: 100 * time.Millisecond, AuditFunc: func(ctx context.Context, _ *spec.Target, _ audit.Options) (*result.Result, error) {
 		once.Do(func() { close(started) })
 		<-hang
 		return nil, ctx.Err()
 	}}
-	go func() { _ = a1.Run(context.Background(), nc1) }()
-	job, err := d.Submit(context.Background(), "north", nil, target("gw-1"))
+	a1Done := make(chan struct{})
+	go func() { _ = a1.Run(context.Background(), nc1); close(a1Done) }()
+	tg := target("gw-1")
+	tg.Timeouts.Request, tg.Timeouts.Audit = spec.Duration(time.Second), spec.Duration(2*time.Second)
+	job, err := d.Submit(context.Background(), "north", nil, tg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-started
 	nc1.Close()
+	<-a1Done // its workers see the closed connection and stop
 	runAgent(t, srv.url(), &Agent{Site: "north", Name: "n2", AuditFunc: fakeAudit})
 	poll.Until(t, "the job audited by the second agent", func() bool { return c.count() == 1 })
 	c.mu.Lock()

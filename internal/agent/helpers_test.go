@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hardgate/hardgate/internal/audit"
+	"github.com/hardgate/hardgate/internal/report/reporttest"
 	"github.com/hardgate/hardgate/internal/result"
 	"github.com/hardgate/hardgate/internal/spec"
 )
@@ -185,10 +186,9 @@ func fakeAudit(_ context.Context, t *spec.Target, opts audit.Options) (*result.R
 }
 
 func fakeResult(auditID, name string) *result.Result {
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	return &result.Result{SchemaVersion: result.SchemaVersion, Tool: result.Tool{Name: "hardgate", Version: "test"},
-		AuditID: auditID, StartedAt: now, FinishedAt: now, Target: result.Target{Name: name, ConfigFiles: []result.ConfigFile{}},
-		Summary: result.Summary{Status: result.AuditPass}}
+	res := reporttest.WorkedExampleAfter()
+	res.AuditID, res.Target.Name = auditID, name
+	return res
 }
 
 var errTestStore = errors.New("store unavailable")
