@@ -143,4 +143,3 @@ func WaitPort(p int, within time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
