@@ -130,12 +130,6 @@ func (c *collector) count() int {
 	return len(c.stored)
 }
 
-func (c *collector) deadCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.dead)
-}
-
 // startDispatcher provisions the topology and consumes results into c.
 func startDispatcher(tb testing.TB, url string, topo Topology, c *collector) *Dispatcher {
 	tb.Helper()
