@@ -9,6 +9,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hardgate/hardgate/internal/agent"
 	"github.com/hardgate/hardgate/internal/audit"
@@ -128,10 +129,21 @@ func TestRemoteExecutorSendsSiteTargetsToAgentsAndStoresEachResultOnce(t *testin
 		t.Fatalf("gw-north: %d stored after a redelivery, want 1", len(entries))
 	}
 
+	// A dead letter, as an agent publishes it after a poison job's attempts.
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := agent.EncodeDeadLetter(&agent.DeadLetter{SchemaVersion: agent.JobSchemaVersion, JobID: "job-poison",
+		Site: "north", Target: "gw-poison", Attempts: 3, Reason: "no result after 3 attempts", Agent: "n1", At: time.Now().UTC()})
+	if _, err := js.Publish(context.Background(), agent.DeadSubject("north"), dl); err != nil {
+		t.Fatal(err)
+	}
 	srv := dashboard(t, svc)
-	waitFor(t, "the agents page lists the agent and the site", func() bool {
+	waitFor(t, "the agents page lists the agent, the site's queue and the dead letter", func() bool {
 		resp, body := get(t, browser(t), srv.URL+"/agents")
 		return resp.StatusCode == http.StatusOK && strings.Contains(body, "<td>n1</td>") &&
-			strings.Contains(body, `<table id="queues">`) && strings.Contains(body, "<td>north</td>")
+			strings.Contains(body, "<tr><td>north</td><td>0</td><td>0</td><td>0</td><td>1</td></tr>") &&
+			strings.Contains(body, "<td>gw-poison</td><td>job-poison</td><td>3</td>")
 	})
 }
