@@ -90,6 +90,7 @@ Commands:
   baseline    set or show a target's baseline (the audit later audits are compared with)
   controls    print the control catalog (text, json, md)
   waivers     check a waivers file (accepted risks with an owner and an expiry)
+  agent       run a site's audit jobs from NATS JetStream (hardgate serve's site agents)
   completion  print a shell completion script: bash, zsh or fish
   version     print the version, commit and build date (also --version)
 
@@ -106,7 +107,7 @@ SIGINT or SIGTERM stops a command at its next step; a second one exits at once (
 `
 
 // commands are hardgate's commands, for suggestions.
-var commands = []string{"demo", "audit", "report", "diff", "history", "serve", "baseline", "controls", "waivers", "completion", "version", "help"}
+var commands = []string{"demo", "audit", "report", "diff", "history", "serve", "baseline", "controls", "waivers", "agent", "completion", "version", "help"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -135,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "baseline":
 		return runBaseline(ctx, rest, stdout, stderr)
+	case "agent":
+		return runAgent(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hardgate", version.Get())
 		return exitOK

@@ -81,6 +81,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hardgate serve: %v\n", err)
 		return exitUsage
 	}
+	if n := cfg.Executor.NATS; n != nil {
+		remote, err := serve.NewRemoteExecutor(ctx, n, svc)
+		if err != nil {
+			fmt.Fprintf(stderr, "hardgate serve: executor.nats: %v\n", err)
+			return exitUsage
+		}
+		defer remote.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "hardgate serve: listen: %v\n", err)

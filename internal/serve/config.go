@@ -61,6 +61,9 @@ type Config struct {
 	// WaiverMaxDays refuses a waiver expiring more than this many days
 	// ahead. Default 365.
 	WaiverMaxDays int `yaml:"waiver_max_days"`
+	// Executor sends the audits of targets labelled site: to that site's
+	// agents over NATS JetStream (docs/agents.md). Optional.
+	Executor ExecutorConfig `yaml:"executor"`
 }
 
 // Schedule is when targets are audited: every interval, or on a cron
@@ -221,6 +224,10 @@ func (c *Config) ResolvePaths(baseDir string) {
 	if c.Alerts.Webhook != nil {
 		abs(&c.Alerts.Webhook.CAFile)
 	}
+	if n := c.Executor.NATS; n != nil {
+		abs(&n.CredsFile)
+		abs(&n.CAFile)
+	}
 }
 
 // envName is the shape of an environment variable name.
@@ -261,6 +268,7 @@ func (c *Config) Validate() error {
 		v.add("log.format", c.Log.Format, "must be text or json")
 	}
 	c.validateWaivers(v)
+	c.Executor.validate(v)
 	return errors.Join(v.errs...)
 }
 

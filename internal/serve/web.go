@@ -85,6 +85,7 @@ func (w *web) routes() {
 	m.Handle("POST /targets/{name}/baseline", w.need(RoleOperator, w.csrf(http.HandlerFunc(w.setBaseline))))
 	m.Handle("GET /audits/{id}", w.need(RoleViewer, http.HandlerFunc(w.auditReport)))
 	m.Handle("GET /delta", w.need(RoleViewer, http.HandlerFunc(w.deltaReport)))
+	m.Handle("GET /agents", w.need(RoleViewer, http.HandlerFunc(w.agents)))
 	m.Handle("GET /compliance", w.need(RoleViewer, http.HandlerFunc(w.complianceFrameworks)))
 	m.Handle("GET /compliance/{framework}", w.need(RoleViewer, http.HandlerFunc(w.complianceView)))
 	m.HandleFunc("GET /login", w.loginPage)

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hardgate/hardgate/bench/internal/nginxfleet"
 	"github.com/hardgate/hardgate/internal/result"
 )
 
@@ -73,7 +74,7 @@ func run(c config) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ports, err := freePorts(c.n)
+	ports, err := nginxfleet.FreePorts(c.n)
 	if err != nil {
 		return err
 	}
