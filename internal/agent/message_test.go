@@ -62,7 +62,7 @@ func TestDecodeJobRefusesBadInput(t *testing.T) {
 		{"an unknown field", edit(t, good, func(m map[string]any) { m["token"] = "s3cret" }), "unknown field"},
 		{"an inline secret in the target spec", edit(t, good, func(m map[string]any) {
 			m["target"].(map[string]any)["ingest"].(map[string]any)["token"] = "s3cret"
-		}), "not found"},
+		}), "ingest.token: unknown key"},
 		{"no schema version", edit(t, good, func(m map[string]any) { delete(m, "schema_version") }), "schema_version"},
 		{"a future major version", edit(t, good, func(m map[string]any) { m["schema_version"] = "2.0" }), "schema_version"},
 		{"a site that is not a subject token", edit(t, good, func(m map[string]any) { m["site"] = "north.>" }), "site"},
