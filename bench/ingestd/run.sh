@@ -11,6 +11,9 @@
 #                                               # shows the cost of fsync on this disk
 #   PERF=/tmp/ingestd.perf bench/ingestd/run.sh # also record a CPU profile of
 #                                               # ingestd under load (perf record -g)
+#   PPROF=/tmp/pp bench/ingestd/run.sh          # build with -tags hardgate_pprof and write
+#                                               # cpu.pprof, allocs.pprof, heap.pprof of
+#                                               # ingestd's run into that directory
 #   SKIP_NGINX=1 bench/ingestd/run.sh           # ingestd only (no ratio)
 #   FLOOR=0 bench/ingestd/run.sh                # skip the Go floor server
 #
@@ -55,7 +58,9 @@ trap cleanup EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== build ingestd"
-CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
+tags=()
+[ -n "${PPROF:-}" ] && tags=(-tags hardgate_pprof) && mkdir -p "$PPROF"
+CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
 CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./bench/ingestd/floor
 
 echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
@@ -195,7 +200,7 @@ if [ "$FLOOR" = 1 ]; then
 fi
 
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
-"$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
+INGESTD_PPROF_DIR=${PPROF:-} "$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
 ingestd_pid=$!
 wait_port "$INGESTD_PORT"
 check_status "https://127.0.0.1:${INGESTD_PORT}/v1/ingest"
