@@ -15,6 +15,8 @@
 #                                               # cpu.pprof, allocs.pprof, heap.pprof of
 #                                               # ingestd's run into that directory
 #   SKIP_NGINX=1 bench/ingestd/run.sh           # ingestd only (no ratio)
+#   INGESTD_BIN=/tmp/ingestd-old bench/ingestd/run.sh  # load that binary instead of
+#                                               # building one (A/B comparisons)
 #   FLOOR=0 bench/ingestd/run.sh                # skip the Go floor server
 #
 # Besides nginx and ingestd it loads bench/ingestd/floor, the cheapest Go
@@ -60,7 +62,11 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== build ingestd"
 tags=()
 [ -n "${PPROF:-}" ] && tags=(-tags hardgate_pprof) && mkdir -p "$PPROF"
-CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
+if [ -n "${INGESTD_BIN:-}" ]; then
+  cp "$INGESTD_BIN" "$work/ingestd"
+else
+  CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
+fi
 CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./bench/ingestd/floor
 
 echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
@@ -223,6 +229,11 @@ curl -sk "https://127.0.0.1:${INGESTD_PORT}/metrics" >"$work/metrics.txt"
 queued=$(awk '/^ingestd_queue_batches / {print $2}' "$work/metrics.txt")
 append_ms=$(awk '/^ingestd_queue_append_duration_seconds_sum / {s=$2} /^ingestd_queue_append_duration_seconds_count / {c=$2}
   END { if (c > 0) printf "%.2f", 1000*s/c; else print "n/a" }' "$work/metrics.txt")
+# mean_ms NAME: the mean of histogram NAME, in milliseconds.
+mean_ms() {
+  awk -v n="$1" '$1 == n"_sum" {s=$2} $1 == n"_count" {c=$2} END { if (c > 0) printf "%.3f", 1000*s/c; else print "n/a" }' "$work/metrics.txt"
+}
+commit_line="$(awk '/^ingestd_queue_commits_total / {print $2}' "$work/metrics.txt") group commits, $(awk '$1 == "ingestd_queue_commit_operations_sum" {s=$2} $1 == "ingestd_queue_commit_operations_count" {c=$2} END { if (c > 0) printf "%.1f", s/c; else print "n/a" }' "$work/metrics.txt") operations each; mean transaction $(mean_ms ingestd_queue_commit_transaction_seconds) ms, WAL sync $(mean_ms ingestd_queue_commit_sync_seconds) ms, commit to durable $(mean_ms ingestd_queue_commit_durable_wait_seconds) ms"
 kill "$ingestd_pid"; wait "$ingestd_pid" 2>/dev/null || true; ingestd_pid=""
 kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
 rss_max=$(sort -n -k1 "$work/rss.samples" | tail -1 | awk '{print $1}')
@@ -249,3 +260,4 @@ echo "ingestd p99: ${i_p99} ms (target <= 15)"
 echo "ingestd RSS: max sampled $((rss_max / 1024)) MiB, at end $((rss_end / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB (target <= 64)"
 echo "  of which max anonymous (heap, stacks) $((anon_max / 1024)) MiB, max file-backed (queue mmap, binary) $((file_max / 1024)) MiB"
 echo "ingestd batches durably queued: $queued; mean durable append (group commit + fsync) seen by a request: ${append_ms} ms"
+echo "ingestd queue: $commit_line"

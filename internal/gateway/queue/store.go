@@ -15,8 +15,10 @@ import (
 )
 
 // The store is one SQLite database (modernc.org/sqlite, pure Go) in WAL
-// mode with synchronous=FULL: a commit returns once its WAL frames are
-// fsynced. docs/queue-store.md has the benchmark behind this choice.
+// mode with synchronous=NORMAL: a commit writes its WAL frames, and the
+// syncer (sync.go) fdatasyncs them before any caller is answered, which is
+// the sync synchronous=FULL would make inside the commit. docs/queue-store.md
+// has the benchmark behind this choice.
 
 // FileName is the name of the store file inside Options.Dir (SQLite adds
 // FileName-wal and FileName-shm beside it while it is open).

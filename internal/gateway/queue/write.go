@@ -34,6 +34,11 @@ func (q *Queue) append(ctx context.Context, b Batch, key *keyed) (*op, error) {
 	}
 	size := int64(len(b.Body))
 	q.statMu.Lock()
+	if q.broken != nil {
+		err := q.broken
+		q.statMu.Unlock()
+		return nil, err
+	}
 	if q.bytes+size > q.max {
 		q.statMu.Unlock()
 		return nil, ErrFull

@@ -58,6 +58,7 @@ type Server struct {
 	version string
 	gather  prometheus.Gatherer
 	metrics *metrics
+	commitm *commitMetrics
 	authm   *authMetrics
 	crl     atomic.Pointer[auth.CRL] // nil without auth.crl_file
 	tlsConf *tls.Config
@@ -152,6 +153,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.commitm, err = newCommitMetrics(reg); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	if s.authm, err = newAuthMetrics(reg, s.crlStats); err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
@@ -181,7 +185,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes,
-		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log})
+		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log, OnCommit: s.commitm.observe})
 	if err != nil {
 		return fmt.Errorf("store.dir: %w", err)
 	}
