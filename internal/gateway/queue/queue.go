@@ -116,6 +116,7 @@ type Queue struct {
 // op is one write handed to the committer: an append (batch set, with an
 // idempotency key or not), an ack (acks set) or a probe.
 type op struct {
+	b     Batch  // an append's batch (batch points here)
 	batch *Batch // an append
 	size  int64  // append: body bytes reserved
 	key   *keyed // an append under an idempotency key
