@@ -49,6 +49,12 @@ type Options struct {
 	KeyRetention time.Duration
 	// Logger receives store events; nil discards them.
 	Logger *slog.Logger
+	// WaitLimit, when positive, bounds how long Append and AppendOnce wait
+	// for the commit of their batch, besides their context: past it they
+	// return an error wrapping context.DeadlineExceeded, and the batch may
+	// or may not be stored. A queue-wide bound costs a request no context
+	// of its own.
+	WaitLimit time.Duration
 	// OnCommit, when set, is called by the syncer for each group commit
 	// once it is durable, before its operations are answered. It must not
 	// block.
@@ -97,6 +103,7 @@ type Queue struct {
 	done                      chan struct{}   // closed when the syncer has answered everything
 	maxGroupBytes             int64
 	onCommit                  func(CommitInfo)
+	waitLimit                 time.Duration
 	syncFn                    func() error // tests: replaces the WAL sync
 
 	// mu guards closed against Close; senders on ops hold it for reading.
@@ -170,6 +177,7 @@ func Open(opts Options) (*Queue, error) {
 		done:          make(chan struct{}),
 		maxGroupBytes: maxGroupBytes,
 		onCommit:      opts.OnCommit,
+		waitLimit:     opts.WaitLimit,
 	}
 	if err := q.open(); err != nil {
 		q.closeStore()

@@ -267,3 +267,23 @@ func TestOnCommitReportsEachGroup(t *testing.T) {
 		t.Fatalf("CommitInfo = %+v; want 1 op, %d bytes, positive durations, Wait >= Sync", ci, len(b.Body))
 	}
 }
+
+func TestWaitLimitBoundsAnAppend(t *testing.T) {
+	q, err := Open(Options{Dir: t.TempDir(), MaxBytes: 1 << 20, WaitLimit: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	h := holdSync(t, q, nil)
+	start := time.Now()
+	if err := q.Append(context.Background(), testBatch(1)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Append while the sync hangs = %v, want context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("Append returned after %s, want about the 50 ms limit", took)
+	}
+	h.free()
+	if err := q.Append(context.Background(), testBatch(2)); err != nil {
+		t.Fatalf("Append once the sync is back: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Append stores b durably. It returns nil only after the transaction that
@@ -65,6 +66,13 @@ func (q *Queue) append(ctx context.Context, b Batch, key *keyed) (*Stored, error
 		o.recycle()
 		return nil, err
 	}
+	var limit <-chan time.Time
+	if q.waitLimit > 0 {
+		t := timerPool.Get().(*time.Timer)
+		t.Reset(q.waitLimit)
+		defer func() { t.Stop(); timerPool.Put(t) }()
+		limit = t.C
+	}
 	select {
 	case err := <-o.err:
 		stored := o.stored
@@ -73,8 +81,19 @@ func (q *Queue) append(ctx context.Context, b Batch, key *keyed) (*Stored, error
 	case <-ctx.Done():
 		// The committer still settles the byte accounting.
 		return nil, ctx.Err()
+	case <-limit:
+		return nil, fmt.Errorf("append %q: not committed within %s: %w", b.ID, q.waitLimit, context.DeadlineExceeded)
 	}
 }
+
+// timerPool recycles the timers of Options.WaitLimit. A stopped timer
+// delivers nothing stale after Reset (Go 1.23 timers), so one is safe to
+// reuse whether it fired or not.
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // recycle clears an append whose answer was received and pools it.
 func (o *op) recycle() {

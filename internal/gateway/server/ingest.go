@@ -152,10 +152,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, device string) (s
 
 // store appends b durably, under key when it is set, and returns the
 // receipt to answer: b's, or that of the batch the key already names
-// (replayed).
+// (replayed). The queue bounds the wait (appendTimeout, queue.Options.WaitLimit).
 func (s *Server) store(q *queue.Queue, b queue.Batch, key string) (rc Receipt, replayed bool, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
-	defer cancel()
+	ctx := context.Background()
 	start := time.Now()
 	defer func() { s.metrics.appendDur.Observe(time.Since(start).Seconds()) }()
 	if key == "" {

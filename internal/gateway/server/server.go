@@ -185,7 +185,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes,
-		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log, OnCommit: s.commitm.observe})
+		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log, OnCommit: s.commitm.observe, WaitLimit: appendTimeout})
 	if err != nil {
 		return fmt.Errorf("store.dir: %w", err)
 	}
