@@ -287,3 +287,18 @@ func TestWaitLimitBoundsAnAppend(t *testing.T) {
 		t.Fatalf("Append once the sync is back: %v", err)
 	}
 }
+
+func TestNewStoreUses8KiBPages(t *testing.T) {
+	dir := t.TempDir()
+	q := openTest(t, dir, 1<<20)
+	var size, ckpt int
+	if err := q.wconn.QueryRowContext(context.Background(), "PRAGMA page_size").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.wconn.QueryRowContext(context.Background(), "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if size != pageSize || ckpt != walCheckpointPages {
+		t.Fatalf("page_size %d, wal_autocheckpoint %d; want %d and %d", size, ckpt, pageSize, walCheckpointPages)
+	}
+}
