@@ -228,13 +228,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.log.Warn("unsafe setting in force", "setting", u.Name, "field", u.Field, "value", u.Value, "detail", u.Detail)
 		}
 	}
-	limit := newConnLimit(s.cfg.Limits.MaxConnections, s.metrics.connsOpen, s.metrics.connsRefused)
+	limit := newConnLimit(s.cfg.Limits.MaxConnections, s.metrics.connsOpen, s.metrics.connsWaited, s.metrics.connsShed)
 	if httpsSrv != nil {
+		httpsSrv.ConnState = limit.connState
 		s.servers = append(s.servers, httpsSrv)
 		go s.serve(httpsSrv, limit.listener(s.httpsLn), true)
 		s.log.Info("listening", "listener", "https", "addr", s.httpsLn.Addr().String(), "tls_min", s.cfg.TLS.MinVersion, "auth", s.cfg.Auth.Mode)
 	}
 	if httpSrv != nil {
+		httpSrv.ConnState = limit.connState
 		s.servers = append(s.servers, httpSrv)
 		go s.serve(httpSrv, limit.listener(s.httpLn), false)
 		s.log.Info("listening", "listener", "http", "addr", s.httpLn.Addr().String(), "auth", s.cfg.Auth.Mode)
