@@ -6,12 +6,20 @@
 # Prints both req/s, both p99, the ratio and ingestd's RSS.
 #
 #   bench/ingestd/run.sh            # wrk -t2 -c50 -d20s
+#   SCENARIO=batch bench/ingestd/run.sh        # (or bench/ingestd/batch.sh) NDJSON bodies of
+#                                               # 100 records (~30 KB) per request; records/s
+#                                               # and MB/s, nginx reading each whole body first
 #   DURATION=5s bench/ingestd/run.sh
 #   STORE_DIR=/dev/shm/q bench/ingestd/run.sh   # diagnosis only: queue on tmpfs,
 #                                               # shows the cost of fsync on this disk
 #   PERF=/tmp/ingestd.perf bench/ingestd/run.sh # also record a CPU profile of
 #                                               # ingestd under load (perf record -g)
+#   PPROF=/tmp/pp bench/ingestd/run.sh          # build with -tags hardgate_pprof and write
+#                                               # cpu.pprof, allocs.pprof, heap.pprof of
+#                                               # ingestd's run into that directory
 #   SKIP_NGINX=1 bench/ingestd/run.sh           # ingestd only (no ratio)
+#   INGESTD_BIN=/tmp/ingestd-old bench/ingestd/run.sh  # load that binary instead of
+#                                               # building one (A/B comparisons)
 #   FLOOR=0 bench/ingestd/run.sh                # skip the Go floor server
 #
 # Besides nginx and ingestd it loads bench/ingestd/floor, the cheapest Go
@@ -24,6 +32,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-20s}
+SCENARIO=${SCENARIO:-single}
+case "$SCENARIO" in
+  single) RECORDS=1; MAX_STORE=1073741824 ;;
+  batch) RECORDS=100; MAX_STORE=$((32 << 30)) ;; # nothing drains the queue during the run
+  *) echo "bench: SCENARIO is single or batch" >&2; exit 2 ;;
+esac
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 
@@ -55,7 +69,13 @@ trap cleanup EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== build ingestd"
-CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
+tags=()
+[ -n "${PPROF:-}" ] && tags=(-tags hardgate_pprof) && mkdir -p "$PPROF"
+if [ -n "${INGESTD_BIN:-}" ]; then
+  cp "$INGESTD_BIN" "$work/ingestd"
+else
+  CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
+fi
 CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./bench/ingestd/floor
 
 echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
@@ -75,7 +95,7 @@ auth:
   tokens_file: $work/tokens
 store:
   dir: ${STORE_DIR:-$work/store}
-  max_bytes: 1073741824
+  max_bytes: ${MAX_STORE}
 limits:
   rate_per_device: 0   # one device sends everything here
 log:
@@ -85,7 +105,41 @@ TOKEN=$("$work/ingestd" token add --config "$work/ingestd.yaml" --device bench-1
 
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
-mkdir -p "$work/nginx"
+mkdir -p "$work/nginx/www/v1"
+# nginx_location prints the ingest location. single: a static 202 behind
+# the bearer check (nginx discards the body). batch: nginx reads each whole
+# body into memory before it answers (the mirror module's
+# mirror_request_body reads it before the content phase; a POST to the
+# static file is then turned into the static 202), as ingestd must.
+nginx_location() {
+  if [ "$SCENARIO" = single ]; then
+    cat <<LOC
+    location = /v1/ingest {
+      if (\$http_authorization != "Bearer ${TOKEN}") { return 401; }
+      default_type application/json;
+      return 202 '{"batch_id":"static","records":1}\n';
+    }
+LOC
+    return
+  fi
+  cat <<LOC
+    client_max_body_size 1m;
+    client_body_buffer_size 1m;
+    location = /v1/ingest {
+      if (\$http_authorization != "Bearer ${TOKEN}") { return 401; }
+      root $work/nginx/www;
+      mirror /read-body;
+      mirror_request_body on;
+      error_page 405 =202 @accepted;
+    }
+    location = /read-body { internal; return 204; }
+    location @accepted {
+      default_type application/json;
+      return 202 '{"batch_id":"static","records":${RECORDS}}\n';
+    }
+LOC
+}
+: >"$work/nginx/www/v1/ingest"
 cat >"$work/nginx.conf" <<NGINX
 $user_line
 worker_processes auto;
@@ -104,20 +158,27 @@ http {
     ssl_certificate $work/cert.pem;
     ssl_certificate_key $work/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location = /v1/ingest {
-      if (\$http_authorization != "Bearer ${TOKEN}") { return 401; }
-      default_type application/json;
-      return 202 '{"batch_id":"static","records":1}\n';
-    }
+$(nginx_location)
   }
 }
 NGINX
 
-# The same ~300-byte JSON document for both, taken from the wrk script.
-script=bench/ingestd/post.lua
-body=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$script")
-export BENCH_TOKEN=$TOKEN
-echo "payload: ${#body} bytes"
+# The same body for every server: the ~300-byte JSON document of the wrk
+# script, or (batch) 100 such records as NDJSON, each with its own seq.
+body_file=$work/body
+content_type=application/json
+if [ "$SCENARIO" = single ]; then
+  script=bench/ingestd/post.lua
+  sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$script" | tr -d '\n' >"$body_file"
+else
+  script=bench/ingestd/batch.lua
+  content_type=application/x-ndjson
+  record=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/ingestd/post.lua)
+  for i in $(seq 1 "$RECORDS"); do printf '%s\n' "${record/123456/$((100000 + i))}"; done >"$body_file"
+fi
+body_bytes=$(stat -c %s "$body_file")
+export BENCH_TOKEN=$TOKEN BENCH_BODY_FILE=$body_file BENCH_CONTENT_TYPE=$content_type
+echo "payload: $body_bytes bytes, $RECORDS record(s), $content_type"
 
 wait_port() { # port
   for _ in $(seq 1 100); do
@@ -130,10 +191,10 @@ wait_port() { # port
 check_status() { # url: the token gets 202, a wrong token 401
   local code
   code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-    -H 'Content-Type: application/json' --data "$body" "$1")
+    -H "Content-Type: $content_type" --data-binary "@$body_file" "$1")
   [ "$code" = 202 ] || { echo "bench: $1 answered $code with the token, want 202" >&2; exit 1; }
   code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}x" \
-    -H 'Content-Type: application/json' --data "$body" "$1")
+    -H "Content-Type: $content_type" --data-binary "@$body_file" "$1")
   [ "$code" = 401 ] || { echo "bench: $1 answered $code to a wrong token, want 401" >&2; exit 1; }
 }
 
@@ -195,7 +256,7 @@ if [ "$FLOOR" = 1 ]; then
 fi
 
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
-"$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
+INGESTD_PPROF_DIR=${PPROF:-} "$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
 ingestd_pid=$!
 wait_port "$INGESTD_PORT"
 check_status "https://127.0.0.1:${INGESTD_PORT}/v1/ingest"
@@ -218,6 +279,11 @@ curl -sk "https://127.0.0.1:${INGESTD_PORT}/metrics" >"$work/metrics.txt"
 queued=$(awk '/^ingestd_queue_batches / {print $2}' "$work/metrics.txt")
 append_ms=$(awk '/^ingestd_queue_append_duration_seconds_sum / {s=$2} /^ingestd_queue_append_duration_seconds_count / {c=$2}
   END { if (c > 0) printf "%.2f", 1000*s/c; else print "n/a" }' "$work/metrics.txt")
+# mean_ms NAME: the mean of histogram NAME, in milliseconds.
+mean_ms() {
+  awk -v n="$1" '$1 == n"_sum" {s=$2} $1 == n"_count" {c=$2} END { if (c > 0) printf "%.3f", 1000*s/c; else print "n/a" }' "$work/metrics.txt"
+}
+commit_line="$(awk '/^ingestd_queue_commits_total / {print $2}' "$work/metrics.txt") group commits, $(awk '$1 == "ingestd_queue_commit_operations_sum" {s=$2} $1 == "ingestd_queue_commit_operations_count" {c=$2} END { if (c > 0) printf "%.1f", s/c; else print "n/a" }' "$work/metrics.txt") operations each; mean transaction $(mean_ms ingestd_queue_commit_transaction_seconds) ms, WAL sync $(mean_ms ingestd_queue_commit_sync_seconds) ms, commit to durable $(mean_ms ingestd_queue_commit_durable_wait_seconds) ms"
 kill "$ingestd_pid"; wait "$ingestd_pid" 2>/dev/null || true; ingestd_pid=""
 kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
 rss_max=$(sort -n -k1 "$work/rss.samples" | tail -1 | awk '{print $1}')
@@ -229,7 +295,7 @@ n_p99=$(p99_ms "$work/nginx.wrk"); i_p99=$(p99_ms "$work/ingestd.wrk")
 ratio=$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }')
 
 echo
-echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, ${#body}-byte JSON POST, $(nproc) CPUs)"
+echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, $body_bytes-byte POST of $RECORDS record(s), $(nproc) CPUs)"
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %12s %10s %10s\n' server req/s p99_ms non_2xx
 printf '%-8s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
@@ -240,7 +306,18 @@ echo "nginx CPU: $(cpu_line nginx)"
 echo "ingestd CPU: $(cpu_line ingestd)"
 [ "$FLOOR" = 1 ] && echo "ratio go-floor/nginx req/s: $(awk -v a="$(rps "$work/floor.wrk")" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }') (what Go's TLS + HTTP/1.1 stacks reach with no work at all)"
 echo "ratio ingestd/nginx req/s: $ratio (target >= 0.60)"
-echo "ingestd p99: ${i_p99} ms (target <= 15)"
+if [ "$SCENARIO" = batch ]; then
+  throughput() { # name req/s
+    awk -v n="$1" -v r="$2" -v k="$RECORDS" -v b="$body_bytes" 'BEGIN { printf "%-8s %10.0f records/s %8.1f MB/s\n", n, r*k, r*b/1e6 }'
+  }
+  echo "batch throughput ($RECORDS records, $body_bytes bytes of NDJSON per request):"
+  throughput nginx "$n_rps"
+  [ "$FLOOR" = 1 ] && throughput go-floor "$(rps "$work/floor.wrk")"
+  throughput ingestd "$i_rps"
+  echo "ratio ingestd/nginx records/s (and MB/s): $ratio"
+fi
+echo "ingestd p99: ${i_p99} ms (target <= 10)"
 echo "ingestd RSS: max sampled $((rss_max / 1024)) MiB, at end $((rss_end / 1024)) MiB, peak (VmHWM) $((hwm / 1024)) MiB (target <= 64)"
 echo "  of which max anonymous (heap, stacks) $((anon_max / 1024)) MiB, max file-backed (queue mmap, binary) $((file_max / 1024)) MiB"
 echo "ingestd batches durably queued: $queued; mean durable append (group commit + fsync) seen by a request: ${append_ms} ms"
+echo "ingestd queue: $commit_line"

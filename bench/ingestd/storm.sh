@@ -8,6 +8,9 @@
 #   bench/ingestd/storm.sh                 # 1000 and 10000 sha256, 200 argon2id
 #   DEVICES="10000" LEGACY=0 bench/ingestd/storm.sh
 #   PQ=1 bench/ingestd/storm.sh            # devices offer X25519MLKEM768 (Go's default)
+#   INGESTD_ENV="GOGC=400" bench/ingestd/storm.sh   # environment for ingestd only
+#   PPROF=/tmp/pp bench/ingestd/storm.sh   # ingestd built with -tags hardgate_pprof writes
+#                                          # cpu.pprof, allocs.pprof, heap.pprof of each run there
 #
 # Needs: go. Sends traffic to 127.0.0.1 only.
 set -euo pipefail
@@ -16,9 +19,12 @@ DEVICES=${DEVICES:-"1000 10000"}
 LEGACY=${LEGACY:-200}
 extra=()
 [ "${PQ:-0}" = 1 ] && extra+=(-pq)
+[ -n "${INGESTD_ENV:-}" ] && extra+=(-env "$INGESTD_ENV")
 work=$(mktemp -d /tmp/ingestd-storm-bin.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -trimpath -o "$work/ingestd" ./cmd/ingestd
+tags=()
+[ -n "${PPROF:-}" ] && tags=(-tags hardgate_pprof) && mkdir -p "$PPROF" && export INGESTD_PPROF_DIR=$PPROF
+CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
 go build -o "$work/storm" ./bench/ingestd/storm
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; open files limit $(ulimit -n)"

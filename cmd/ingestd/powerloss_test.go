@@ -32,8 +32,9 @@ var (
 	powerSeed = flag.Uint64("powerloss.seed", 0, "seed of the power-loss tests' random cut points (0: from the clock; the seed is logged)")
 )
 
-// mutantTag builds ingestd with queue synchronous=NORMAL: it acknowledges
-// a batch before its WAL frames are fsynced.
+// mutantTag builds ingestd without the queue's WAL sync (SQLite
+// synchronous=NORMAL alone): it acknowledges a batch before its WAL frames
+// are fsynced.
 const mutantTag = "hardgate_ack_before_fsync"
 
 func TestPowerCutLosesNoAcknowledgedBatch(t *testing.T) {

@@ -180,6 +180,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, "run", err)
 		return exitUsage
 	}
+	stopProfiles := startProfiles(stderr)
+	defer stopProfiles()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

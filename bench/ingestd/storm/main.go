@@ -50,6 +50,7 @@ type options struct {
 	pq       bool
 	timeout  time.Duration
 	keepWork bool
+	env      string // extra environment of ingestd only, space-separated K=V
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.pq, "pq", false, "devices offer X25519MLKEM768 (Go's default) instead of X25519 and P-256 only")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on a device after this long")
 	fs.BoolVar(&o.keepWork, "keep", false, "keep the work directory (logs, store)")
+	fs.StringVar(&o.env, "env", "", "extra environment for ingestd only, space-separated K=V (e.g. \"GOGC=400 GOMEMLIMIT=96MiB\")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -163,6 +165,7 @@ func storm(ctx context.Context, o options, log io.Writer) (*report, error) {
 	defer logFile.Close()
 	cmd := exec.Command(o.ingestd, "run", "--config", s.cfg)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), strings.Fields(o.env)...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -185,6 +188,7 @@ func storm(ctx context.Context, o options, log io.Writer) (*report, error) {
 	for range o.devices {
 		rep.add(<-results)
 	}
+	rep.peakRSS = peakRSS(cmd.Process.Pid)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 	stopped = true
@@ -254,6 +258,23 @@ func exchange(conn net.Conn, req string) (int, error) {
 		return 0, fmt.Errorf("unexpected answer %q", buf[:n])
 	}
 	return code, nil
+}
+
+// peakRSS is the peak resident set (VmHWM) of process pid, "" when unknown.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int
+			if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb); err == nil {
+				return fmt.Sprintf("%d MiB", kb/1024)
+			}
+		}
+	}
+	return ""
 }
 
 func tail(s string, n int) string {

@@ -21,6 +21,7 @@ type report struct {
 	failures  map[string]int
 	// CPU used by ingestd (whole run) and by the simulated devices.
 	ingestdCPU, devicesCPU time.Duration
+	peakRSS                string // ingestd's VmHWM
 }
 
 func (r *report) add(res result) {
@@ -73,8 +74,8 @@ func (r *report) print(w io.Writer) {
 			ms(quantile(r.latencies, .5)), ms(quantile(r.latencies, .9)), ms(quantile(r.latencies, .99)), ms(r.latencies[len(r.latencies)-1]))
 		fmt.Fprintf(w, "time from the start of ingestd until all got 202: %s\n", ms(r.lastDone.Sub(r.started)))
 	}
-	fmt.Fprintf(w, "CPU: ingestd %s (%.0f us per device, handshake included), devices %s\n",
-		ms(r.ingestdCPU), float64(r.ingestdCPU)/float64(time.Microsecond)/float64(r.opts.devices), ms(r.devicesCPU))
+	fmt.Fprintf(w, "CPU: ingestd %s (%.0f us per device, handshake included), devices %s; ingestd peak RSS %s\n",
+		ms(r.ingestdCPU), float64(r.ingestdCPU)/float64(time.Microsecond)/float64(r.opts.devices), ms(r.devicesCPU), r.peakRSS)
 	keys := make([]string, 0, len(r.failures))
 	for k := range r.failures {
 		keys = append(keys, k)

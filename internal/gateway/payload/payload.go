@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -67,26 +69,50 @@ type Result struct {
 // errors from r are returned wrapped, so a caller can detect its own limits
 // (http.MaxBytesError) with errors.As.
 func Parse(r io.Reader, encoding string, maxBytes int64) (Result, error) {
+	return ParseInto(nil, r, encoding, maxBytes, -1)
+}
+
+// ParseInto is Parse reading into buf (its length is ignored, its capacity
+// reused), for callers that pool their buffers. sizeHint is the expected
+// size of the body as sent (Content-Length), or -1. Result.NDJSON shares
+// buf's array when it fits, so the caller may reuse Result.NDJSON[:0] as
+// the next buf once it is done with the result.
+func ParseInto(buf []byte, r io.Reader, encoding string, maxBytes, sizeHint int64) (Result, error) {
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", EncodingIdentity:
 	case EncodingGzip, "x-gzip":
-		zr, err := gzip.NewReader(r)
+		zr, err := newGzipReader(r)
 		if err != nil {
 			if isReadLimit(err) {
 				return Result{}, fmt.Errorf("read body: %w", err)
 			}
 			return Result{}, &Error{Problem: "body is not a valid gzip stream: " + err.Error()}
 		}
-		defer zr.Close()
+		defer gzipPool.Put(zr)
 		r = zr
+		sizeHint = -1 // the compressed size says little about the rest
 	default:
 		return Result{}, fmt.Errorf("%w %q: use gzip or none", ErrUnsupportedEncoding, encoding)
 	}
-	data, err := readCapped(r, maxBytes)
+	data, err := readCapped(buf[:0], r, maxBytes, sizeHint)
 	if err != nil {
 		return Result{}, err
 	}
-	return ParseBytes(data)
+	return parseOwned(data)
+}
+
+// gzipPool keeps gzip readers (about 40 KiB of state each) between bodies.
+var gzipPool sync.Pool
+
+func newGzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipPool.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // isReadLimit reports whether err came from the reader rather than from the
@@ -96,26 +122,57 @@ func isReadLimit(err error) bool {
 		!errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF)
 }
 
-func readCapped(r io.Reader, maxBytes int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
-	if err != nil {
+// readCapped appends r's bytes to buf until EOF; more than maxBytes is
+// ErrTooLarge. With sizeHint (>= 0, at most maxBytes) buf is made to hold
+// that many bytes and one more, for the final newline, in one allocation.
+func readCapped(buf []byte, r io.Reader, maxBytes, sizeHint int64) ([]byte, error) {
+	if sizeHint >= 0 && sizeHint <= maxBytes && int64(cap(buf)) < sizeHint+1 {
+		buf = make([]byte, 0, sizeHint+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(max(512, int64(cap(buf))), maxBytes+1-int64(len(buf))+1)))
+		}
+		room := buf[len(buf):cap(buf)]
+		if left := maxBytes + 1 - int64(len(buf)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > maxBytes {
+			return nil, ErrTooLarge
+		}
 		switch {
+		case err == io.EOF:
+			return buf, nil
 		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
 			return nil, &Error{Problem: "body is not a valid gzip stream: " + err.Error()}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, &Error{Problem: "gzip stream is truncated"}
+		case err != nil:
+			return nil, fmt.Errorf("read body: %w", err)
 		}
-		return nil, fmt.Errorf("read body: %w", err)
 	}
-	if n > maxBytes {
-		return nil, ErrTooLarge
-	}
-	return buf.Bytes(), nil
 }
 
 // ParseBytes validates an uncompressed body and normalises it to NDJSON.
+// data is not modified.
 func ParseBytes(data []byte) (Result, error) {
+	return parseOwned(append(make([]byte, 0, len(data)+1), data...))
+}
+
+// parseOwned validates data and normalises it, in place when it can (data
+// belongs to the caller no more).
+func parseOwned(data []byte) (Result, error) {
+	if sc, ok := scanBody(data); ok {
+		if sc.normal {
+			if data[len(data)-1] != '\n' {
+				data = append(data, '\n')
+			}
+			return Result{NDJSON: data, Records: sc.records}, nil
+		}
+		return Result{NDJSON: compactInPlace(data, sc.array), Records: sc.records}, nil
+	}
 	p := parser{data: data}
 	return p.parse()
 }

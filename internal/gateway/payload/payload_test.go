@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -208,5 +209,22 @@ func BenchmarkParseObject(b *testing.B) {
 		if _, err := Parse(bytes.NewReader(body), "", 1<<20); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func BenchmarkParseNDJSON100(b *testing.B) {
+	var body bytes.Buffer
+	for i := range 100 {
+		fmt.Fprintf(&body, `{"device":"bench-1","ts":"2026-01-02T03:04:05.678Z","seq":%d,"site":"plant-7/line-3","readings":{"temperature_c":21.53,"humidity_pct":40.2,"pressure_hpa":1013.25,"vibration_mm_s":0.82,"current_a":3.91},"status":"ok","firmware":"2.14.3","battery_pct":87,"tags":["bench","loopback","hardgate"]}`+"\n", 100000+i)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(body.Len()))
+	buf := make([]byte, 0, body.Len()+1)
+	for b.Loop() {
+		res, err := ParseInto(buf, bytes.NewReader(body.Bytes()), "", 1<<20, int64(body.Len()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = res.NDJSON[:0]
 	}
 }

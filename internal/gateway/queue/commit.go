@@ -1,7 +1,7 @@
 package queue
 
-// The committer: the single writer that packs every waiting operation
-// into one transaction and one fsync (group commit).
+// The committer's transaction: one group of operations (group.go) in one
+// SQLite transaction, handed to the syncer (sync.go) once committed.
 
 import (
 	"context"
@@ -15,37 +15,47 @@ import (
 	"modernc.org/sqlite"
 )
 
-// commitLoop is the single writer: it takes the first waiting operation,
-// drains whatever else is already waiting, and commits them together.
-func (q *Queue) commitLoop() {
-	defer close(q.done)
-	group := make([]*op, 0, maxGroup)
-	for first := range q.ops {
-		group = append(group[:0], first)
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case o, ok := <-q.ops:
-				if !ok {
-					break drain
-				}
-				group = append(group, o)
-			default:
-				break drain
-			}
-		}
-		q.commit(group)
+// commit applies a group in one transaction and hands it to the syncer. A
+// failed transaction fails every operation in it at once; a duplicate id
+// fails only its own append. A transaction that fails because the store's
+// filesystem is full fails with an error wrapping ErrNoSpace. After a
+// failed WAL sync nothing is committed any more (ErrSyncFailed).
+func (q *Queue) commit(group []*op) {
+	q.statMu.Lock()
+	broken := q.broken
+	q.statMu.Unlock()
+	if broken != nil {
+		q.settle(group, nil, broken)
+		q.answer(group, broken)
+		return
 	}
+	start := time.Now()
+	t := q.apply(group)
+	end := time.Now()
+	err := t.err
+	q.settle(group, t, err)
+	if err != nil {
+		q.log.Error("queue commit failed", "file", q.path, "ops", len(group), "err", err)
+		q.answer(group, fmt.Errorf("commit %s: %w", q.path, noSpace(err)))
+		return
+	}
+	q.committed <- &committed{ops: group, results: t.results, added: t.added, bytes: t.bytes, txn: end.Sub(start), at: end}
 }
 
-// commit applies a group in one transaction. A failed transaction fails
-// every operation in it; a duplicate id fails only its own append. A
-// transaction that fails because the store's filesystem is full fails
-// with an error wrapping ErrNoSpace.
-func (q *Queue) commit(group []*op) {
-	t := q.apply(group)
-	err := t.err
+// answer fails a group that was not committed, which the syncer never
+// sees.
+func (q *Queue) answer(group []*op, err error) {
+	for _, o := range group {
+		o.err <- err
+	}
+	q.inflight.Add(-1)
+}
+
+// settle updates the counters after a group's transaction (t is nil when
+// it did not run).
+func (q *Queue) settle(group []*op, t *txn, err error) {
 	q.statMu.Lock()
+	defer q.statMu.Unlock()
 	q.lastErr = err
 	if err != nil {
 		q.lastErrAt = time.Now()
@@ -58,21 +68,6 @@ func (q *Queue) commit(group []*op) {
 	if err == nil {
 		q.batches += t.added - t.ackedCount
 		q.bytes -= t.ackedBytes
-	}
-	q.statMu.Unlock()
-	if err != nil {
-		q.log.Error("queue commit failed", "file", q.path, "ops", len(group), "err", err)
-		err = fmt.Errorf("commit %s: %w", q.path, noSpace(err))
-	}
-	for i, o := range group {
-		if err != nil {
-			o.err <- err
-		} else {
-			o.err <- t.results[i]
-		}
-	}
-	if err == nil && t.added > 0 {
-		q.signal()
 	}
 }
 
@@ -100,10 +95,11 @@ type txn struct {
 
 	added, ackedCount int
 	ackedBytes        int64
+	bytes             int64 // body bytes inserted
 }
 
 // apply runs the group in one transaction on the committer's connection;
-// COMMIT fsyncs the WAL (synchronous=FULL). BEGIN and COMMIT are
+// COMMIT writes the WAL frames and the syncer syncs them (sync.go). BEGIN and COMMIT are
 // statements prepared once on that connection, like the inserts and the
 // delete, so a commit parses no SQL (database/sql's Tx.Stmt would prepare
 // them again for every transaction).
@@ -215,6 +211,9 @@ func (t *txn) flush() error {
 			return err
 		}
 		t.added += n
+		for _, b := range t.pending[:n] {
+			t.bytes += int64(len(b.Body))
+		}
 		t.pending = t.pending[n:]
 	}
 	return nil
@@ -239,6 +238,7 @@ func (t *txn) insertOne(i int, b *Batch) error {
 		return nil
 	}
 	t.added++
+	t.bytes += int64(len(b.Body))
 	return nil
 }
 

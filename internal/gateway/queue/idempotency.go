@@ -70,12 +70,12 @@ func (q *Queue) AppendOnce(ctx context.Context, b Batch, key string, hash [32]by
 	if at.IsZero() {
 		at = time.Now()
 	}
-	o, err := q.append(ctx, b, &keyed{key: key, hash: hash, since: at.Add(-q.keyRetention).UnixNano()})
+	stored, err := q.append(ctx, b, &keyed{key: key, hash: hash, since: at.Add(-q.keyRetention).UnixNano()})
 	if err != nil {
 		return Stored{}, false, err
 	}
-	if o.stored != nil {
-		return *o.stored, true, nil
+	if stored != nil {
+		return *stored, true, nil
 	}
 	return Stored{BatchID: b.ID, Records: b.Records}, false, nil
 }

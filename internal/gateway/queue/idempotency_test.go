@@ -212,4 +212,7 @@ func TestOpenUpgradesAVersion1Store(t *testing.T) {
 	if err := q.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != formatVersion {
 		t.Fatalf("user_version %d (%v), want %d", v, err, formatVersion)
 	}
+	if err := q.db.QueryRow("PRAGMA page_size").Scan(&v); err != nil || v != 4096 {
+		t.Fatalf("page_size %d (%v): an existing store keeps its 4096-byte pages", v, err)
+	}
 }

@@ -21,8 +21,14 @@ const maxIDLen = 128
 // maxDeviceLen bounds the device id stored with a batch.
 const maxDeviceLen = 1024
 
-// maxGroup bounds how many operations share one commit (one fsync).
+// maxGroup bounds how many operations share one commit.
 const maxGroup = 1024
+
+// maxGroupBytes bounds the body bytes of one commit, so that a burst of
+// large batches is committed (and its WAL frames synced) in several
+// pipelined groups rather than in one long transaction; a single larger
+// batch still goes alone.
+const maxGroupBytes = 4 << 20
 
 // ErrCorrupt is wrapped by Open when the store file fails its integrity
 // check. The file is left untouched.
@@ -43,6 +49,16 @@ type Options struct {
 	KeyRetention time.Duration
 	// Logger receives store events; nil discards them.
 	Logger *slog.Logger
+	// WaitLimit, when positive, bounds how long Append and AppendOnce wait
+	// for the commit of their batch, besides their context: past it they
+	// return an error wrapping context.DeadlineExceeded, and the batch may
+	// or may not be stored. A queue-wide bound costs a request no context
+	// of its own.
+	WaitLimit time.Duration
+	// OnCommit, when set, is called by the syncer for each group commit
+	// once it is durable, before its operations are answered. It must not
+	// block.
+	OnCommit func(CommitInfo)
 }
 
 // Stats is a snapshot of the queue's size.
@@ -57,11 +73,15 @@ type Stats struct {
 
 // Queue is a durable FIFO of batches in an SQLite file. All writes go through
 // one committer goroutine that packs every operation waiting at that moment
-// into a single transaction, so concurrent callers share one fsync (group
-// commit) without an artificial delay.
+// into a single transaction, without an artificial delay, and one syncer
+// goroutine that syncs the WAL once for every transaction committed while
+// it last waited on the disk (a pipelined group commit, sync.go): callers
+// share transactions and syncs, and the next transaction runs while the
+// last one is being synced.
 type Queue struct {
 	db    *sql.DB   // readers
 	wconn *sql.Conn // the committer's connection
+	wal   *os.File  // the WAL, which the syncer syncs
 	lock  *os.File
 	// inserts[n] inserts n rows (1 to maxChunk); only the committer uses it.
 	inserts [maxChunk + 1]*sql.Stmt
@@ -77,7 +97,14 @@ type Queue struct {
 	log                       *slog.Logger
 	notify                    chan struct{}
 	ops                       chan *op
-	done                      chan struct{}
+	committed                 chan *committed // committer -> syncer
+	inflight                  atomic.Int64    // groups handed to the syncer, not answered yet
+	syncIdle                  chan struct{}   // the syncer answered every group it had
+	done                      chan struct{}   // closed when the syncer has answered everything
+	maxGroupBytes             int64
+	onCommit                  func(CommitInfo)
+	waitLimit                 time.Duration
+	syncFn                    func() error // tests: replaces the WAL sync
 
 	// mu guards closed against Close; senders on ops hold it for reading.
 	mu     sync.RWMutex
@@ -88,6 +115,7 @@ type Queue struct {
 	bytes     int64     // committed plus reserved by appends in flight
 	lastErr   error     // error of the last commit, nil after a successful one
 	lastErrAt time.Time // when it failed
+	broken    error     // a WAL sync failed: every later write fails (ErrSyncFailed)
 
 	commits atomic.Int64 // transactions committed, for benchmarks
 }
@@ -95,6 +123,7 @@ type Queue struct {
 // op is one write handed to the committer: an append (batch set, with an
 // idempotency key or not), an ack (acks set) or a probe.
 type op struct {
+	b     Batch  // an append's batch (batch points here)
 	batch *Batch // an append
 	size  int64  // append: body bytes reserved
 	key   *keyed // an append under an idempotency key
@@ -136,14 +165,19 @@ func Open(opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	q := &Queue{
-		lock:         lock,
-		path:         path,
-		max:          opts.MaxBytes,
-		keyRetention: cmp.Or(opts.KeyRetention, DefaultKeyRetention),
-		log:          logger,
-		notify:       make(chan struct{}, 1),
-		ops:          make(chan *op, maxGroup),
-		done:         make(chan struct{}),
+		lock:          lock,
+		path:          path,
+		max:           opts.MaxBytes,
+		keyRetention:  cmp.Or(opts.KeyRetention, DefaultKeyRetention),
+		log:           logger,
+		notify:        make(chan struct{}, 1),
+		ops:           make(chan *op, maxGroup),
+		committed:     make(chan *committed, 64),
+		syncIdle:      make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		maxGroupBytes: maxGroupBytes,
+		onCommit:      opts.OnCommit,
+		waitLimit:     opts.WaitLimit,
 	}
 	if err := q.open(); err != nil {
 		q.closeStore()
@@ -157,6 +191,7 @@ func Open(opts Options) (*Queue, error) {
 		}
 	}
 	go q.commitLoop()
+	go q.syncLoop()
 	logger.Info("queue opened", "file", path, "batches", q.batches, "bytes", q.bytes, "max_bytes", q.max)
 	if q.batches > 0 {
 		q.signal()
@@ -208,6 +243,9 @@ func (q *Queue) open() error {
 	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(body)), 0) FROM batches").Scan(&q.batches, &q.bytes); err != nil {
 		return classify(q.path, err)
 	}
+	if q.wal, err = openWAL(q.path, filepath.Dir(q.path)); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -219,6 +257,9 @@ func (q *Queue) closeStore() error {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
+	}
+	if q.wal != nil {
+		errs = append(errs, q.wal.Close())
 	}
 	if q.wconn != nil {
 		errs = append(errs, q.wconn.Close())
@@ -269,8 +310,11 @@ func (q *Queue) Writable() error {
 		return ErrClosed
 	}
 	q.statMu.Lock()
-	lastErr, failedAt := q.lastErr, q.lastErrAt
+	lastErr, failedAt, broken := q.lastErr, q.lastErrAt, q.broken
 	q.statMu.Unlock()
+	if broken != nil {
+		return broken
+	}
 	if lastErr == nil {
 		return nil
 	}

@@ -2,6 +2,11 @@
 
 package queue
 
-// synchronous is the store's PRAGMA synchronous: FULL, so that a commit
-// returns only after its WAL frames are fsynced.
-const synchronous = "FULL"
+// synchronous is the store's PRAGMA synchronous. NORMAL in WAL mode syncs
+// everything FULL does except the WAL at the end of each commit; the
+// syncer (sync.go) makes that sync itself, off the committer, before any
+// operation of the commit is answered (syncWAL).
+const synchronous = "NORMAL"
+
+// syncWAL makes the syncer fdatasync the WAL before it answers a commit.
+const syncWAL = true

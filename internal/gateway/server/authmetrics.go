@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,13 @@ const maxTrackedDevices = 100_000
 type authMetrics struct {
 	verifications *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
-	seen          sync.Map // device → struct{}
-	seenCount     atomic.Int64
-	certs         certExpiry
+	// children caches the series of each method and result seen, so that
+	// a request finds them without hashing labels under a lock.
+	children  atomic.Pointer[map[[2]string]authSeries]
+	childMu   sync.Mutex
+	seen      sync.Map // device → struct{}
+	seenCount atomic.Int64
+	certs     certExpiry
 }
 
 func newAuthMetrics(reg prometheus.Registerer, crl func() (revoked, nextUpdate float64)) (*authMetrics, error) {
@@ -60,13 +65,50 @@ func newAuthMetrics(reg prometheus.Registerer, crl func() (revoked, nextUpdate f
 	return m, nil
 }
 
+// authSeries are the series of one method and result.
+type authSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
 // observe records one authentication.
 func (m *authMetrics) observe(method, result string, took time.Duration) {
 	if method == "" {
 		method = "none"
 	}
-	m.verifications.WithLabelValues(method, result).Inc()
-	m.latency.WithLabelValues(method).Observe(took.Seconds())
+	k := [2]string{method, result}
+	ser, ok := m.series(k)
+	if !ok {
+		ser = m.addSeries(k)
+	}
+	ser.count.Inc()
+	ser.latency.Observe(took.Seconds())
+}
+
+func (m *authMetrics) series(k [2]string) (authSeries, bool) {
+	if p := m.children.Load(); p != nil {
+		ser, ok := (*p)[k]
+		return ser, ok
+	}
+	return authSeries{}, false
+}
+
+// addSeries adds the series of k to the cache (copy on write; the
+// methods and results are a closed set, so the map stays small).
+func (m *authMetrics) addSeries(k [2]string) authSeries {
+	m.childMu.Lock()
+	defer m.childMu.Unlock()
+	if ser, ok := m.series(k); ok {
+		return ser
+	}
+	next := map[[2]string]authSeries{}
+	if p := m.children.Load(); p != nil {
+		maps.Copy(next, *p)
+	}
+	ser := authSeries{count: m.verifications.WithLabelValues(k[0], k[1]), latency: m.latency.WithLabelValues(k[0])}
+	next[k] = ser
+	m.children.Store(&next)
+	return ser
 }
 
 // seenDevice counts device once.

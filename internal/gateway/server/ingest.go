@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -58,9 +59,16 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	maxBody := s.cfg.Limits.MaxBodyBytes
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	res, err := payload.Parse(body, r.Header.Get("Content-Encoding"), maxBody)
+	var body io.Reader = r.Body
+	if r.ContentLength < 0 {
+		// A body of declared length cannot run past it (admit refused a
+		// declared length over the cap); one of unknown length can.
+		body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
+	buf := bodyPool.Get().(*[]byte)
+	res, err := payload.ParseInto(*buf, body, r.Header.Get("Content-Encoding"), maxBody, r.ContentLength)
 	if err != nil {
+		bodyPool.Put(buf)
 		s.payloadError(w, r, err)
 		return
 	}
@@ -75,6 +83,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	b := queue.Batch{ID: queue.NewID(now), Device: device, Records: res.Records, Body: res.NDJSON, ReceivedAt: now.UTC()}
 	rc, replayed, err := s.store(q, b, key)
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && cap(res.NDJSON) <= maxPooledBody {
+		// The queue no longer refers to the body (see queue.Append).
+		*buf = res.NDJSON[:0]
+		bodyPool.Put(buf)
+	}
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -86,8 +99,23 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.metrics.bodyBytes.Add(float64(len(res.NDJSON)))
 		s.metrics.records.Add(float64(res.Records))
 	}
-	writeJSONBytes(w, http.StatusAccepted, appendReceipt(make([]byte, 0, 64), rc))
+	writeReceipt(w, appendReceipt(make([]byte, 0, 64), rc))
 	s.metrics.accepted.Inc()
+}
+
+// bodyPool holds the buffers request bodies are read and normalised in;
+// buffers larger than maxPooledBody are left to the garbage collector.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledBody = 1 << 20
+
+// writeReceipt answers 202 with the receipt. It sets no Content-Length:
+// net/http adds one for a body this small written before the handler
+// returns, and one header fewer keeps the header map in a single group.
+func writeReceipt(w http.ResponseWriter, data []byte) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(data)
 }
 
 // admit applies the checks that need no body byte: the device's rate
@@ -124,10 +152,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, device string) (s
 
 // store appends b durably, under key when it is set, and returns the
 // receipt to answer: b's, or that of the batch the key already names
-// (replayed).
+// (replayed). The queue bounds the wait (appendTimeout, queue.Options.WaitLimit).
 func (s *Server) store(q *queue.Queue, b queue.Batch, key string) (rc Receipt, replayed bool, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
-	defer cancel()
+	ctx := context.Background()
 	start := time.Now()
 	defer func() { s.metrics.appendDur.Observe(time.Since(start).Seconds()) }()
 	if key == "" {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/hardgate/hardgate/internal/gateway/config"
+	"github.com/hardgate/hardgate/internal/gateway/server/testcert"
 	"github.com/hardgate/hardgate/internal/poll"
 )
 
@@ -176,7 +177,7 @@ func TestHTTP2HeaderBlocksAreBounded(t *testing.T) {
 }
 
 // TestConnectionCap holds limits.max_connections connections open: one
-// more is closed at once and counted, and a slot freed is taken again.
+// more is not refused but waits, and is served as soon as a slot frees.
 func TestConnectionCap(t *testing.T) {
 	t.Parallel()
 	cfg, pki, _ := baseConfig(t)
@@ -193,25 +194,59 @@ func TestConnectionCap(t *testing.T) {
 		held = append(held, c)
 	}
 	poll.Until(t, "two open connections", func() bool { return metricValue(t, reg, "ingestd_connections_open") == 2 })
-	get := func() error {
-		tr := &http.Transport{TLSClientConfig: pki.ClientTLS()}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + srv.HTTPSAddr() + PathHealth)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	}
-	if err := get(); err == nil {
-		t.Fatal("a third connection was served over limits.max_connections = 2")
-	}
-	if n := metricValue(t, reg, "ingestd_connections_refused_total"); n < 1 {
-		t.Fatalf("ingestd_connections_refused_total = %v, want at least 1", n)
+	done := make(chan error, 1)
+	go func() { done <- getHealth(pki, srv.HTTPSAddr(), nil) }()
+	poll.Until(t, "a third connection to wait", func() bool { return metricValue(t, reg, "ingestd_connections_waited_total") == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("a third connection was answered (%v) over limits.max_connections = 2", err)
+	default:
 	}
 	held[0].Close()
-	poll.Until(t, "the slot to be given back", func() bool { return metricValue(t, reg, "ingestd_connections_open") == 1 })
-	if err := get(); err != nil {
-		t.Fatalf("a connection after one closed: %v", err)
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting connection once a slot freed: %v", err)
 	}
+}
+
+// TestConnectionCapClosesIdleConnections fills the cap with idle
+// keep-alive connections: a new one closes the connection idle longest
+// and is served at once.
+func TestConnectionCapClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	cfg, pki, _ := baseConfig(t)
+	cfg.Limits.MaxConnections = 2
+	reg := prometheus.NewRegistry()
+	srv := startWithHeaderTimeout(t, cfg, readHeaderTimeout, reg)
+	for i := range 2 {
+		tr := &http.Transport{TLSClientConfig: pki.ClientTLS()}
+		defer tr.CloseIdleConnections()
+		if err := getHealth(pki, srv.HTTPSAddr(), tr); err != nil {
+			t.Fatalf("keep-alive connection %d: %v", i, err)
+		}
+	}
+	poll.Until(t, "two open connections", func() bool { return metricValue(t, reg, "ingestd_connections_open") == 2 })
+	start := time.Now()
+	if err := getHealth(pki, srv.HTTPSAddr(), nil); err != nil {
+		t.Fatalf("a third connection: %v", err)
+	}
+	if took := time.Since(start); took >= readHeaderTimeout {
+		t.Fatalf("the third connection waited %s, as long as an idle one takes to time out", took)
+	}
+	if n := metricValue(t, reg, "ingestd_connections_idle_closed_total"); n != 1 {
+		t.Fatalf("ingestd_connections_idle_closed_total = %v, want 1", n)
+	}
+}
+
+// getHealth GETs /healthz over tr (a new transport, closed after, when nil).
+func getHealth(pki *testcert.PKI, addr string, tr *http.Transport) error {
+	if tr == nil {
+		tr = &http.Transport{TLSClientConfig: pki.ClientTLS()}
+		defer tr.CloseIdleConnections()
+	}
+	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get("https://" + addr + PathHealth)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
 }

@@ -22,7 +22,8 @@ type metrics struct {
 
 	replays        prometheus.Counter
 	connsOpen      prometheus.Gauge
-	connsRefused   prometheus.Counter
+	connsWaited    prometheus.Counter
+	connsShed      prometheus.Counter
 	headerTimeouts prometheus.Counter
 }
 
@@ -61,9 +62,13 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 			Name: "ingestd_connections_open",
 			Help: "Client connections open, on every listener (at most limits.max_connections).",
 		}),
-		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ingestd_connections_refused_total",
-			Help: "Client connections closed at once because limits.max_connections were open.",
+		connsWaited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_connections_waited_total",
+			Help: "Client connections that arrived while limits.max_connections were open and waited for a slot (the others wait in the kernel's accept queue).",
+		}),
+		connsShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingestd_connections_idle_closed_total",
+			Help: "Idle keep-alive connections closed to make room for a new one at limits.max_connections.",
 		}),
 		headerTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ingestd_http2_header_timeouts_total",
@@ -88,7 +93,7 @@ func newMetrics(reg prometheus.Registerer, version string, stats func() (queue.S
 	build.Set(1)
 	cs := []prometheus.Collector{
 		m.requests, m.bodyBytes, m.records, m.appendDur, m.unsafe, m.tokens, build,
-		m.replays, m.connsOpen, m.connsRefused, m.headerTimeouts,
+		m.replays, m.connsOpen, m.connsWaited, m.connsShed, m.headerTimeouts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ingestd_queue_batches", Help: "Batches waiting in the local queue.",
 		}, stat(func(s queue.Stats) float64 { return float64(s.Batches) })),

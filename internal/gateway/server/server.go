@@ -60,6 +60,7 @@ type Server struct {
 	version string
 	gather  prometheus.Gatherer
 	metrics *metrics
+	commitm *commitMetrics
 	authm   *authMetrics
 	crl     atomic.Pointer[auth.CRL] // nil without auth.crl_file
 	tlsConf *tls.Config
@@ -157,6 +158,9 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.commitm, err = newCommitMetrics(reg); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	if s.authm, err = newAuthMetrics(reg, s.crlStats); err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
@@ -186,7 +190,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	q, err := queue.Open(queue.Options{Dir: s.cfg.Store.Dir, MaxBytes: s.cfg.Store.MaxBytes,
-		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log})
+		KeyRetention: time.Duration(s.cfg.Store.IdempotencyRetention), Logger: s.log, OnCommit: s.commitm.observe, WaitLimit: appendTimeout})
 	if err != nil {
 		return fmt.Errorf("store.dir: %w", err)
 	}
@@ -229,13 +233,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.log.Warn("unsafe setting in force", "setting", u.Name, "field", u.Field, "value", u.Value, "detail", u.Detail)
 		}
 	}
-	limit := newConnLimit(s.cfg.Limits.MaxConnections, s.metrics.connsOpen, s.metrics.connsRefused)
+	limit := newConnLimit(s.cfg.Limits.MaxConnections, s.metrics.connsOpen, s.metrics.connsWaited, s.metrics.connsShed)
 	if httpsSrv != nil {
+		httpsSrv.ConnState = limit.connState
 		s.servers = append(s.servers, httpsSrv)
 		go s.serve(httpsSrv, limit.listener(s.httpsLn), true)
 		s.log.Info("listening", "listener", "https", "addr", s.httpsLn.Addr().String(), "tls_min", s.cfg.TLS.MinVersion, "auth", s.cfg.Auth.Mode)
 	}
 	if httpSrv != nil {
+		httpSrv.ConnState = limit.connState
 		s.servers = append(s.servers, httpSrv)
 		go s.serve(httpSrv, limit.listener(s.httpLn), false)
 		s.log.Info("listening", "listener", "http", "addr", s.httpLn.Addr().String(), "auth", s.cfg.Auth.Mode)

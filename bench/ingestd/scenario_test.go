@@ -1,0 +1,58 @@
+// Package ingestd_test runs bench/ingestd's scripts briefly, so that a
+// change that breaks a scenario is caught before someone needs its figures.
+// The runs take a few seconds each and need nginx, wrk, openssl and curl:
+// they run with -long only.
+//
+//	go test ./bench/ingestd -long
+package ingestd_test
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/hardgate/hardgate/internal/interop"
+)
+
+var long = flag.Bool("long", false, "run the bench scripts for a few seconds each")
+
+// TestBatchScenario runs the batch scenario for 2 s against nginx and
+// ingestd: both must answer every request with a 2xx, ingestd must store
+// 100 records per batch, and the report must give records/s, MB/s and
+// their ratio.
+func TestBatchScenario(t *testing.T) {
+	if !*long {
+		t.Skip("runs bench/ingestd/batch.sh for a few seconds: go test ./bench/ingestd -long")
+	}
+	for _, p := range []string{"nginx", "wrk", "openssl", "curl"} {
+		interop.Binary(t, p, p)
+	}
+	cmd := exec.Command("bash", "batch.sh")
+	cmd.Env = append(os.Environ(), "DURATION=2s", "FLOOR=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("batch.sh: %v\n%s", err, out)
+	}
+	for _, re := range []string{
+		`(?m)^nginx +[0-9.]+ +[0-9.]+ +0$`,
+		`(?m)^ingestd +[0-9.]+ +[0-9.]+ +0$`,
+		`(?m)^nginx +[0-9]+ records/s +[0-9.]+ MB/s$`,
+		`(?m)^ingestd +[0-9]+ records/s +[0-9.]+ MB/s$`,
+		`(?m)^ratio ingestd/nginx records/s \(and MB/s\): [0-9.]+$`,
+		`29700-byte POST of 100 record\(s\)`,
+	} {
+		if !regexp.MustCompile(re).Match(out) {
+			t.Errorf("the report has no line matching %s:\n%s", re, out)
+		}
+	}
+	m := regexp.MustCompile(`ingestd batches durably queued: ([0-9]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no count of queued batches:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n < 10 {
+		t.Fatalf("%d batches queued in 2 s", n)
+	}
+}
