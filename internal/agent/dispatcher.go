@@ -154,6 +154,17 @@ func (d *Dispatcher) Audit(ctx context.Context, site string, labels map[string]s
 	}
 }
 
+// Waiting reports whether an Audit call of this process waits for the
+// result of jobID. A result no call waits for (serve restarted while the
+// job was out, or the call gave up) is still stored by OnResult, and the
+// caller judges it there.
+func (d *Dispatcher) Waiting(jobID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.waiters[jobID]
+	return ok
+}
+
 func (d *Dispatcher) wake(jobID string, w waited) {
 	d.mu.Lock()
 	ch := d.waiters[jobID]

@@ -180,6 +180,21 @@ func (s *Service) storeRemote(ctx context.Context, rm *agent.ResultMsg) error {
 	}
 	if len(added) == 0 {
 		s.log.Info("result already stored", "audit_id", res.AuditID, "agent", rm.Agent)
+		return nil
+	}
+	s.mu.Lock()
+	remote := s.remote
+	s.mu.Unlock()
+	if ok && (remote == nil || !remote.disp.Waiting(rm.JobID)) {
+		// No run of this process waits for it (serve restarted while the
+		// job was out, or the run gave up): judge it here, as runOne would.
+		s.recordResult(ctx, t, res)
+		if v, err := s.judge(ctx, t, res); err != nil {
+			s.log.Error("judge against baseline", "target", t.Name, "audit_id", res.AuditID, "err", err)
+		} else {
+			s.log.Info("audited (result of an earlier run)", "target", t.Name, "audit_id", res.AuditID,
+				"status", res.Summary.Status, "drift", v.state, "baseline_id", v.baseline)
+		}
 	}
 	return nil
 }

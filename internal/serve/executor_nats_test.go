@@ -128,6 +128,18 @@ func TestRemoteExecutorSendsSiteTargetsToAgentsAndStoresEachResultOnce(t *testin
 	if entries, _ := st.List(context.Background(), store.Filter{Target: "gw-north"}); len(entries) != 1 {
 		t.Fatalf("gw-north: %d stored after a redelivery, want 1", len(entries))
 	}
+	// A result that no run of this process waits for (its job was sent
+	// before a restart) is stored and judged: it becomes the target's latest.
+	late, _ := fake.Audit(context.Background(), Target{Name: "gw-north"})
+	late.AuditID = "hg-late-after-restart"
+	rm = &agent.ResultMsg{SchemaVersion: agent.ResultSchemaVersion, JobID: "job-before-restart", AuditID: late.AuditID,
+		Site: "north", Agent: "n1", Attempt: 1, Outcome: agent.OutcomeAudited, Result: late}
+	if err := svc.storeRemote(context.Background(), rm); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.status("gw-north").Latest; got == nil || got.AuditID != late.AuditID {
+		t.Fatalf("gw-north's latest audit %+v, want the late result %s judged", got, late.AuditID)
+	}
 
 	// A dead letter, as an agent publishes it after a poison job's attempts.
 	js, err := jetstream.New(nc)
