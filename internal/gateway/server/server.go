@@ -139,20 +139,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			s.log.Warn("last-use file ignored: token list shows no last use until the next save", "err", err)
 		}
 	}
-	reg := opts.Registerer
-	s.gather = opts.Gatherer
-	if reg == nil {
-		r := prometheus.NewRegistry()
-		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		reg = r
-	}
-	if s.gather == nil {
-		if g, ok := reg.(prometheus.Gatherer); ok {
-			s.gather = g
-		} else {
-			s.gather = prometheus.NewRegistry()
-		}
-	}
+	reg := s.registry(opts)
 	m, err := newMetrics(reg, s.version, s.queueStats)
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -378,3 +365,24 @@ func (s *Server) queueStats() (queue.Stats, bool) {
 }
 
 func (s *Server) queue() *queue.Queue { return s.q.Load() }
+
+// registry is where the metrics register: opts.Registerer, or a new registry
+// with the Go and process collectors. It also sets s.gather, what /metrics
+// serves.
+func (s *Server) registry(opts Options) prometheus.Registerer {
+	reg := opts.Registerer
+	s.gather = opts.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = r
+	}
+	if s.gather == nil {
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			s.gather = g
+		} else {
+			s.gather = prometheus.NewRegistry()
+		}
+	}
+	return reg
+}
