@@ -161,7 +161,7 @@ func auditFleet(c config, work, fleetFile string) (*figures, error) {
 	}
 	fig.exitCode = cmd.ProcessState.ExitCode()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		fig.peakRSSKB = ru.Maxrss // kilobytes on Linux
+		fig.peakRSSKB = int64(ru.Maxrss) // kilobytes on Linux (int32 on 32-bit arm)
 		fig.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	f, err := os.Open(filepath.Join(work, "out", "fleet.json"))

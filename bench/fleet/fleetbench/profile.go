@@ -66,7 +66,7 @@ func profileFleet(c config, work, fleetFile string) (*figures, error) {
 	}
 	fmt.Fprintf(os.Stderr, "fleetbench: CPU profile in %s (in-process run)\n", c.cpuProfile)
 	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	return &figures{wall: wall, peakRSSKB: after.Maxrss, cpu: cpu, exitCode: fleet.ExitCode(sum), summary: sum}, nil
+	return &figures{wall: wall, peakRSSKB: int64(after.Maxrss), cpu: cpu, exitCode: fleet.ExitCode(sum), summary: sum}, nil
 }
 
 // treeCPU is the CPU time (user+system) of pid and its direct children,
