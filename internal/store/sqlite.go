@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -80,14 +81,45 @@ func (s *Store) initSQLite(ctx context.Context) error {
 	if version > len(migrations) {
 		return fmt.Errorf("open history %s: %w: schema version %d, this build knows %d (upgrade hardgate)", s.path, ErrSchemaTooNew, version, len(migrations))
 	}
-	var mode string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+	mode, err := s.enableWAL(ctx)
+	if err != nil {
 		return fmt.Errorf("open history %s: enable WAL: %w", s.path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("open history %s: enable WAL: journal mode is %q (is the file on a filesystem without shared memory?)", s.path, mode)
 	}
 	return s.migrate(ctx)
+}
+
+// enableWAL switches a new database to WAL. Two processes opening the same
+// new file at once can meet SQLITE_BUSY here without SQLite's busy handler
+// being consulted (the switch needs an exclusive lock), so it is retried
+// for as long as busy_timeout would have waited.
+func (s *Store) enableWAL(ctx context.Context) (string, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		var mode string
+		err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED, by result code.
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	const sqliteBusy, sqliteLocked = 5, 6
+	if !errors.As(err, &coded) {
+		return false
+	}
+	c := coded.Code() & 0xff
+	return c == sqliteBusy || c == sqliteLocked
 }
 
 // isNotADB reports whether err is SQLite's "file is not a database"
