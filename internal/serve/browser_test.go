@@ -112,7 +112,11 @@ func TestDashboardInChromium(t *testing.T) {
 		if msg := reporttest.Eval[string](t, p, `document.querySelector("#notice").textContent`); !strings.Contains(msg, "Audit started") {
 			t.Errorf("notice %q", msg)
 		}
-		waitFor(t, "the manual audit to be stored", func() bool { return exec.count("gw-02") == 7 && s.status("gw-02").Latest.AuditID == "hg-gw-02-007" })
+		// Stored first, judged after: wait for the drift verdict too.
+		waitFor(t, "the manual audit to be stored and judged", func() bool {
+			st := s.status("gw-02")
+			return exec.count("gw-02") == 7 && st.Latest.AuditID == "hg-gw-02-007" && st.Drift == StatePassing
+		})
 		if err := chromedp.Do(p.Ctx, chromedp.Reload(), chromedp.WaitVisible("#audits")); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	dto "github.com/prometheus/client_model/go"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -106,11 +107,17 @@ func TestTheExampleRulesAndDashboardUseRealMetricNames(t *testing.T) {
 		exec.set("gw-1", mode)
 		s.runOne(s.byName["gw-1"], TriggerManual, time.Now())
 	}
-	waitFor(t, "the alert", func() bool { return len(r.received()) == 1 })
-	families, err := s.metrics.registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The sender counts a delivery after the receiver answered, so wait for
+	// the count too, not only for the alert.
+	var families []*dto.MetricFamily
+	waitFor(t, "the alert and its delivery counted", func() bool {
+		var err error
+		families, err = s.metrics.registry.Gather()
+		if err != nil || len(r.received()) != 1 {
+			return false
+		}
+		return slices.ContainsFunc(families, func(f *dto.MetricFamily) bool { return f.GetName() == "hardgate_alert_deliveries_total" })
+	})
 	exported := map[string]bool{}
 	for _, f := range families {
 		exported[f.GetName()] = true
