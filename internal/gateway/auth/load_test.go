@@ -30,9 +30,10 @@ func writeManyTokens(tb testing.TB, n int) (string, string) {
 	return path, one
 }
 
-// TestLoading100kTokensTakesWellUnderASecond loads a tokens file of 100,000
-// entries the way ingestd starts and reloads it.
-func TestLoading100kTokensTakesWellUnderASecond(t *testing.T) {
+// TestA100kTokensFileLoads loads a fleet-sized tokens file and verifies a
+// token from it. Its time is logged, not asserted (no timed unit tests):
+// the figure in docs/ingestd.md comes from BenchmarkLoad100kTokens.
+func TestA100kTokensFileLoads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 15 MB tokens file")
 	}
@@ -49,12 +50,7 @@ func TestLoading100kTokensTakesWellUnderASecond(t *testing.T) {
 	if _, err := verify(a, tok); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("loaded 100,000 tokens in %s", took)
-	// The figure in docs/ingestd.md is measured without the race detector,
-	// which slows this loop about tenfold.
-	if limit := time.Second; !raceEnabled && took > limit {
-		t.Errorf("loading 100,000 tokens took %s, want under %s", took, limit)
-	}
+	t.Logf("loaded 100,000 tokens in %s (race detector: %v)", took, raceEnabled)
 }
 
 func BenchmarkLoad100kTokens(b *testing.B) {
