@@ -21,6 +21,10 @@
 #   INGESTD_BIN=/tmp/ingestd-old bench/ingestd/run.sh  # load that binary instead of
 #                                               # building one (A/B comparisons)
 #   FLOOR=0 bench/ingestd/run.sh                # skip the Go floor server
+#   FASTHTTP=1 bench/ingestd/run.sh             # also load bench/ingestd/fastfront twice:
+#                                               # a static 202 on valyala/fasthttp, then
+#                                               # ingestd's own validation and durable queue
+#                                               # behind fasthttp (what net/http costs)
 #
 # Besides nginx and ingestd it loads bench/ingestd/floor, the cheapest Go
 # HTTPS server answering the same static 202 behind the same bearer check:
@@ -77,6 +81,8 @@ else
   CGO_ENABLED=0 go build -trimpath "${tags[@]}" -o "$work/ingestd" ./cmd/ingestd
 fi
 CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./bench/ingestd/floor
+FASTHTTP=${FASTHTTP:-0}
+[ "$FASTHTTP" = 1 ] && CGO_ENABLED=0 go build -C bench/ingestd/fastfront -trimpath -o "$work/fastfront" .
 
 echo "== generate a throwaway certificate (P-256) for 127.0.0.1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
@@ -255,6 +261,23 @@ if [ "$FLOOR" = 1 ]; then
   kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
 fi
 
+if [ "$FASTHTTP" = 1 ]; then
+  # fast_run NAME TITLE [ARGS...]: load fastfront started with ARGS.
+  fast_run() {
+    local name=$1 title=$2 port pid; shift 2
+    echo "== $name: $title"
+    port=$(free_port)
+    "$work/fastfront" -listen "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" -token "$TOKEN" "$@" >/dev/null 2>"$work/$name.log" &
+    pid=$!
+    wait_port "$port"
+    check_status "https://127.0.0.1:${port}/v1/ingest"
+    run_wrk "https://127.0.0.1:${port}/v1/ingest" "$name" "$pid"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  }
+  fast_run fast-floor "valyala/fasthttp on crypto/tls, static 202 with the bearer check"
+  fast_run fast-queue "ingestd's validation and durable queue behind fasthttp" -store "$work/fast-store"
+fi
+
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
 INGESTD_PPROF_DIR=${PPROF:-} "$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
 ingestd_pid=$!
@@ -297,22 +320,37 @@ ratio=$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }')
 echo
 echo "== result (wrk -t$THREADS -c$CONNS -d$DURATION, $body_bytes-byte POST of $RECORDS record(s), $(nproc) CPUs)"
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %12s %10s %10s\n' server req/s p99_ms non_2xx
-printf '%-8s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
-[ "$FLOOR" = 1 ] && printf '%-8s %12s %10s %10s\n' go-floor "$(rps "$work/floor.wrk")" "$(p99_ms "$work/floor.wrk")" "$(non2xx "$work/floor.wrk")"
-printf '%-8s %12s %10s %10s\n' ingestd "$i_rps" "$i_p99" "$(non2xx "$work/ingestd.wrk")"
+printf '%-10s %12s %10s %10s\n' server req/s p99_ms non_2xx
+printf '%-10s %12s %10s %10s\n' nginx "$n_rps" "$n_p99" "$(non2xx "$work/nginx.wrk")"
+[ "$FLOOR" = 1 ] && printf '%-10s %12s %10s %10s\n' go-floor "$(rps "$work/floor.wrk")" "$(p99_ms "$work/floor.wrk")" "$(non2xx "$work/floor.wrk")"
+if [ "$FASTHTTP" = 1 ]; then
+  for n in fast-floor fast-queue; do
+    printf '%-10s %12s %10s %10s\n' "$n" "$(rps "$work/$n.wrk")" "$(p99_ms "$work/$n.wrk")" "$(non2xx "$work/$n.wrk")"
+  done
+fi
+printf '%-10s %12s %10s %10s\n' ingestd "$i_rps" "$i_p99" "$(non2xx "$work/ingestd.wrk")"
 echo "nginx CPU: $(cpu_line nginx)"
 [ "$FLOOR" = 1 ] && echo "go-floor CPU: $(cpu_line floor)"
+if [ "$FASTHTTP" = 1 ]; then
+  for n in fast-floor fast-queue; do echo "$n CPU: $(cpu_line "$n")"; done
+fi
 echo "ingestd CPU: $(cpu_line ingestd)"
 [ "$FLOOR" = 1 ] && echo "ratio go-floor/nginx req/s: $(awk -v a="$(rps "$work/floor.wrk")" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }') (what Go's TLS + HTTP/1.1 stacks reach with no work at all)"
+if [ "$FASTHTTP" = 1 ]; then
+  echo "ratio fast-floor/nginx req/s: $(awk -v a="$(rps "$work/fast-floor.wrk")" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }') (the same crypto/tls without net/http)"
+  echo "ratio fast-queue/nginx req/s: $(awk -v a="$(rps "$work/fast-queue.wrk")" -v b="$n_rps" 'BEGIN { printf "%.2f", a/b }') (ingestd's validation and durable queue without net/http)"
+fi
 echo "ratio ingestd/nginx req/s: $ratio (target >= 0.60)"
 if [ "$SCENARIO" = batch ]; then
   throughput() { # name req/s
-    awk -v n="$1" -v r="$2" -v k="$RECORDS" -v b="$body_bytes" 'BEGIN { printf "%-8s %10.0f records/s %8.1f MB/s\n", n, r*k, r*b/1e6 }'
+    awk -v n="$1" -v r="$2" -v k="$RECORDS" -v b="$body_bytes" 'BEGIN { printf "%-10s %10.0f records/s %8.1f MB/s\n", n, r*k, r*b/1e6 }'
   }
   echo "batch throughput ($RECORDS records, $body_bytes bytes of NDJSON per request):"
   throughput nginx "$n_rps"
   [ "$FLOOR" = 1 ] && throughput go-floor "$(rps "$work/floor.wrk")"
+  if [ "$FASTHTTP" = 1 ]; then
+    for n in fast-floor fast-queue; do throughput "$n" "$(rps "$work/$n.wrk")"; done
+  fi
   throughput ingestd "$i_rps"
   echo "ratio ingestd/nginx records/s (and MB/s): $ratio"
 fi

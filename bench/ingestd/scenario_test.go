@@ -56,3 +56,35 @@ func TestBatchScenario(t *testing.T) {
 		t.Fatalf("%d batches queued in 2 s", n)
 	}
 }
+
+// TestFastHTTPDiagnosis runs the single-record scenario for 2 s with
+// FASTHTTP=1: bench/ingestd/fastfront must answer 202 to the token and 401
+// to a wrong one (run.sh checks both before loading it), both as a static
+// floor and with ingestd's queue behind it, every loaded request must get
+// a 2xx, and the report must give both ratios.
+func TestFastHTTPDiagnosis(t *testing.T) {
+	if !*long {
+		t.Skip("runs bench/ingestd/run.sh with FASTHTTP=1 for a few seconds: go test ./bench/ingestd -long")
+	}
+	for _, p := range []string{"nginx", "wrk", "openssl", "curl"} {
+		interop.Binary(t, p, p)
+	}
+	cmd := exec.Command("bash", "run.sh")
+	cmd.Env = append(os.Environ(), "DURATION=2s", "FLOOR=0", "FASTHTTP=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run.sh: %v\n%s", err, out)
+	}
+	for _, re := range []string{
+		`(?m)^fast-floor +[0-9.]+ +[0-9.]+ +0$`,
+		`(?m)^fast-queue +[0-9.]+ +[0-9.]+ +0$`,
+		`(?m)^ingestd +[0-9.]+ +[0-9.]+ +0$`,
+		`(?m)^fast-queue CPU: [0-9.]+ s of server CPU, [0-9.]+ us per request`,
+		`(?m)^ratio fast-floor/nginx req/s: [0-9.]+ `,
+		`(?m)^ratio fast-queue/nginx req/s: [0-9.]+ `,
+	} {
+		if !regexp.MustCompile(re).Match(out) {
+			t.Errorf("the report has no line matching %s:\n%s", re, out)
+		}
+	}
+}
