@@ -273,12 +273,15 @@ if [ "$FASTHTTP" = 1 ]; then
     check_status "https://127.0.0.1:${port}/v1/ingest"
     run_wrk "https://127.0.0.1:${port}/v1/ingest" "$name" "$pid"
     kill "$pid"; wait "$pid" 2>/dev/null || true
+    # what it stored must not be written back during the next server's run
+    rm -rf "$work/fast-store"; sync
   }
   fast_run fast-floor "valyala/fasthttp on crypto/tls, static 202 with the bearer check"
   fast_run fast-queue "ingestd's validation and durable queue behind fasthttp" -store "$work/fast-store"
 fi
 
 echo "== ingestd: durable 202 (fsync, group commit) over TLS with the bearer check"
+sync # start on a disk with nothing left to write back
 INGESTD_PPROF_DIR=${PPROF:-} "$work/ingestd" run --config "$work/ingestd.yaml" 2>"$work/ingestd.log" &
 ingestd_pid=$!
 wait_port "$INGESTD_PORT"
