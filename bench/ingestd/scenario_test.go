@@ -27,15 +27,7 @@ func TestBatchScenario(t *testing.T) {
 	if !*long {
 		t.Skip("runs bench/ingestd/batch.sh for a few seconds: go test ./bench/ingestd -long")
 	}
-	for _, p := range []string{"nginx", "wrk", "openssl", "curl"} {
-		interop.Binary(t, p, p)
-	}
-	cmd := exec.Command("bash", "batch.sh")
-	cmd.Env = append(os.Environ(), "DURATION=2s", "FLOOR=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("batch.sh: %v\n%s", err, out)
-	}
+	out := runScript(t, "batch.sh", "DURATION=2s", "FLOOR=0")
 	for _, re := range []string{
 		`(?m)^nginx +[0-9.]+ +[0-9.]+ +0$`,
 		`(?m)^ingestd +[0-9.]+ +[0-9.]+ +0$`,
@@ -66,15 +58,7 @@ func TestFastHTTPDiagnosis(t *testing.T) {
 	if !*long {
 		t.Skip("runs bench/ingestd/run.sh with FASTHTTP=1 for a few seconds: go test ./bench/ingestd -long")
 	}
-	for _, p := range []string{"nginx", "wrk", "openssl", "curl"} {
-		interop.Binary(t, p, p)
-	}
-	cmd := exec.Command("bash", "run.sh")
-	cmd.Env = append(os.Environ(), "DURATION=2s", "FLOOR=0", "FASTHTTP=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("run.sh: %v\n%s", err, out)
-	}
+	out := runScript(t, "run.sh", "DURATION=2s", "FLOOR=0", "FASTHTTP=1")
 	for _, re := range []string{
 		`(?m)^fast-floor +[0-9.]+ +[0-9.]+ +0$`,
 		`(?m)^fast-queue +[0-9.]+ +[0-9.]+ +0$`,
@@ -87,4 +71,20 @@ func TestFastHTTPDiagnosis(t *testing.T) {
 			t.Errorf("the report has no line matching %s:\n%s", re, out)
 		}
 	}
+}
+
+// runScript runs a bench script of this folder with env added to the
+// environment and returns its output; it needs nginx, wrk, openssl and curl.
+func runScript(t *testing.T, script string, env ...string) []byte {
+	t.Helper()
+	for _, p := range []string{"nginx", "wrk", "openssl", "curl"} {
+		interop.Binary(t, p, p)
+	}
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	return out
 }
